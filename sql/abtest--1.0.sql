@@ -1,0 +1,487 @@
+/* abtest 1.0: tables, indexes, realtime publication and the SQL-callable functions */
+
+\echo Use "CREATE EXTENSION abtest" to load this file. \quit
+
+/*
+ * Layout.  The platform's tables live in schema abtest (so they never collide
+ * with an application's own "experiments" table); the functions live in the
+ * schema CREATE EXTENSION installs into (@extschema@, public by default), so a
+ * plain "SELECT abt_assign(...)" works with the default search_path.
+ * Every reference below is schema-qualified: a hostile search_path changes
+ * nothing.
+ */
+CREATE SCHEMA abtest;
+COMMENT ON SCHEMA abtest IS 'abtest: experiments, elements, variants, assignments, conversions, counters and leads';
+
+-- Versions of an experiment's configuration.  Values are never reused (not
+-- even after a rollback), so a backend's cached configuration is valid exactly
+-- while the experiment row still carries the version it was built from.
+CREATE SEQUENCE abtest.config_version_seq;
+COMMENT ON SEQUENCE abtest.config_version_seq IS 'Source of experiments.config_version stamps (never reused)';
+
+/* ---------------------------------------------------------------- tables */
+
+CREATE TABLE abtest.experiments (
+    id              uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    user_id         uuid,
+    name            text        NOT NULL,
+    status          text        NOT NULL DEFAULT 'draft',
+    seed            text        NOT NULL,
+    coverage        float8      NOT NULL DEFAULT 1,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    config_version  bigint      NOT NULL DEFAULT pg_catalog.nextval('abtest.config_version_seq'),
+    CONSTRAINT experiments_pkey PRIMARY KEY (id),
+    CONSTRAINT experiments_status_check
+        CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['draft', 'active', 'paused', 'completed']::text[])),
+    CONSTRAINT experiments_coverage_check
+        CHECK (coverage OPERATOR(pg_catalog.>=) 0 AND coverage OPERATOR(pg_catalog.<=) 1),
+    CONSTRAINT experiments_seed_check CHECK (seed OPERATOR(pg_catalog.<>) '')
+);
+COMMENT ON TABLE abtest.experiments IS 'A/B experiments; only active ones enrol new visitors';
+COMMENT ON COLUMN abtest.experiments.user_id IS 'Owning account (auth.uid() on Supabase)';
+COMMENT ON COLUMN abtest.experiments.seed IS 'Hash seed for enrolment; the id''s text when not given';
+COMMENT ON COLUMN abtest.experiments.coverage IS 'Share of visitors enrolled, 0..1 (GrowthBook coverage)';
+COMMENT ON COLUMN abtest.experiments.config_version IS 'Bumped on every change of the experiment, its elements or variants';
+
+CREATE TABLE abtest.experiment_elements (
+    id              uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    experiment_id   uuid        NOT NULL,
+    name            text        NOT NULL,
+    selector        text,
+    seed            text        NOT NULL,
+    position        integer     NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT experiment_elements_pkey PRIMARY KEY (id),
+    CONSTRAINT experiment_elements_experiment_fkey FOREIGN KEY (experiment_id)
+        REFERENCES abtest.experiments (id) ON DELETE CASCADE,
+    CONSTRAINT experiment_elements_seed_check CHECK (seed OPERATOR(pg_catalog.<>) '')
+);
+COMMENT ON TABLE abtest.experiment_elements IS 'Page elements an experiment varies; each chooses its variant independently';
+COMMENT ON COLUMN abtest.experiment_elements.selector IS 'CSS selector of the element on the page';
+COMMENT ON COLUMN abtest.experiment_elements.seed IS 'Hash seed for the variant choice; the element id''s text when not given';
+COMMENT ON COLUMN abtest.experiment_elements.position IS 'Order of the element in abt_assign''s answer (ties: by id)';
+
+CREATE TABLE abtest.element_variants (
+    id                  uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    element_id          uuid        NOT NULL,
+    name                text        NOT NULL,
+    content             jsonb       NOT NULL DEFAULT '{}',
+    weight              float8      NOT NULL DEFAULT 1,
+    is_control          boolean     NOT NULL DEFAULT false,
+    position            integer     NOT NULL DEFAULT 0,
+    total_allocations   bigint      NOT NULL DEFAULT 0,
+    total_conversions   bigint      NOT NULL DEFAULT 0,
+    conversion_rate     float8      NOT NULL DEFAULT 0,
+    created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT element_variants_pkey PRIMARY KEY (id),
+    CONSTRAINT element_variants_element_fkey FOREIGN KEY (element_id)
+        REFERENCES abtest.experiment_elements (id) ON DELETE CASCADE,
+    CONSTRAINT element_variants_weight_check
+        CHECK (weight OPERATOR(pg_catalog.>=) 0 AND weight OPERATOR(pg_catalog.<) 'Infinity'::float8)
+);
+COMMENT ON TABLE abtest.element_variants IS 'Variants of an element: content, weight, and the settled counters';
+COMMENT ON COLUMN abtest.element_variants.weight IS 'Relative weight (>= 0); weights of an element are normalised to sum 1';
+COMMENT ON COLUMN abtest.element_variants.position IS 'Order of the variants in bucketing (ties: by id)';
+COMMENT ON COLUMN abtest.element_variants.total_allocations IS 'Settled copy of the live count (see abtest.variant_totals and abt_settle_counters)';
+COMMENT ON COLUMN abtest.element_variants.total_conversions IS 'Settled copy of the live count (see abtest.variant_totals and abt_settle_counters)';
+COMMENT ON COLUMN abtest.element_variants.conversion_rate IS 'total_conversions / total_allocations of the settled copy';
+
+-- At most one control per element.
+CREATE UNIQUE INDEX element_variants_one_control ON abtest.element_variants (element_id) WHERE is_control;
+
+/*
+ * Assignments: one row per (experiment, visitor).  No foreign key to
+ * experiments on purpose: an FK check takes FOR KEY SHARE on the parent row,
+ * and every new visitor of a hot experiment would share-lock one row (multixact
+ * churn).  abt_assign checks the experiment itself; a trigger on experiments
+ * removes the rows of a deleted experiment.
+ */
+CREATE TABLE abtest.assignments (
+    experiment_id   uuid        NOT NULL,
+    user_id         text        NOT NULL,
+    variants        jsonb       NOT NULL,
+    assigned_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    converted_at    timestamptz,
+    CONSTRAINT idx_assignments_lookup PRIMARY KEY (experiment_id, user_id),
+    CONSTRAINT assignments_user_id_check
+        CHECK (pg_catalog.length(user_id) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.length(user_id) OPERATOR(pg_catalog.<=) 256)
+);
+COMMENT ON TABLE abtest.assignments IS 'Sticky assignment of a visitor to one variant per element of an experiment';
+COMMENT ON COLUMN abtest.assignments.user_id IS 'Visitor id, 1 to 256 characters';
+COMMENT ON COLUMN abtest.assignments.variants IS 'Chosen variant per element: {"<element id>": "<variant id>", ...}';
+COMMENT ON COLUMN abtest.assignments.converted_at IS 'Time of the visitor''s first conversion, NULL before';
+
+CREATE TABLE abtest.conversions (
+    experiment_id   uuid        NOT NULL,
+    id              bigint      GENERATED ALWAYS AS IDENTITY,
+    user_id         text        NOT NULL,
+    goal            text        NOT NULL DEFAULT 'conversion',
+    value           numeric,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT conversions_pkey PRIMARY KEY (experiment_id, id)
+);
+COMMENT ON TABLE abtest.conversions IS 'Conversion events (every one, the visitor''s first and later ones)';
+CREATE INDEX conversions_visitor ON abtest.conversions (experiment_id, user_id);
+
+CREATE TABLE abtest.leads (
+    id              bigint      GENERATED ALWAYS AS IDENTITY,
+    status          text        NOT NULL DEFAULT 'new',
+    payload         jsonb       NOT NULL DEFAULT '{}',
+    experiment_id   uuid,
+    variant_id      uuid,
+    user_id         text,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT leads_pkey PRIMARY KEY (id),
+    CONSTRAINT leads_status_check
+        CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['new', 'processing', 'done', 'failed']::text[]))
+);
+COMMENT ON TABLE abtest.leads IS 'Leads captured on experiment pages, a work queue by status';
+
+/*
+ * Live counters, striped by backend.  A transaction adds to the rows of its
+ * own slot (the backend's id, unique among live backends), so concurrent
+ * visitors of one experiment never wait on each other's row and can't
+ * deadlock; the exact total is the sum over slots.  Keyed by experiment, so
+ * the table can be distributed by experiment_id like the per-visitor tables.
+ */
+CREATE TABLE abtest.variant_counters (
+    experiment_id   uuid    NOT NULL,
+    variant_id      uuid    NOT NULL,
+    slot            integer NOT NULL,
+    allocations     bigint  NOT NULL DEFAULT 0,
+    conversions     bigint  NOT NULL DEFAULT 0,
+    CONSTRAINT variant_counters_pkey PRIMARY KEY (experiment_id, variant_id, slot)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE abtest.variant_counters IS 'Per-variant allocation and conversion counts, one row per writing backend slot; sum over slots';
+
+/*
+ * Timeline rollups: assignments (and their conversions) counted per
+ * 15-minute UTC bucket of assigned_at, per experiment and per variant.
+ * 15 minutes divides every modern UTC offset, so hourly and daily buckets of
+ * any session TimeZone are sums of these.
+ */
+CREATE TABLE abtest.experiment_timeline (
+    experiment_id   uuid        NOT NULL,
+    bucket          timestamptz NOT NULL,
+    slot            integer     NOT NULL,
+    assignments     bigint      NOT NULL DEFAULT 0,
+    conversions     bigint      NOT NULL DEFAULT 0,
+    CONSTRAINT experiment_timeline_pkey PRIMARY KEY (experiment_id, bucket, slot)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE abtest.experiment_timeline IS 'Assignments and converted assignments per 15-minute bucket of assigned_at, per backend slot';
+
+CREATE TABLE abtest.variant_timeline (
+    experiment_id   uuid        NOT NULL,
+    variant_id      uuid        NOT NULL,
+    bucket          timestamptz NOT NULL,
+    slot            integer     NOT NULL,
+    assignments     bigint      NOT NULL DEFAULT 0,
+    conversions     bigint      NOT NULL DEFAULT 0,
+    CONSTRAINT variant_timeline_pkey PRIMARY KEY (experiment_id, variant_id, bucket, slot)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE abtest.variant_timeline IS 'Per-variant assignments and converted assignments per 15-minute bucket, per backend slot';
+
+/* -------------------------------------------------------------- indexes */
+
+-- The seed plan's "Proposed Index Optimizations", with its names and
+-- definitions.  CREATE INDEX CONCURRENTLY cannot run inside CREATE EXTENSION
+-- (one transaction); sql/abtest-indexes-concurrently.sql rebuilds them
+-- concurrently for operators with large existing tables.
+CREATE INDEX IF NOT EXISTS idx_elements_experiment_covering
+    ON abtest.experiment_elements (experiment_id) INCLUDE (id, name, selector);
+CREATE INDEX IF NOT EXISTS idx_variants_element_covering
+    ON abtest.element_variants (element_id) INCLUDE (total_allocations, total_conversions, conversion_rate);
+CREATE INDEX IF NOT EXISTS idx_assignments_assigned_at_brin
+    ON abtest.assignments USING BRIN (assigned_at);
+CREATE INDEX IF NOT EXISTS idx_experiments_active
+    ON abtest.experiments (user_id, created_at DESC)
+    WHERE status = 'active';
+CREATE INDEX IF NOT EXISTS idx_assignments_unconverted
+    ON abtest.assignments (experiment_id, assigned_at DESC)
+    WHERE converted_at IS NULL;
+CREATE INDEX IF NOT EXISTS idx_leads_status_created
+    ON abtest.leads (status, created_at DESC);
+
+/* ------------------------------------------------------------- triggers */
+
+-- Fills the seeds that were not given with the row id's text.
+CREATE FUNCTION abtest.fill_seed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.seed IS NULL THEN
+        NEW.seed := NEW.id::text;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION abtest.fill_seed() IS 'Trigger: seed defaults to the row id''s text';
+
+CREATE TRIGGER fill_seed BEFORE INSERT ON abtest.experiments
+    FOR EACH ROW EXECUTE FUNCTION abtest.fill_seed();
+CREATE TRIGGER fill_seed BEFORE INSERT ON abtest.experiment_elements
+    FOR EACH ROW EXECUTE FUNCTION abtest.fill_seed();
+
+-- Gives an experiment a new config_version whenever its own settings change.
+CREATE FUNCTION abtest.bump_experiment_version() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.config_version := pg_catalog.nextval('abtest.config_version_seq');
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION abtest.bump_experiment_version() IS 'Trigger: new config_version on every change of an experiment''s settings';
+
+CREATE TRIGGER bump_version BEFORE UPDATE ON abtest.experiments
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.seed IS DISTINCT FROM NEW.seed
+          OR OLD.coverage IS DISTINCT FROM NEW.coverage OR OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION abtest.bump_experiment_version();
+
+-- Gives the owning experiment a new config_version when an element changes.
+CREATE FUNCTION abtest.element_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE abtest.experiments SET config_version = pg_catalog.nextval('abtest.config_version_seq')
+         WHERE id OPERATOR(pg_catalog.=) OLD.experiment_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE abtest.experiments SET config_version = pg_catalog.nextval('abtest.config_version_seq')
+         WHERE id OPERATOR(pg_catalog.=) NEW.experiment_id;
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.element_changed() IS 'Trigger: an element change invalidates cached configurations of its experiment';
+
+CREATE TRIGGER element_changed AFTER INSERT OR UPDATE OR DELETE ON abtest.experiment_elements
+    FOR EACH ROW EXECUTE FUNCTION abtest.element_changed();
+
+-- Gives the owning experiment a new config_version when a variant's
+-- configuration changes (settling the counters is not a configuration change).
+CREATE FUNCTION abtest.variant_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE abtest.experiments e SET config_version = pg_catalog.nextval('abtest.config_version_seq')
+          FROM abtest.experiment_elements el
+         WHERE el.id OPERATOR(pg_catalog.=) OLD.element_id
+           AND e.id OPERATOR(pg_catalog.=) el.experiment_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        UPDATE abtest.experiments e SET config_version = pg_catalog.nextval('abtest.config_version_seq')
+          FROM abtest.experiment_elements el
+         WHERE el.id OPERATOR(pg_catalog.=) NEW.element_id
+           AND e.id OPERATOR(pg_catalog.=) el.experiment_id;
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.variant_changed() IS 'Trigger: a variant change invalidates cached configurations of its experiment';
+
+CREATE TRIGGER variant_changed AFTER INSERT OR DELETE ON abtest.element_variants
+    FOR EACH ROW EXECUTE FUNCTION abtest.variant_changed();
+CREATE TRIGGER variant_config_changed AFTER UPDATE ON abtest.element_variants
+    FOR EACH ROW
+    WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.element_id IS DISTINCT FROM NEW.element_id
+          OR OLD.name IS DISTINCT FROM NEW.name OR OLD.content IS DISTINCT FROM NEW.content
+          OR OLD.weight IS DISTINCT FROM NEW.weight OR OLD.is_control IS DISTINCT FROM NEW.is_control
+          OR OLD.position IS DISTINCT FROM NEW.position)
+    EXECUTE FUNCTION abtest.variant_changed();
+
+-- Removes the per-visitor and counter rows of a deleted experiment (they
+-- carry no foreign key, see abtest.assignments).
+CREATE FUNCTION abtest.experiment_deleted() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM abtest.assignments WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    DELETE FROM abtest.conversions WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    DELETE FROM abtest.variant_counters WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    DELETE FROM abtest.experiment_timeline WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    DELETE FROM abtest.variant_timeline WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    RETURN OLD;
+END $$;
+COMMENT ON FUNCTION abtest.experiment_deleted() IS 'Trigger: deleting an experiment deletes its assignments, conversions and counters';
+
+CREATE TRIGGER experiment_deleted AFTER DELETE ON abtest.experiments
+    FOR EACH ROW EXECUTE FUNCTION abtest.experiment_deleted();
+
+-- Settles an experiment's counters once it stops enrolling.
+CREATE FUNCTION abtest.experiment_stopped() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM @extschema@.abt_settle_counters(NEW.id);
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.experiment_stopped() IS 'Trigger: settle element_variants counters when an experiment is paused or completed';
+
+/* -------------------------------------------------------- exact counters */
+
+CREATE VIEW abtest.variant_totals AS
+SELECT el.experiment_id,
+       v.element_id,
+       v.id AS variant_id,
+       COALESCE(s.allocations, 0)::bigint AS total_allocations,
+       COALESCE(s.conversions, 0)::bigint AS total_conversions,
+       CASE WHEN COALESCE(s.allocations, 0) OPERATOR(pg_catalog.>) 0
+            THEN s.conversions::float8 OPERATOR(pg_catalog./) s.allocations::float8
+            ELSE 0 END AS conversion_rate
+  FROM abtest.element_variants v
+  JOIN abtest.experiment_elements el ON el.id OPERATOR(pg_catalog.=) v.element_id
+  LEFT JOIN LATERAL (
+        SELECT pg_catalog.sum(c.allocations) AS allocations,
+               pg_catalog.sum(c.conversions) AS conversions
+          FROM abtest.variant_counters c
+         WHERE c.experiment_id OPERATOR(pg_catalog.=) el.experiment_id
+           AND c.variant_id OPERATOR(pg_catalog.=) v.id) s ON true;
+COMMENT ON VIEW abtest.variant_totals IS 'Exact live allocation and conversion counts per variant (sum of the slot rows of abtest.variant_counters)';
+
+/* ------------------------------------------------------------ functions */
+
+CREATE FUNCTION @extschema@.abt_gbhash(seed text, id text) RETURNS float8
+AS 'MODULE_PATHNAME', 'abt_gbhash_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.abt_gbhash(text, text) IS
+'GrowthBook hash v2 of seed || id: (fnv1a32(decimal(fnv1a32(seed || id))) % 10000) / 10000, over UTF-16 code units';
+
+-- The visitor-facing functions run as the extension owner so that callers
+-- need no privilege on the abtest tables; their C code schema-qualifies
+-- every name, and the fixed search_path guards the rest.
+CREATE FUNCTION @extschema@.abt_assign(experiment_id uuid, user_id text,
+                                        at timestamptz DEFAULT pg_catalog.now())
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'abt_assign'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.abt_assign(uuid, text, timestamptz) IS
+'Sticky deterministic assignment of a visitor: the variant of each element, with its content, as jsonb';
+
+CREATE FUNCTION @extschema@.abt_assign_batch(experiment_ids uuid[], user_id text,
+                                              at timestamptz DEFAULT pg_catalog.now())
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'abt_assign_batch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.abt_assign_batch(uuid[], text, timestamptz) IS
+'abt_assign for one visitor in several experiments: a jsonb array of answers in the order given';
+
+CREATE FUNCTION @extschema@.abt_assign_bulk(experiment_id uuid, user_ids text[],
+                                             at timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (user_id text, assignment jsonb)
+AS 'MODULE_PATHNAME', 'abt_assign_bulk'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+ROWS 1000;
+COMMENT ON FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz) IS
+'abt_assign for many visitors of one experiment in one call, rows in the order given';
+
+CREATE FUNCTION @extschema@.abt_convert(experiment_id uuid, user_id text,
+                                         goal text DEFAULT 'conversion',
+                                         value numeric DEFAULT NULL,
+                                         at timestamptz DEFAULT pg_catalog.now())
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'abt_convert'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.abt_convert(uuid, text, text, numeric, timestamptz) IS
+'Records a conversion: true for the visitor''s first, false for a later one, NULL (nothing recorded) without an assignment';
+
+CREATE FUNCTION @extschema@.abt_settle_counters(experiment_id uuid DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH live AS (
+        SELECT c.variant_id,
+               pg_catalog.sum(c.allocations)::bigint AS allocations,
+               pg_catalog.sum(c.conversions)::bigint AS conversions
+          FROM abtest.variant_counters c
+         WHERE $1 IS NULL OR c.experiment_id OPERATOR(pg_catalog.=) $1
+         GROUP BY c.variant_id),
+    settled AS (
+        UPDATE abtest.element_variants v
+           SET total_allocations = live.allocations,
+               total_conversions = live.conversions,
+               conversion_rate = CASE WHEN live.allocations OPERATOR(pg_catalog.>) 0
+                                      THEN live.conversions::float8 OPERATOR(pg_catalog./) live.allocations::float8
+                                      ELSE 0 END
+          FROM live
+         WHERE v.id OPERATOR(pg_catalog.=) live.variant_id
+           AND (v.total_allocations, v.total_conversions)
+               IS DISTINCT FROM (live.allocations, live.conversions)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) FROM settled
+$$;
+COMMENT ON FUNCTION @extschema@.abt_settle_counters(uuid) IS
+'Copies the exact live counters into element_variants.total_* (one experiment, or all); returns the rows changed';
+
+CREATE TRIGGER experiment_stopped AFTER UPDATE OF status ON abtest.experiments
+    FOR EACH ROW
+    WHEN (NEW.status IN ('paused', 'completed') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION abtest.experiment_stopped();
+
+-- Puts the realtime tables into a publication, creating it when missing.
+CREATE FUNCTION @extschema@.abt_realtime_publish(publication name DEFAULT 'supabase_realtime')
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass;
+    all_tables boolean;
+BEGIN
+    SELECT p.puballtables INTO all_tables FROM pg_catalog.pg_publication p
+     WHERE p.pubname OPERATOR(pg_catalog.=) publication;
+    IF NOT FOUND THEN
+        EXECUTE pg_catalog.format('CREATE PUBLICATION %I', publication);
+        all_tables := false;
+    END IF;
+    IF all_tables THEN
+        RETURN;                 -- FOR ALL TABLES already publishes ours
+    END IF;
+    FOREACH tbl IN ARRAY ARRAY['abtest.assignments', 'abtest.element_variants',
+                               'abtest.conversions', 'abtest.variant_counters']::regclass[]
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel r
+                         JOIN pg_catalog.pg_publication p ON p.oid OPERATOR(pg_catalog.=) r.prpubid
+                        WHERE p.pubname OPERATOR(pg_catalog.=) publication
+                          AND r.prrelid OPERATOR(pg_catalog.=) tbl) THEN
+            EXECUTE pg_catalog.format('ALTER PUBLICATION %I ADD TABLE %s', publication, tbl);
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_realtime_publish(name) IS
+'Adds assignments, element_variants, conversions and variant_counters to a publication (created when missing)';
+
+/* ----------------------------------------------------------- privileges */
+
+-- Administrative functions: only the extension owner (and whom it grants)
+-- may settle counters or change publications.
+REVOKE ALL ON FUNCTION @extschema@.abt_settle_counters(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_realtime_publish(name) FROM PUBLIC;
+
+/* -------------------------------------------------------------- pg_dump */
+
+-- User data: pg_dump keeps the rows of these tables and sequences.
+SELECT pg_catalog.pg_extension_config_dump('abtest.experiments', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.experiment_elements', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.element_variants', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.assignments', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.conversions', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.leads', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.variant_counters', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.experiment_timeline', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.variant_timeline', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.config_version_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.conversions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.leads_id_seq', '');
+
+/* ------------------------------------------------------------- realtime */
+
+-- abtest.publication (default supabase_realtime; '' opts out) names the
+-- publication the realtime tables join.
+DO $$
+DECLARE
+    pub text := pg_catalog.current_setting('abtest.publication', true);
+BEGIN
+    IF pub IS NOT NULL AND pub OPERATOR(pg_catalog.<>) '' THEN
+        PERFORM @extschema@.abt_realtime_publish(pub::name);
+    END IF;
+END $$;

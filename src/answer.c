@@ -1,0 +1,141 @@
+/*
+ * answer.c
+ *		Builds the jsonb document abt_assign returns for one experiment:
+ *
+ *		{"experiment_id": "...", "status": "active", "enrolled": true,
+ *		 "new": false, "assigned_at": "...", "converted": false,
+ *		 "elements": [{"element_id": "...", "element": "headline",
+ *		               "selector": "h1", "variant_id": "...",
+ *		               "variant": "B", "is_control": false,
+ *		               "content": {...}}, ...]}
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "abtest.h"
+
+/* Pushes an object key. */
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+}
+
+/* Pushes a string value, or null for NULL. */
+static void
+push_string(JsonbParseState **state, const char *key, const char *str)
+{
+	JsonbValue	v;
+
+	push_key(state, key);
+	if (str == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) str;
+		v.val.string.len = strlen(str);
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Pushes a boolean value. */
+static void
+push_bool(JsonbParseState **state, const char *key, bool b)
+{
+	JsonbValue	v;
+
+	push_key(state, key);
+	v.type = jbvBool;
+	v.val.boolean = b;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Pushes a whole jsonb document as a value. */
+static void
+push_jsonb(JsonbParseState **state, const char *key, Jsonb *jb)
+{
+	JsonbValue	v;
+
+	push_key(state, key);
+	v.type = jbvBinary;
+	v.val.binary.data = &jb->root;
+	v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Finds the stored variant of an element in the assignment's map, or NULL. */
+static AbtVariant *
+stored_variant(AbtElement *element, Jsonb *map)
+{
+	JsonbValue	buf;
+	JsonbValue *v;
+
+	v = getKeyJsonValueFromContainer(&map->root, element->id_text,
+									 ABT_UUID_TEXT_LEN - 1, &buf);
+	if (v == NULL || v->type != jbvString || v->val.string.len != ABT_UUID_TEXT_LEN - 1)
+		return NULL;
+	for (int i = 0; i < element->nvariants; i++)
+		if (memcmp(element->variants[i].id_text, v->val.string.val, ABT_UUID_TEXT_LEN - 1) == 0)
+			return &element->variants[i];
+	return NULL;
+}
+
+/*
+ * The answer for one experiment.  Elements added after the visitor's
+ * assignment, and variants deleted since, are left out: a visitor's page
+ * never changes under them.
+ */
+Jsonb *
+abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
+		   bool enrolled, bool is_new)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+	char		id_text[ABT_UUID_TEXT_LEN];
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	strlcpy(id_text, DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))),
+			sizeof(id_text));
+	push_string(&state, "experiment_id", id_text);
+	push_string(&state, "status", lookup->status);
+	push_bool(&state, "enrolled", enrolled);
+	push_bool(&state, "new", is_new);
+	if (enrolled)
+	{
+		push_string(&state, "assigned_at",
+					JsonEncodeDateTime(NULL, TimestampTzGetDatum(lookup->assigned_at),
+									   TIMESTAMPTZOID, NULL));
+		push_bool(&state, "converted", lookup->converted);
+	}
+	push_key(&state, "elements");
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; enrolled && i < config->nelements; i++)
+	{
+		AbtElement *element = &config->elements[i];
+		AbtVariant *variant = stored_variant(element, lookup->variants);
+
+		if (variant == NULL)
+			continue;
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_string(&state, "element_id", element->id_text);
+		push_string(&state, "element", element->name);
+		push_string(&state, "selector", element->selector);
+		push_string(&state, "variant_id", variant->id_text);
+		push_string(&state, "variant", variant->name);
+		push_bool(&state, "is_control", variant->is_control);
+		push_jsonb(&state, "content", variant->content);
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}

@@ -1,0 +1,469 @@
+/*
+ * assign.c
+ *		abt_assign and its batch (one visitor, many experiments) and bulk (one
+ *		experiment, many visitors) forms: sticky, deterministic assignment of a
+ *		visitor to one variant per element.
+ *
+ * A returning visitor costs one index lookup (experiment row joined with the
+ * visitor's assignment) and the cached configuration.  A new visitor costs
+ * one more statement that inserts the assignment and, only if this call won
+ * the insert, adds one to the counters and timeline rollups in the rows of
+ * this backend's slot.  Slots are backend ids, unique among live backends,
+ * so concurrent visitors never wait on each other's counter rows and cannot
+ * deadlock; concurrent first calls for one visitor meet on the primary key,
+ * and the loser returns the winner's assignment.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "storage/backendid.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "abtest.h"
+
+PG_FUNCTION_INFO_V1(abt_assign);
+PG_FUNCTION_INFO_V1(abt_assign_batch);
+PG_FUNCTION_INFO_V1(abt_assign_bulk);
+
+static SPIPlanPtr lookup_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+
+static const char *lookup_sql =
+"SELECT e.status, e.seed, e.coverage, e.config_version,"
+"       a.variants, a.assigned_at, a.converted_at IS NOT NULL"
+"  FROM abtest.experiments e"
+"  LEFT JOIN abtest.assignments a"
+"         ON a.experiment_id OPERATOR(pg_catalog.=) e.id"
+"        AND a.user_id OPERATOR(pg_catalog.=) $2"
+" WHERE e.id OPERATOR(pg_catalog.=) $1";
+
+/*
+ * $1 experiment, $2 visitor, $3 variant map, $4 assigned_at, $5 slot,
+ * $6 chosen variant ids (sorted), $7 rollup bucket of $4.
+ */
+static const char *insert_sql =
+"WITH ins AS ("
+"  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
+"  VALUES ($1, $2, $3, $4)"
+"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
+"  RETURNING a.assigned_at),"
+" counters AS ("
+"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
+"  SELECT $1, v.id, $5, 1 FROM ins, pg_catalog.unnest($6) AS v(id)"
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
+"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1),"
+" experiment_rollup AS ("
+"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
+"  SELECT $1, $7, $5, 1 FROM ins"
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1),"
+" variant_rollup AS ("
+"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
+"  SELECT $1, v.id, $7, $5, 1 FROM ins, pg_catalog.unnest($6) AS v(id)"
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
+"SELECT pg_catalog.count(*) FROM ins";
+
+/* Rejects a visitor id that is NULL, empty or longer than documented. */
+void
+abt_check_visitor(text *user_id, const char *what)
+{
+	if (user_id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	if (VARSIZE_ANY_EXHDR(user_id) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what)));
+	if (pg_mbstrlen_with_len(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)) > ABT_MAX_ID_CHARS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", what),
+				 errdetail("It has %d characters; at most %d are allowed.",
+						   pg_mbstrlen_with_len(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)),
+						   ABT_MAX_ID_CHARS)));
+}
+
+/* Raises the error for an experiment id that matches no experiment. */
+static void
+report_unknown_experiment(pg_uuid_t *experiment_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("experiment %s does not exist",
+					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
+}
+
+/* Reads the experiment row and the visitor's assignment (caller is in SPI). */
+void
+abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
+{
+	Oid			argtypes[2] = {UUIDOID, TEXTOID};
+	Datum		args[2];
+	int			rc;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *status;
+	Datum		variants;
+
+	args[0] = UUIDPGetDatum(experiment_id);
+	args[1] = PointerGetDatum(user_id);
+	rc = SPI_execute_plan(abt_plan(&lookup_plan, lookup_sql, 2, argtypes), args, NULL, false, 1);
+	abt_check_spi(rc, SPI_OK_SELECT, "the assignment lookup");
+
+	memset(out, 0, sizeof(*out));
+	if (SPI_processed == 0)
+		return;
+	out->experiment_found = true;
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	status = TextDatumGetCString(SPI_getbinval(tuple, desc, 1, &isnull));
+	strlcpy(out->status, status, sizeof(out->status));
+	out->seed = TextDatumGetCString(SPI_getbinval(tuple, desc, 2, &isnull));
+	out->coverage = DatumGetFloat8(SPI_getbinval(tuple, desc, 3, &isnull));
+	out->version = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+	variants = SPI_getbinval(tuple, desc, 5, &isnull);
+	if (isnull)
+		return;
+	out->assigned = true;
+	out->variants = DatumGetJsonbPCopy(variants);
+	out->assigned_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 6, &isnull));
+	out->converted = DatumGetBool(SPI_getbinval(tuple, desc, 7, &isnull));
+}
+
+/* Orders uuids bytewise, for a fixed lock order of counter rows. */
+static int
+uuid_cmp_bytes(const void *a, const void *b)
+{
+	return memcmp(a, b, UUID_LEN);
+}
+
+/* The start of the 15-minute UTC rollup bucket holding ts. */
+static TimestampTz
+rollup_bucket(TimestampTz ts)
+{
+	int64		r = ts % ABT_ROLLUP_BUCKET_USECS;
+
+	if (r < 0)
+		r += ABT_ROLLUP_BUCKET_USECS;
+	return ts - r;
+}
+
+/*
+ * Buckets a new visitor into every element and inserts the assignment.
+ * Returns true when this call stored it (*stored_map is what it stored), false
+ * when a concurrent call for the same visitor had stored one first.
+ */
+static bool
+store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
+					 AbtConfig *config, Jsonb **stored_map)
+{
+	static Oid	argtypes[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
+	InvalidOid, TIMESTAMPTZOID};
+	JsonbParseState *state = NULL;
+	JsonbValue *map;
+	pg_uuid_t  *chosen;
+	Datum	   *chosen_datums;
+	Datum		args[7];
+	int			rc;
+
+	if (argtypes[5] == InvalidOid)
+		argtypes[5] = get_array_type(UUIDOID);
+	if (config->nelements == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("experiment has no elements"),
+				 errhint("Add elements with variants before activating the experiment.")));
+
+	chosen = palloc(sizeof(pg_uuid_t) * config->nelements);
+	chosen_datums = palloc(sizeof(Datum) * config->nelements);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < config->nelements; i++)
+	{
+		AbtElement *element = &config->elements[i];
+		AbtVariant *variant;
+		JsonbValue	v;
+
+		if (element->problem != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("element \"%s\" (%s) %s", element->name, element->id_text,
+							element->problem),
+					 errdetail("No new visitor can be assigned to the experiment."),
+					 errhint("Give every element at least one variant of positive weight.")));
+		variant = &element->variants[abt_choose_variant(element, VARDATA_ANY(user_id),
+														VARSIZE_ANY_EXHDR(user_id))];
+		v.type = jbvString;
+		v.val.string.val = element->id_text;
+		v.val.string.len = ABT_UUID_TEXT_LEN - 1;
+		pushJsonbValue(&state, WJB_KEY, &v);
+		v.val.string.val = variant->id_text;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+		chosen[i] = variant->id;
+	}
+	map = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+
+	qsort(chosen, config->nelements, sizeof(pg_uuid_t), uuid_cmp_bytes);
+	for (int i = 0; i < config->nelements; i++)
+		chosen_datums[i] = UUIDPGetDatum(&chosen[i]);
+
+	args[0] = UUIDPGetDatum(experiment_id);
+	args[1] = PointerGetDatum(user_id);
+	*stored_map = JsonbValueToJsonb(map);
+	args[2] = JsonbPGetDatum(*stored_map);
+	args[3] = TimestampTzGetDatum(at);
+	args[4] = Int32GetDatum(MyBackendId);
+	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
+											  UUID_LEN, false, TYPALIGN_CHAR));
+	args[6] = TimestampTzGetDatum(rollup_bucket(at));
+	rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL, false, 0);
+	abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
+	{
+		bool		isnull;
+
+		return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										   1, &isnull)) == 1;
+	}
+}
+
+/*
+ * Assigns one visitor in one experiment; the caller is connected to SPI and
+ * the answer is built in `answer_context`.
+ */
+static Jsonb *
+assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
+		   MemoryContext answer_context)
+{
+	AbtLookup	lookup;
+	AbtConfig  *config = NULL;
+	bool		enrolled = false;
+	bool		is_new = false;
+	MemoryContext oldcontext;
+	Jsonb	   *answer;
+
+	abt_lookup(experiment_id, user_id, &lookup);
+	if (!lookup.experiment_found)
+		report_unknown_experiment(experiment_id);
+
+	/* draft and completed experiments show nobody a variant */
+	if (strcmp(lookup.status, "active") == 0 || strcmp(lookup.status, "paused") == 0)
+	{
+		if (lookup.assigned)
+			enrolled = true;
+		else if (strcmp(lookup.status, "active") == 0 &&
+				 abt_in_coverage(abt_gbhash(lookup.seed, strlen(lookup.seed),
+											VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)),
+								 lookup.coverage))
+		{
+			Jsonb	   *stored_map;
+
+			config = abt_config_get(experiment_id, lookup.version);
+			is_new = store_new_assignment(experiment_id, user_id, at, config, &stored_map);
+			if (is_new)
+			{
+				lookup.assigned = true;
+				lookup.variants = stored_map;
+				lookup.assigned_at = at;
+				lookup.converted = false;
+			}
+			else
+			{
+				/* a concurrent first call won: answer with what it stored */
+				abt_lookup(experiment_id, user_id, &lookup);
+				if (!lookup.experiment_found)
+					report_unknown_experiment(experiment_id);
+			}
+			enrolled = lookup.assigned;
+		}
+		if (enrolled)
+			config = abt_config_get(experiment_id, lookup.version);
+	}
+
+	oldcontext = MemoryContextSwitchTo(answer_context);
+	answer = abt_answer(experiment_id, &lookup, config, enrolled, is_new);
+	MemoryContextSwitchTo(oldcontext);
+	return answer;
+}
+
+/* Reads the `at` argument: NULL is an error, not "now". */
+static TimestampTz
+get_at_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("assignment time must not be null")));
+	return PG_GETARG_TIMESTAMPTZ(argno);
+}
+
+/* Reads a non-null experiment id argument. */
+static pg_uuid_t *
+get_experiment_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("experiment id must not be null")));
+	return PG_GETARG_UUID_P(argno);
+}
+
+/* SQL: abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
+Datum
+abt_assign(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *experiment_id = get_experiment_arg(fcinfo, 0);
+	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	TimestampTz at = get_at_arg(fcinfo, 2);
+	MemoryContext caller = CurrentMemoryContext;
+	Jsonb	   *answer;
+
+	abt_check_visitor(user_id, "visitor id");
+	SPI_connect();
+	answer = assign_one(experiment_id, user_id, at, caller);
+	SPI_finish();
+	PG_RETURN_JSONB_P(answer);
+}
+
+/* Orders indexes into an array of uuids by the uuids' bytes. */
+static pg_uuid_t *sort_uuids_base;
+static int
+index_cmp_uuid(const void *a, const void *b)
+{
+	return memcmp(&sort_uuids_base[*(const int *) a], &sort_uuids_base[*(const int *) b], UUID_LEN);
+}
+
+/*
+ * SQL: abt_assign_batch(experiment_ids uuid[], user_id text, at timestamptz)
+ * returns jsonb: an array with abt_assign's answer for each experiment, in
+ * the order given.  Experiments are processed in uuid order so that
+ * concurrent batches take row locks in one order.
+ */
+Datum
+abt_assign_batch(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ids;
+	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	TimestampTz at = get_at_arg(fcinfo, 2);
+	MemoryContext caller = CurrentMemoryContext;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int		   *order;
+	pg_uuid_t  *uuids;
+	Jsonb	  **answers;
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("experiment ids must not be null")));
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	abt_check_visitor(user_id, "visitor id");
+	deconstruct_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
+	uuids = palloc(sizeof(pg_uuid_t) * (n + 1));
+	order = palloc(sizeof(int) * (n + 1));
+	answers = palloc(sizeof(Jsonb *) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("experiment ids must not contain null")));
+		uuids[i] = *DatumGetUUIDP(elems[i]);
+		order[i] = i;
+	}
+	sort_uuids_base = uuids;
+	qsort(order, n, sizeof(int), index_cmp_uuid);
+
+	SPI_connect();
+	for (int i = 0; i < n; i++)
+		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller);
+	SPI_finish();
+
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue	v;
+
+		v.type = jbvBinary;
+		v.val.binary.data = &answers[i]->root;
+		v.val.binary.len = VARSIZE(answers[i]) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_ELEM, &v);
+	}
+	result = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
+}
+
+/* Orders text datums bytewise (any fixed order keeps lock order consistent). */
+static Datum *sort_texts_base;
+static int
+index_cmp_text(const void *a, const void *b)
+{
+	text	   *ta = DatumGetTextPP(sort_texts_base[*(const int *) a]);
+	text	   *tb = DatumGetTextPP(sort_texts_base[*(const int *) b]);
+	int			la = VARSIZE_ANY_EXHDR(ta);
+	int			lb = VARSIZE_ANY_EXHDR(tb);
+	int			c = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
+
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+/*
+ * SQL: abt_assign_bulk(experiment_id uuid, user_ids text[], at timestamptz)
+ * returns table (user_id text, assignment jsonb): abt_assign for many
+ * visitors in one call and one transaction, rows in the order given.
+ */
+Datum
+abt_assign_bulk(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	pg_uuid_t  *experiment_id = get_experiment_arg(fcinfo, 0);
+	TimestampTz at = get_at_arg(fcinfo, 2);
+	MemoryContext caller = CurrentMemoryContext;
+	ArrayType  *ids;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int		   *order;
+	Jsonb	  **answers;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("visitor ids must not be null")));
+	ids = PG_GETARG_ARRAYTYPE_P(1);
+	InitMaterializedSRF(fcinfo, 0);
+	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	order = palloc(sizeof(int) * (n + 1));
+	answers = palloc(sizeof(Jsonb *) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		abt_check_visitor(nulls[i] ? NULL : DatumGetTextPP(elems[i]), "visitor id");
+		order[i] = i;
+	}
+	sort_texts_base = elems;
+	qsort(order, n, sizeof(int), index_cmp_text);
+
+	SPI_connect();
+	for (int i = 0; i < n; i++)
+		answers[order[i]] = assign_one(experiment_id, DatumGetTextPP(elems[order[i]]), at, caller);
+	SPI_finish();
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[2];
+		bool		isnull[2] = {false, false};
+
+		values[0] = elems[i];
+		values[1] = JsonbPGetDatum(answers[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	return (Datum) 0;
+}

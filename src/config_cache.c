@@ -1,0 +1,277 @@
+/*
+ * config_cache.c
+ *		Per-backend cache of experiment configurations (elements, variants,
+ *		bucket ranges), and the GrowthBook variant choice over them.
+ *
+ * An entry is used only while the experiment row read in the same call
+ * carries the config_version the entry was built from.  Triggers give the
+ * experiment a new version (from a sequence: never reused, not even after a
+ * rollback) on every change of the experiment, its elements or its variants,
+ * so a cached configuration is always the one the caller's snapshot sees.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "abtest.h"
+
+/* Drop the whole cache past this many experiments (a backend serves a few). */
+#define MAX_CACHED_CONFIGS 1024
+
+static HTAB *config_cache = NULL;
+static MemoryContext config_cache_context = NULL;
+static Oid	experiments_relid = InvalidOid;
+static SPIPlanPtr load_plan = NULL;
+
+static const char *load_sql =
+"SELECT e.config_version, el.id, el.name, el.selector, el.seed,"
+"       v.id, v.name, v.content, v.weight, v.is_control"
+"  FROM abtest.experiments e"
+"  LEFT JOIN abtest.experiment_elements el"
+"         ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
+"  LEFT JOIN abtest.element_variants v"
+"         ON v.element_id OPERATOR(pg_catalog.=) el.id"
+" WHERE e.id OPERATOR(pg_catalog.=) $1"
+" ORDER BY el.position, el.id, v.position, v.id";
+
+/* Forgets every cached configuration. */
+static void
+config_cache_reset(void)
+{
+	if (config_cache_context != NULL)
+		MemoryContextDelete(config_cache_context);
+	config_cache_context = NULL;
+	config_cache = NULL;
+}
+
+/* Relcache callback: the experiments table was altered, dropped or recreated. */
+static void
+config_cache_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == experiments_relid)
+	{
+		config_cache_reset();
+		experiments_relid = InvalidOid;
+	}
+}
+
+/* Creates the hash table, registering the invalidation callback once. */
+static void
+config_cache_init(void)
+{
+	static bool callback_registered = false;
+	HASHCTL		ctl;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(config_cache_relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (experiments_relid == InvalidOid)
+		experiments_relid = get_relname_relid("experiments",
+											  get_namespace_oid("abtest", false));
+
+	config_cache_context = AllocSetContextCreate(CacheMemoryContext,
+												 "abtest config cache",
+												 ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(AbtConfig);
+	ctl.hcxt = config_cache_context;
+	config_cache = hash_create("abtest configs", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* Copies a text column of the current SPI row into the config's context. */
+static char *
+copy_text(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Writes the canonical text of a uuid into buf. */
+static void
+uuid_to_text(const pg_uuid_t *uuid, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	int			j = 0;
+
+	for (int i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			buf[j++] = '-';
+		buf[j++] = hex[uuid->data[i] >> 4];
+		buf[j++] = hex[uuid->data[i] & 0x0F];
+	}
+	buf[j] = '\0';
+}
+
+/*
+ * Sets each variant's bucket range as GrowthBook's getBucketRanges(n, 1,
+ * weights) does with the weights normalised to sum 1, or records why the
+ * element can't bucket anyone.
+ */
+static void
+set_bucket_ranges(AbtElement *element, double *weights)
+{
+	double		total = 0.0;
+	double		cumulative = 0.0;
+
+	for (int i = 0; i < element->nvariants; i++)
+		total += weights[i];
+	if (element->nvariants == 0)
+	{
+		element->problem = "has no variants";
+		return;
+	}
+	if (!(total > 0.0) || isinf(total))
+	{
+		element->problem = "has only variants of weight 0";
+		return;
+	}
+	for (int i = 0; i < element->nvariants; i++)
+	{
+		double		w = weights[i] / total;
+
+		element->variants[i].range_start = cumulative;
+		cumulative += w;
+		element->variants[i].range_end = element->variants[i].range_start + w;
+	}
+}
+
+/* Builds the configuration of one experiment from the rows of load_sql. */
+static void
+config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
+{
+	TupleDesc	desc = tuptable->tupdesc;
+	double	   *weights = palloc(sizeof(double) * (nrows + 1));
+	int			nelements = 0;
+	AbtElement *element = NULL;
+	bool		isnull;
+
+	config->elements = palloc0(sizeof(AbtElement) * nrows);
+	config->version = DatumGetInt64(SPI_getbinval(tuptable->vals[0], desc, 1, &isnull));
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		HeapTuple	tuple = tuptable->vals[r];
+		Datum		element_id = SPI_getbinval(tuple, desc, 2, &isnull);
+		Datum		variant_id;
+		AbtVariant *variant;
+
+		if (isnull)
+			break;				/* an experiment without elements */
+		if (element == NULL ||
+			memcmp(&element->id, DatumGetUUIDP(element_id), UUID_LEN) != 0)
+		{
+			if (element != NULL)
+				set_bucket_ranges(element, weights);
+			element = &config->elements[nelements++];
+			memcpy(&element->id, DatumGetUUIDP(element_id), UUID_LEN);
+			uuid_to_text(&element->id, element->id_text);
+			element->name = copy_text(tuple, desc, 3);
+			element->selector = copy_text(tuple, desc, 4);
+			element->seed = copy_text(tuple, desc, 5);
+			element->variants = palloc0(sizeof(AbtVariant) * nrows);
+		}
+		variant_id = SPI_getbinval(tuple, desc, 6, &isnull);
+		if (isnull)
+			continue;			/* an element without variants */
+		variant = &element->variants[element->nvariants];
+		memcpy(&variant->id, DatumGetUUIDP(variant_id), UUID_LEN);
+		uuid_to_text(&variant->id, variant->id_text);
+		variant->name = copy_text(tuple, desc, 7);
+		variant->content = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 8, &isnull));
+		weights[element->nvariants] = DatumGetFloat8(SPI_getbinval(tuple, desc, 9, &isnull));
+		variant->is_control = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
+		element->nvariants++;
+	}
+	if (element != NULL)
+		set_bucket_ranges(element, weights);
+	config->nelements = nelements;
+	pfree(weights);
+}
+
+/*
+ * Returns the configuration of an experiment whose row carries `version`,
+ * from the cache or freshly loaded.  The caller is connected to SPI.
+ */
+AbtConfig *
+abt_config_get(pg_uuid_t *experiment_id, int64 version)
+{
+	AbtConfig  *config;
+	bool		found;
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	int			rc;
+	MemoryContext oldcontext;
+
+	if (config_cache == NULL)
+		config_cache_init();
+	config = hash_search(config_cache, experiment_id, HASH_FIND, NULL);
+	if (config != NULL && config->version == version)
+		return config;
+
+	args[0] = UUIDPGetDatum(experiment_id);
+	rc = SPI_execute_plan(abt_plan(&load_plan, load_sql, 1, argtypes), args, NULL, true, 0);
+	abt_check_spi(rc, SPI_OK_SELECT, "loading an experiment configuration");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("experiment %s does not exist",
+						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id)))),
+				 errdetail("It was deleted while the call ran.")));
+
+	if (config == NULL && hash_get_num_entries(config_cache) >= MAX_CACHED_CONFIGS)
+	{
+		config_cache_reset();
+		config_cache_init();
+	}
+	config = hash_search(config_cache, experiment_id, HASH_ENTER, &found);
+	if (found)
+		MemoryContextDelete(config->context);
+	config->context = AllocSetContextCreate(config_cache_context, "abtest config",
+											ALLOCSET_SMALL_SIZES);
+	config->nelements = 0;
+	config->elements = NULL;
+	config->version = -1;		/* not valid until fully built */
+	oldcontext = MemoryContextSwitchTo(config->context);
+	config_build(config, SPI_tuptable, SPI_processed);
+	MemoryContextSwitchTo(oldcontext);
+	SPI_freetuptable(SPI_tuptable);
+	return config;
+}
+
+/*
+ * GrowthBook's chooseVariation(gbhash(element seed, visitor), ranges): the
+ * index of the variant whose range holds the visitor's hash.
+ */
+int
+abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len)
+{
+	double		n = abt_gbhash(element->seed, strlen(element->seed), user_id, user_id_len);
+	int			last_positive = -1;
+
+	Assert(element->problem == NULL);
+	for (int i = 0; i < element->nvariants; i++)
+	{
+		AbtVariant *v = &element->variants[i];
+
+		if (n >= v->range_start && n < v->range_end)
+			return i;
+		if (v->range_end > v->range_start)
+			last_positive = i;
+	}
+	/* only rounding can leave the top of [0, 1) uncovered: it is the last range's */
+	return last_positive;
+}

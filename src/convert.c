@@ -1,0 +1,146 @@
+/*
+ * convert.c
+ *		abt_convert: records a conversion event of an assigned visitor.
+ *
+ * Every event is stored in abtest.conversions.  The visitor's first one also
+ * sets the assignment's converted_at and adds one to the conversion counters
+ * of each variant the visitor saw (and to the timeline rollup of the
+ * assignment's bucket), in this backend's slot rows.  Concurrent first
+ * conversions of one visitor meet on the assignment row: the UPDATE that
+ * finds converted_at still NULL wins, exactly once.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "storage/backendid.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+#include "abtest.h"
+
+PG_FUNCTION_INFO_V1(abt_convert);
+
+static SPIPlanPtr first_conversion_plan = NULL;
+static SPIPlanPtr event_plan = NULL;
+
+/* $1 experiment, $2 visitor, $3 time, $4 slot */
+static const char *first_conversion_sql =
+"WITH conv AS ("
+"  UPDATE abtest.assignments SET converted_at = $3"
+"   WHERE experiment_id OPERATOR(pg_catalog.=) $1"
+"     AND user_id OPERATOR(pg_catalog.=) $2"
+"     AND converted_at IS NULL"
+"  RETURNING variants, pg_catalog.date_bin('15 minutes', assigned_at,"
+"                                          '2000-01-01 00:00:00+00') AS bucket),"
+" seen AS ("
+"  SELECT v.value::pg_catalog.uuid AS variant_id, conv.bucket"
+"    FROM conv, pg_catalog.jsonb_each_text(conv.variants) AS v"
+"   ORDER BY 1),"
+" counters AS ("
+"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, conversions)"
+"  SELECT $1, seen.variant_id, $4, 1 FROM seen"
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
+"  DO UPDATE SET conversions = c.conversions OPERATOR(pg_catalog.+) 1),"
+" experiment_rollup AS ("
+"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, conversions)"
+"  SELECT $1, conv.bucket, $4, 1 FROM conv"
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+"  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1),"
+" variant_rollup AS ("
+"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, conversions)"
+"  SELECT $1, seen.variant_id, seen.bucket, $4, 1 FROM seen"
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+"  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1)"
+"SELECT pg_catalog.count(*) FROM conv";
+
+static const char *event_sql =
+"INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)"
+" VALUES ($1, $2, $3, $4, $5)";
+
+/*
+ * SQL: abt_convert(experiment_id uuid, user_id text, goal text, value numeric,
+ * at timestamptz) returns boolean: true for the visitor's first conversion,
+ * false for a later one, NULL (nothing recorded) when the visitor has no
+ * assignment in the experiment.
+ */
+Datum
+abt_convert(PG_FUNCTION_ARGS)
+{
+	static Oid	first_types[4] = {UUIDOID, TEXTOID, TIMESTAMPTZOID, INT4OID};
+	static Oid	event_types[5] = {UUIDOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID};
+	pg_uuid_t  *experiment_id;
+	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	text	   *goal = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	TimestampTz at;
+	AbtLookup	lookup;
+	bool		first = false;
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			rc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("experiment id must not be null")));
+	experiment_id = PG_GETARG_UUID_P(0);
+	abt_check_visitor(user_id, "visitor id");
+	abt_check_visitor(goal, "conversion goal");
+	if (!PG_ARGISNULL(3))
+	{
+		Numeric		value = PG_GETARG_NUMERIC(3);
+
+		if (numeric_is_nan(value) || numeric_is_inf(value))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("conversion value must be a finite number")));
+	}
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("conversion time must not be null")));
+	at = PG_GETARG_TIMESTAMPTZ(4);
+
+	SPI_connect();
+	abt_lookup(experiment_id, user_id, &lookup);
+	if (!lookup.experiment_found)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("experiment %s does not exist",
+						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
+	if (!lookup.assigned)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+
+	if (!lookup.converted)
+	{
+		bool		isnull;
+
+		args[0] = UUIDPGetDatum(experiment_id);
+		args[1] = PointerGetDatum(user_id);
+		args[2] = TimestampTzGetDatum(at);
+		args[3] = Int32GetDatum(MyBackendId);
+		rc = SPI_execute_plan(abt_plan(&first_conversion_plan, first_conversion_sql, 4, first_types),
+							  args, NULL, false, 0);
+		abt_check_spi(rc, SPI_OK_SELECT, "recording a first conversion");
+		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											1, &isnull)) == 1;
+	}
+
+	args[0] = UUIDPGetDatum(experiment_id);
+	args[1] = PointerGetDatum(user_id);
+	args[2] = PointerGetDatum(goal);
+	if (PG_ARGISNULL(3))
+	{
+		args[3] = (Datum) 0;
+		nulls[3] = 'n';
+	}
+	else
+		args[3] = PG_GETARG_DATUM(3);
+	args[4] = TimestampTzGetDatum(at);
+	rc = SPI_execute_plan(abt_plan(&event_plan, event_sql, 5, event_types), args, nulls, false, 0);
+	abt_check_spi(rc, SPI_OK_INSERT, "recording a conversion event");
+	SPI_finish();
+	PG_RETURN_BOOL(first);
+}

@@ -1,0 +1,122 @@
+/*
+ * gbhash.c
+ *		GrowthBook-compatible hashing (hash version 2) and enrolment.
+ *
+ * GrowthBook's SDKs hash JavaScript strings, i.e. UTF-16 code units, with
+ * 32-bit FNV-1a.  To give a visitor the same bucket as a GrowthBook SDK, the
+ * server-encoded text is decoded to code points and fed to FNV-1a as UTF-16
+ * units (surrogate pairs for code points above U+FFFF).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+#include "abtest.h"
+
+#define FNV32_OFFSET_BASIS	((uint32) 2166136261U)
+#define FNV32_PRIME			((uint32) 16777619U)
+
+PG_FUNCTION_INFO_V1(abt_gbhash_sql);
+
+/* Feeds one UTF-16 code unit into an FNV-1a state. */
+static inline uint32
+fnv1a_unit(uint32 hash, uint32 unit)
+{
+	return (hash ^ unit) * FNV32_PRIME;
+}
+
+/* Feeds UTF-8 bytes, as UTF-16 code units, into an FNV-1a state. */
+static uint32
+fnv1a_utf8(uint32 hash, const unsigned char *s, int len)
+{
+	const unsigned char *end = s + len;
+
+	while (s < end)
+	{
+		pg_wchar	cp;
+		int			n = pg_utf_mblen(s);
+
+		if (n > end - s || !pg_utf8_islegal(s, n))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+					 errmsg("invalid UTF-8 in hashed text")));
+		cp = utf8_to_unicode(s);
+		s += n;
+		if (cp > 0xFFFF)
+		{
+			cp -= 0x10000;
+			hash = fnv1a_unit(hash, 0xD800 + (cp >> 10));
+			hash = fnv1a_unit(hash, 0xDC00 + (cp & 0x3FF));
+		}
+		else
+			hash = fnv1a_unit(hash, cp);
+	}
+	return hash;
+}
+
+/* Feeds server-encoded text, as UTF-16 code units, into an FNV-1a state. */
+static uint32
+fnv1a_text(uint32 hash, const char *s, int len)
+{
+	char	   *utf8;
+	uint32		result;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return fnv1a_utf8(hash, (const unsigned char *) s, len);
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+	{
+		/* no declared encoding: each byte is one code unit */
+		for (int i = 0; i < len; i++)
+			hash = fnv1a_unit(hash, (unsigned char) s[i]);
+		return hash;
+	}
+	utf8 = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
+											  GetDatabaseEncoding(), PG_UTF8);
+	result = fnv1a_utf8(hash, (unsigned char *) utf8, strlen(utf8));
+	if (utf8 != s)
+		pfree(utf8);
+	return result;
+}
+
+/*
+ * GrowthBook hash v2: (fnv1a32(decimal(fnv1a32(seed || id))) % 10000) / 10000,
+ * a number in [0, 0.9999] with four decimals.
+ */
+double
+abt_gbhash(const char *seed, int seed_len, const char *id, int id_len)
+{
+	uint32		inner;
+	uint32		outer;
+	char		digits[16];
+	int			ndigits;
+
+	inner = fnv1a_text(FNV32_OFFSET_BASIS, seed, seed_len);
+	inner = fnv1a_text(inner, id, id_len);
+	ndigits = snprintf(digits, sizeof(digits), "%u", inner);
+	outer = FNV32_OFFSET_BASIS;
+	for (int i = 0; i < ndigits; i++)
+		outer = fnv1a_unit(outer, (unsigned char) digits[i]);
+	return (double) (outer % 10000) / 10000.0;
+}
+
+/* GrowthBook's isIncludedInRollout: coverage 0 enrols no one, else hash <= coverage. */
+bool
+abt_in_coverage(double hash, double coverage)
+{
+	if (coverage <= 0.0)
+		return false;
+	return hash <= coverage;
+}
+
+/* SQL: abt_gbhash(seed text, id text) returns the GrowthBook v2 hash. */
+Datum
+abt_gbhash_sql(PG_FUNCTION_ARGS)
+{
+	text	   *seed = PG_GETARG_TEXT_PP(0);
+	text	   *id = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_FLOAT8(abt_gbhash(VARDATA_ANY(seed), VARSIZE_ANY_EXHDR(seed),
+								VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
+}
