@@ -22,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "abtest.h"
 
@@ -31,6 +32,18 @@ PG_FUNCTION_INFO_V1(abt_assign_bulk);
 
 static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr insert_only_plan = NULL;
+static SPIPlanPtr add_counts_plan = NULL;
+
+/* Allocations of one bulk call, summed per variant, added once at the end. */
+typedef struct BulkCounts
+{
+	int			nvariants;
+	int			capacity;
+	pg_uuid_t  *variant_ids;
+	int64	   *allocations;
+	int64		assignments;
+} BulkCounts;
 
 static const char *lookup_sql =
 "SELECT e.status, e.seed, e.coverage, e.config_version,"
@@ -67,6 +80,33 @@ static const char *insert_sql =
 "  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
 "  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
 "SELECT pg_catalog.count(*) FROM ins";
+
+/*
+ * The bulk form inserts assignments alone and adds the counts once per call:
+ * updating one counter row once per visitor in a single transaction would
+ * walk an ever longer chain of the transaction's own row versions.
+ */
+static const char *insert_only_sql =
+"INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
+" VALUES ($1, $2, $3, $4)"
+" ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING";
+
+/* $1 experiment, $2 slot, $3 bucket, $4 variant ids, $5 their counts, $6 assignments */
+static const char *add_counts_sql =
+"WITH counters AS ("
+"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
+"  SELECT $1, u.id, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
+"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) excluded.allocations),"
+" variant_rollup AS ("
+"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
+"  SELECT $1, u.id, $3, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments)"
+"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
+"  VALUES ($1, $3, $2, $6)"
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments";
 
 /* Rejects a visitor id that is NULL, empty or longer than documented. */
 void
@@ -119,7 +159,10 @@ abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 
 	memset(out, 0, sizeof(*out));
 	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
 		return;
+	}
 	out->experiment_found = true;
 	tuple = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -130,11 +173,15 @@ abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	out->version = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
 	variants = SPI_getbinval(tuple, desc, 5, &isnull);
 	if (isnull)
+	{
+		SPI_freetuptable(SPI_tuptable);
 		return;
+	}
 	out->assigned = true;
 	out->variants = DatumGetJsonbPCopy(variants);
 	out->assigned_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 6, &isnull));
 	out->converted = DatumGetBool(SPI_getbinval(tuple, desc, 7, &isnull));
+	SPI_freetuptable(SPI_tuptable);
 }
 
 /* Orders uuids bytewise, for a fixed lock order of counter rows. */
@@ -155,14 +202,86 @@ rollup_bucket(TimestampTz ts)
 	return ts - r;
 }
 
+/* Orders indexes into an array of uuids by the uuids' bytes. */
+static pg_uuid_t *sort_uuids_base;
+static int
+index_cmp_uuid(const void *a, const void *b)
+{
+	return memcmp(&sort_uuids_base[*(const int *) a], &sort_uuids_base[*(const int *) b], UUID_LEN);
+}
+
+/* Adds one allocation of each chosen variant to a bulk call's sums. */
+static void
+bulk_count(BulkCounts *bulk, pg_uuid_t *chosen, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		int			j = 0;
+
+		while (j < bulk->nvariants && memcmp(&bulk->variant_ids[j], &chosen[i], UUID_LEN) != 0)
+			j++;
+		if (j == bulk->nvariants)
+		{
+			if (bulk->nvariants == bulk->capacity)
+			{
+				bulk->capacity *= 2;
+				bulk->variant_ids = repalloc(bulk->variant_ids, sizeof(pg_uuid_t) * bulk->capacity);
+				bulk->allocations = repalloc(bulk->allocations, sizeof(int64) * bulk->capacity);
+			}
+			bulk->variant_ids[j] = chosen[i];
+			bulk->allocations[j] = 0;
+			bulk->nvariants++;
+		}
+		bulk->allocations[j]++;
+	}
+	bulk->assignments++;
+}
+
+/* Adds a bulk call's sums to the counters and rollups of this backend's slot. */
+static void
+bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
+{
+	Oid			argtypes[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID,
+	get_array_type(UUIDOID), get_array_type(INT8OID), INT8OID};
+	Datum		args[6];
+	Datum	   *ids = palloc(sizeof(Datum) * (bulk->nvariants + 1));
+	Datum	   *counts = palloc(sizeof(Datum) * (bulk->nvariants + 1));
+	int		   *order = palloc(sizeof(int) * (bulk->nvariants + 1));
+	int			rc;
+
+	if (bulk->assignments == 0)
+		return;
+	for (int i = 0; i < bulk->nvariants; i++)
+		order[i] = i;
+	sort_uuids_base = bulk->variant_ids;
+	qsort(order, bulk->nvariants, sizeof(int), index_cmp_uuid);
+	for (int i = 0; i < bulk->nvariants; i++)
+	{
+		ids[i] = UUIDPGetDatum(&bulk->variant_ids[order[i]]);
+		counts[i] = Int64GetDatum(bulk->allocations[order[i]]);
+	}
+	args[0] = UUIDPGetDatum(experiment_id);
+	args[1] = Int32GetDatum(MyBackendId);
+	args[2] = TimestampTzGetDatum(rollup_bucket(at));
+	args[3] = PointerGetDatum(construct_array(ids, bulk->nvariants, UUIDOID,
+											  UUID_LEN, false, TYPALIGN_CHAR));
+	args[4] = PointerGetDatum(construct_array(counts, bulk->nvariants, INT8OID,
+											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[5] = Int64GetDatum(bulk->assignments);
+	rc = SPI_execute_plan(abt_plan(&add_counts_plan, add_counts_sql, 6, argtypes),
+						  args, NULL, false, 0);
+	abt_check_spi(rc, SPI_OK_INSERT, "adding bulk counts");
+}
+
 /*
- * Buckets a new visitor into every element and inserts the assignment.
+ * Buckets a new visitor into every element and inserts the assignment with
+ * its counts, or, for the bulk form (bulk != NULL), adds the counts to *bulk.
  * Returns true when this call stored it (*stored_map is what it stored), false
  * when a concurrent call for the same visitor had stored one first.
  */
 static bool
 store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
-					 AbtConfig *config, Jsonb **stored_map)
+					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk)
 {
 	static Oid	argtypes[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
 	InvalidOid, TIMESTAMPTZOID};
@@ -172,6 +291,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	Datum	   *chosen_datums;
 	Datum		args[7];
 	int			rc;
+	bool		inserted;
 
 	if (argtypes[5] == InvalidOid)
 		argtypes[5] = get_array_type(UUIDOID);
@@ -222,14 +342,25 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[6] = TimestampTzGetDatum(rollup_bucket(at));
-	rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL, false, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
+	if (bulk == NULL)
 	{
 		bool		isnull;
 
-		return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-										   1, &isnull)) == 1;
+		rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL, false, 0);
+		abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
+		inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											   1, &isnull)) == 1;
+		SPI_freetuptable(SPI_tuptable);
+		return inserted;
 	}
+
+	rc = SPI_execute_plan(abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes),
+						  args, NULL, false, 0);
+	abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
+	inserted = SPI_processed == 1;
+	if (inserted)
+		bulk_count(bulk, chosen, config->nelements);
+	return inserted;
 }
 
 /*
@@ -238,7 +369,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
  */
 static Jsonb *
 assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
-		   MemoryContext answer_context)
+		   MemoryContext answer_context, BulkCounts *bulk)
 {
 	AbtLookup	lookup;
 	AbtConfig  *config = NULL;
@@ -264,7 +395,7 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			Jsonb	   *stored_map;
 
 			config = abt_config_get(experiment_id, lookup.version);
-			is_new = store_new_assignment(experiment_id, user_id, at, config, &stored_map);
+			is_new = store_new_assignment(experiment_id, user_id, at, config, &stored_map, bulk);
 			if (is_new)
 			{
 				lookup.assigned = true;
@@ -325,17 +456,9 @@ abt_assign(PG_FUNCTION_ARGS)
 
 	abt_check_visitor(user_id, "visitor id");
 	SPI_connect();
-	answer = assign_one(experiment_id, user_id, at, caller);
+	answer = assign_one(experiment_id, user_id, at, caller, NULL);
 	SPI_finish();
 	PG_RETURN_JSONB_P(answer);
-}
-
-/* Orders indexes into an array of uuids by the uuids' bytes. */
-static pg_uuid_t *sort_uuids_base;
-static int
-index_cmp_uuid(const void *a, const void *b)
-{
-	return memcmp(&sort_uuids_base[*(const int *) a], &sort_uuids_base[*(const int *) b], UUID_LEN);
 }
 
 /*
@@ -357,6 +480,7 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	int		   *order;
 	pg_uuid_t  *uuids;
 	Jsonb	  **answers;
+	MemoryContext per_call;
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
 
@@ -383,8 +507,16 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	qsort(order, n, sizeof(int), index_cmp_uuid);
 
 	SPI_connect();
+	per_call = AllocSetContextCreate(CurrentMemoryContext, "abtest per experiment",
+									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
-		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller);
+	{
+		MemoryContext oldcontext = MemoryContextSwitchTo(per_call);
+
+		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller, NULL);
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(per_call);
+	}
 	SPI_finish();
 
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
@@ -433,6 +565,8 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 	int			n;
 	int		   *order;
 	Jsonb	  **answers;
+	MemoryContext per_call;
+	BulkCounts	bulk;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -451,9 +585,24 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 	sort_texts_base = elems;
 	qsort(order, n, sizeof(int), index_cmp_text);
 
+	bulk.nvariants = 0;
+	bulk.capacity = 16;
+	bulk.variant_ids = palloc(sizeof(pg_uuid_t) * bulk.capacity);
+	bulk.allocations = palloc(sizeof(int64) * bulk.capacity);
+	bulk.assignments = 0;
 	SPI_connect();
+	per_call = AllocSetContextCreate(CurrentMemoryContext, "abtest per visitor",
+									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
-		answers[order[i]] = assign_one(experiment_id, DatumGetTextPP(elems[order[i]]), at, caller);
+	{
+		MemoryContext oldcontext = MemoryContextSwitchTo(per_call);
+
+		answers[order[i]] = assign_one(experiment_id, DatumGetTextPP(elems[order[i]]), at,
+									   caller, &bulk);
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(per_call);
+	}
+	bulk_apply(experiment_id, at, &bulk);
 	SPI_finish();
 
 	for (int i = 0; i < n; i++)
