@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -62,6 +63,7 @@ typedef struct AbtConfig
 	MemoryContext context;		/* holds everything below */
 	int			nelements;
 	AbtElement *elements;
+	HTAB	   *answers;		/* answers built so far, see answer.c */
 } AbtConfig;
 
 /* config_cache.c */

@@ -3,19 +3,46 @@
  *		Builds the jsonb document abt_assign returns for one experiment:
  *
  *		{"experiment_id": "...", "status": "active", "enrolled": true,
- *		 "new": false, "assigned_at": "...", "converted": false,
+ *		 "new": false, "converted": false,
  *		 "elements": [{"element_id": "...", "element": "headline",
  *		               "selector": "h1", "variant_id": "...",
  *		               "variant": "B", "is_control": false,
  *		               "content": {...}}, ...]}
+ *
+ * The answer depends only on the configuration (whose version also fixes
+ * the status), the visitor's combination of variants and the two flags, so
+ * each configuration keeps the answers it has built: a returning visitor's
+ * answer is a copy, not a rebuild (building sorts every object's keys).
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 
 #include "abtest.h"
+
+/* Most answers one configuration keeps (one per variant combination and flags). */
+#define MAX_CACHED_ANSWERS 4096
+
+typedef struct AnswerKey
+{
+	uint64		map_hash;		/* hash of the stored variant map's bytes */
+	uint32		flags;			/* ANSWER_NEW | ANSWER_CONVERTED */
+	uint32		padding;		/* zero: keys are compared bytewise */
+} AnswerKey;
+
+#define ANSWER_NEW			1
+#define ANSWER_CONVERTED	2
+
+typedef struct AnswerEntry
+{
+	AnswerKey	key;
+	Jsonb	   *map;			/* to tell hash collisions apart */
+	Jsonb	   *answer;
+} AnswerEntry;
 
 /* Pushes an object key. */
 static void
@@ -90,13 +117,13 @@ stored_variant(AbtElement *element, Jsonb *map)
 }
 
 /*
- * The answer for one experiment.  Elements added after the visitor's
+ * Builds the answer for one experiment.  Elements added after the visitor's
  * assignment, and variants deleted since, are left out: a visitor's page
  * never changes under them.
  */
-Jsonb *
-abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
-		   bool enrolled, bool is_new)
+static Jsonb *
+build_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
+			 bool enrolled, bool is_new)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
@@ -110,12 +137,7 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	push_bool(&state, "enrolled", enrolled);
 	push_bool(&state, "new", is_new);
 	if (enrolled)
-	{
-		push_string(&state, "assigned_at",
-					JsonEncodeDateTime(NULL, TimestampTzGetDatum(lookup->assigned_at),
-									   TIMESTAMPTZOID, NULL));
 		push_bool(&state, "converted", lookup->converted);
-	}
 	push_key(&state, "elements");
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	for (int i = 0; enrolled && i < config->nelements; i++)
@@ -138,4 +160,63 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
+}
+
+/* Returns a copy of jb in the current memory context. */
+static Jsonb *
+copy_jsonb(Jsonb *jb)
+{
+	Jsonb	   *copy = palloc(VARSIZE(jb));
+
+	memcpy(copy, jb, VARSIZE(jb));
+	return copy;
+}
+
+/*
+ * The answer for one experiment, in the current memory context: from the
+ * configuration's answers when it has built this one before.
+ */
+Jsonb *
+abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
+		   bool enrolled, bool is_new)
+{
+	AnswerKey	key;
+	AnswerEntry *entry;
+	bool		found;
+	Jsonb	   *answer;
+	MemoryContext oldcontext;
+
+	if (!enrolled)
+		return build_answer(experiment_id, lookup, config, enrolled, is_new);
+
+	if (config->answers == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(AnswerKey);
+		ctl.entrysize = sizeof(AnswerEntry);
+		ctl.hcxt = config->context;
+		config->answers = hash_create("abtest answers", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.map_hash = hash_bytes_extended((unsigned char *) lookup->variants,
+									   VARSIZE(lookup->variants), 0);
+	key.flags = (is_new ? ANSWER_NEW : 0) | (lookup->converted ? ANSWER_CONVERTED : 0);
+	entry = hash_search(config->answers, &key, HASH_FIND, NULL);
+	if (entry != NULL &&
+		VARSIZE(entry->map) == VARSIZE(lookup->variants) &&
+		memcmp(entry->map, lookup->variants, VARSIZE(entry->map)) == 0)
+		return copy_jsonb(entry->answer);
+
+	answer = build_answer(experiment_id, lookup, config, enrolled, is_new);
+	if (entry == NULL && hash_get_num_entries(config->answers) < MAX_CACHED_ANSWERS)
+	{
+		entry = hash_search(config->answers, &key, HASH_ENTER, &found);
+		oldcontext = MemoryContextSwitchTo(config->context);
+		entry->map = copy_jsonb(lookup->variants);
+		entry->answer = copy_jsonb(answer);
+		MemoryContextSwitchTo(oldcontext);
+	}
+	return answer;
 }

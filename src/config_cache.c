@@ -244,6 +244,7 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 											ALLOCSET_SMALL_SIZES);
 	config->nelements = 0;
 	config->elements = NULL;
+	config->answers = NULL;
 	config->version = -1;		/* not valid until fully built */
 	oldcontext = MemoryContextSwitchTo(config->context);
 	config_build(config, SPI_tuptable, SPI_processed);
