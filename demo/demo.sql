@@ -1,0 +1,3 @@
+-- Placeholder demo (scripts/demo runs this with psql -f); the lead replaces it.
+CREATE EXTENSION abtest;
+SELECT extversion FROM pg_extension WHERE extname = 'abtest';
