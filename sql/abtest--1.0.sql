@@ -417,6 +417,19 @@ CREATE TRIGGER experiment_stopped AFTER UPDATE OF status ON abtest.experiments
     WHEN (NEW.status IN ('paused', 'completed') AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION abtest.experiment_stopped();
 
+/*
+ * The publications abtest's realtime tables belong to.  pg_dump writes no
+ * "ALTER PUBLICATION ... ADD TABLE" for an extension's tables and creates
+ * publications after all data; this list (dumped with the data) lets the
+ * event trigger below put the tables back when a restore creates the
+ * publication.
+ */
+CREATE TABLE abtest.realtime_publications (
+    pubname name NOT NULL,
+    CONSTRAINT realtime_publications_pkey PRIMARY KEY (pubname)
+);
+COMMENT ON TABLE abtest.realtime_publications IS 'Publications that abt_realtime_publish() put the realtime tables into';
+
 -- Puts the realtime tables into a publication, creating it when missing.
 CREATE FUNCTION @extschema@.abt_realtime_publish(publication name DEFAULT 'supabase_realtime')
 RETURNS void
@@ -433,6 +446,7 @@ BEGIN
         EXECUTE pg_catalog.format('CREATE PUBLICATION %I', publication);
         all_tables := false;
     END IF;
+    INSERT INTO abtest.realtime_publications VALUES (publication) ON CONFLICT DO NOTHING;
     IF all_tables THEN
         RETURN;                 -- FOR ALL TABLES already publishes ours
     END IF;
@@ -450,12 +464,60 @@ END $$;
 COMMENT ON FUNCTION @extschema@.abt_realtime_publish(name) IS
 'Adds assignments, element_variants, conversions and variant_counters to a publication (created when missing)';
 
+/* ------------------------------------------------------------ analytics */
+
+CREATE TYPE abtest.variant_stats AS (
+    experiment_id uuid, status text, element_id uuid, element_name text,
+    selector text, variant_id uuid, variant_name text, is_control boolean,
+    weight float8, allocations bigint, conversions bigint,
+    conversion_rate float8, ci_low float8, ci_high float8, uplift float8,
+    p_value float8, chance_to_beat_control float8, srm_p_value float8,
+    variant_position integer);
+COMMENT ON TYPE abtest.variant_stats IS 'A row of abt_variant_stats (see README, "Variant statistics")';
+
+CREATE FUNCTION @extschema@.abt_variant_stats(experiment_ids uuid[])
+RETURNS SETOF abtest.variant_stats
+AS 'MODULE_PATHNAME', 'abt_variant_stats'
+LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER
+ROWS 8;
+COMMENT ON FUNCTION @extschema@.abt_variant_stats(uuid[]) IS
+'Live per-variant results of several experiments: counts, Wilson 95% interval, uplift, z-test p-value, chance to beat control, SRM p-value';
+
+CREATE FUNCTION @extschema@.abt_experiment_stats(experiment_id uuid)
+RETURNS SETOF abtest.variant_stats
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT * FROM @extschema@.abt_variant_stats(ARRAY[$1]) $$;
+COMMENT ON FUNCTION @extschema@.abt_experiment_stats(uuid) IS 'abt_variant_stats of one experiment';
+
+CREATE FUNCTION @extschema@.abt_timeline(experiment_id uuid, hours integer DEFAULT 24,
+                                          bucket interval DEFAULT '1 hour')
+RETURNS TABLE (bucket timestamptz, assignments bigint, conversions bigint, conversion_rate float8)
+AS 'MODULE_PATHNAME', 'abt_timeline'
+LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER;
+COMMENT ON FUNCTION @extschema@.abt_timeline(uuid, integer, interval) IS
+'Assignments and conversions per bucket of assigned_at over the last hours, zero-filled, in the session TimeZone';
+
+CREATE FUNCTION @extschema@.abt_timeline_variants(experiment_id uuid, hours integer DEFAULT 24,
+                                                   bucket interval DEFAULT '1 hour')
+RETURNS TABLE (bucket timestamptz, element_id uuid, variant_id uuid, variant_name text,
+               assignments bigint, conversions bigint, conversion_rate float8)
+AS 'MODULE_PATHNAME', 'abt_timeline_variants'
+LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER;
+COMMENT ON FUNCTION @extschema@.abt_timeline_variants(uuid, integer, interval) IS
+'abt_timeline per variant: the same buckets, one series per variant';
+
 /* ----------------------------------------------------------- privileges */
 
 -- Administrative functions: only the extension owner (and whom it grants)
 -- may settle counters or change publications.
 REVOKE ALL ON FUNCTION @extschema@.abt_settle_counters(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.abt_realtime_publish(name) FROM PUBLIC;
+-- Results are the experiment owners' business, not the visitors': grant
+-- these to the dashboard's role.
+REVOKE ALL ON FUNCTION @extschema@.abt_variant_stats(uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_experiment_stats(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_timeline(uuid, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_timeline_variants(uuid, integer, interval) FROM PUBLIC;
 
 /* -------------------------------------------------------------- pg_dump */
 
@@ -466,6 +528,7 @@ SELECT pg_catalog.pg_extension_config_dump('abtest.element_variants', '');
 SELECT pg_catalog.pg_extension_config_dump('abtest.assignments', '');
 SELECT pg_catalog.pg_extension_config_dump('abtest.conversions', '');
 SELECT pg_catalog.pg_extension_config_dump('abtest.leads', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.realtime_publications', '');
 SELECT pg_catalog.pg_extension_config_dump('abtest.variant_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('abtest.experiment_timeline', '');
 SELECT pg_catalog.pg_extension_config_dump('abtest.variant_timeline', '');
@@ -475,13 +538,42 @@ SELECT pg_catalog.pg_extension_config_dump('abtest.leads_id_seq', '');
 
 /* ------------------------------------------------------------- realtime */
 
+-- When a publication listed in abtest.realtime_publications is created (as a
+-- restore of pg_dump output does, after the data), adds the realtime tables.
+CREATE FUNCTION abtest.publication_created() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    created record;
+BEGIN
+    FOR created IN
+        SELECT p.pubname
+          FROM pg_catalog.pg_event_trigger_ddl_commands() c
+          JOIN pg_catalog.pg_publication p ON p.oid OPERATOR(pg_catalog.=) c.objid
+          JOIN abtest.realtime_publications r ON r.pubname OPERATOR(pg_catalog.=) p.pubname
+         WHERE c.command_tag OPERATOR(pg_catalog.=) 'CREATE PUBLICATION'
+    LOOP
+        PERFORM @extschema@.abt_realtime_publish(created.pubname);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION abtest.publication_created() IS 'Event trigger: a restored realtime publication gets the realtime tables back';
+
+CREATE EVENT TRIGGER abtest_publication_created ON ddl_command_end
+    WHEN TAG IN ('CREATE PUBLICATION')
+    EXECUTE FUNCTION abtest.publication_created();
+
 -- abtest.publication (default supabase_realtime; '' opts out) names the
--- publication the realtime tables join.
+-- publication the realtime tables join.  Not while pg_dump output is being
+-- restored (pg_dump and pg_restore run with row_security off, which normal
+-- sessions leave on; CREATE EXTENSION itself forces check_function_bodies
+-- off, so that can't tell): the dump recreates the
+-- publication itself, with its options, and the event trigger above puts the
+-- tables back; creating it here would make the dump's CREATE PUBLICATION fail.
 DO $$
 DECLARE
     pub text := pg_catalog.current_setting('abtest.publication', true);
 BEGIN
-    IF pub IS NOT NULL AND pub OPERATOR(pg_catalog.<>) '' THEN
+    IF pub IS NOT NULL AND pub OPERATOR(pg_catalog.<>) ''
+       AND pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'on' THEN
         PERFORM @extschema@.abt_realtime_publish(pub::name);
     END IF;
 END $$;

@@ -1,0 +1,426 @@
+/*
+ * timeline.c
+ *		abt_timeline and abt_timeline_variants: assignments and conversions per
+ *		time bucket of assigned_at, with zero rows for empty buckets.
+ *
+ * Buckets are those of the session TimeZone: '1 hour' is exactly
+ * date_trunc('hour', assigned_at), '1 day' local calendar days, widths that
+ * divide an hour count from the local hour, multi-hour widths from local
+ * midnight.  Whenever every bucket boundary falls on the 15-minute UTC grid
+ * of the rollups (always, for widths that are multiples of 15 minutes in a
+ * zone whose offset is a multiple of 15 minutes: every zone today), the
+ * counts come from the rollup rows, so the cost grows with the number of
+ * buckets and counter slots, not with traffic; the one partial rollup bucket
+ * at the window's start is corrected from the assignments themselves.  Other
+ * widths (1, 5, 10 minutes...) count the window's assignments directly.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+#include "access/xact.h"
+
+#include "abtest.h"
+
+PG_FUNCTION_INFO_V1(abt_timeline);
+PG_FUNCTION_INFO_V1(abt_timeline_variants);
+
+/* Longest window, in hours (ten years), and most buckets one call returns. */
+#define MAX_HOURS	87600
+#define MAX_BUCKETS 100000
+
+typedef enum BucketKind
+{
+	BUCKET_PART_OF_HOUR,		/* width divides an hour: from the local hour */
+	BUCKET_HOURS,				/* whole hours dividing a day: from local midnight */
+	BUCKET_DAY					/* local calendar day */
+} BucketKind;
+
+typedef struct BucketSpec
+{
+	BucketKind	kind;
+	int64		width;			/* nominal width in microseconds */
+	int			hours;			/* BUCKET_HOURS: hours per bucket */
+} BucketSpec;
+
+/* One series: the whole experiment, or one variant. */
+typedef struct Series
+{
+	pg_uuid_t	variant_id;
+	Datum		element_id;
+	Datum		variant_name;
+	int64	   *assignments;
+	int64	   *conversions;
+} Series;
+
+static SPIPlanPtr exists_plan = NULL;
+static SPIPlanPtr variants_plan = NULL;
+static SPIPlanPtr rollup_plan[2] = {NULL, NULL};
+static SPIPlanPtr direct_plan[2] = {NULL, NULL};
+
+static const char *exists_sql =
+"SELECT 1 FROM abtest.experiments WHERE id OPERATOR(pg_catalog.=) $1";
+
+static const char *variants_sql =
+"SELECT v.id, el.id, v.name"
+"  FROM abtest.experiment_elements el"
+"  JOIN abtest.element_variants v ON v.element_id OPERATOR(pg_catalog.=) el.id"
+" WHERE el.experiment_id OPERATOR(pg_catalog.=) $1"
+" ORDER BY el.position, el.id, v.position, v.id";
+
+/* [0]: experiment level, [1]: per variant; $1 experiment, $2 from, $3 to */
+static const char *rollup_sql[2] = {
+	"SELECT t.bucket, NULL::pg_catalog.uuid,"
+	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
+	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
+	"  FROM abtest.experiment_timeline t"
+	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
+	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<=) $3"
+	" GROUP BY t.bucket ORDER BY t.bucket",
+	"SELECT t.bucket, t.variant_id,"
+	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
+	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
+	"  FROM abtest.variant_timeline t"
+	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
+	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<=) $3"
+	" GROUP BY t.bucket, t.variant_id ORDER BY t.bucket"
+};
+
+/* Assignments themselves in [$2, $3), one row per assignment (and variant). */
+static const char *direct_sql[2] = {
+	"SELECT a.assigned_at, NULL::pg_catalog.uuid, 1::pg_catalog.int8,"
+	"       (a.converted_at IS NOT NULL)::pg_catalog.int4::pg_catalog.int8"
+	"  FROM abtest.assignments a"
+	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1"
+	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
+	" ORDER BY a.assigned_at",
+	"SELECT a.assigned_at, v.value::pg_catalog.uuid, 1::pg_catalog.int8,"
+	"       (a.converted_at IS NOT NULL)::pg_catalog.int4::pg_catalog.int8"
+	"  FROM abtest.assignments a, pg_catalog.jsonb_each_text(a.variants) AS v"
+	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1"
+	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
+	" ORDER BY a.assigned_at"
+};
+
+/* Validates the bucket width and tells how buckets align. */
+static BucketSpec
+parse_bucket(Interval *bucket)
+{
+	BucketSpec	spec;
+	int64		t = bucket->time;
+
+	if (bucket->month == 0 && ((bucket->day == 1 && t == 0) ||
+							   (bucket->day == 0 && t == USECS_PER_DAY)))
+	{
+		spec.kind = BUCKET_DAY;
+		spec.width = USECS_PER_DAY;
+		spec.hours = 24;
+		return spec;
+	}
+	if (bucket->month != 0 || bucket->day != 0 || t < USECS_PER_MINUTE || t > USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bucket must be between 1 minute and 1 day"),
+				 errhint("Use a width such as '15 minutes', '1 hour', '6 hours' or '1 day'.")));
+	if (t % USECS_PER_MINUTE != 0 ||
+		(t < USECS_PER_HOUR && USECS_PER_HOUR % t != 0) ||
+		(t >= USECS_PER_HOUR && (t % USECS_PER_HOUR != 0 || 24 % (t / USECS_PER_HOUR) != 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bucket must divide an hour or a day into whole minutes"),
+				 errdetail("Buckets are aligned to the local hour or to local midnight.")));
+	spec.width = t;
+	spec.kind = t < USECS_PER_HOUR ? BUCKET_PART_OF_HOUR : BUCKET_HOURS;
+	spec.hours = (int) (t / USECS_PER_HOUR);
+	return spec;
+}
+
+/* date_trunc(unit, ts) in the session TimeZone. */
+static TimestampTz
+trunc_local(const char *unit, TimestampTz ts)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_trunc,
+												   CStringGetTextDatum(unit),
+												   TimestampTzGetDatum(ts)));
+}
+
+/* The start of the bucket holding ts. */
+static TimestampTz
+bucket_start(BucketSpec *spec, TimestampTz ts)
+{
+	TimestampTz hour;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	switch (spec->kind)
+	{
+		case BUCKET_DAY:
+			return trunc_local("day", ts);
+		case BUCKET_PART_OF_HOUR:
+			hour = trunc_local("hour", ts);
+			return hour + ((ts - hour) / spec->width) * spec->width;
+		case BUCKET_HOURS:
+			hour = trunc_local("hour", ts);
+			if (timestamp2tm(hour, &tz, &tm, &fsec, NULL, NULL) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						 errmsg("timestamp out of range")));
+			return hour - (int64) (tm.tm_hour % spec->hours) * USECS_PER_HOUR;
+	}
+	return ts;					/* keep compiler quiet */
+}
+
+/* The buckets from the one holding `from` to the one holding `to`. */
+static TimestampTz *
+bucket_series(BucketSpec *spec, TimestampTz from, TimestampTz to, int *nbuckets)
+{
+	int			capacity = 64;
+	int			n = 0;
+	TimestampTz *starts = palloc(sizeof(TimestampTz) * capacity);
+	TimestampTz b = bucket_start(spec, from);
+
+	while (b <= to)
+	{
+		int64		step = spec->width;
+		TimestampTz next;
+
+		if (n == MAX_BUCKETS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeline would have more than %d buckets", MAX_BUCKETS),
+					 errhint("Use a wider bucket or fewer hours.")));
+		if (n == capacity)
+		{
+			capacity *= 2;
+			starts = repalloc(starts, sizeof(TimestampTz) * capacity);
+		}
+		starts[n++] = b;
+		/* a daylight saving change can make a local bucket longer */
+		while ((next = bucket_start(spec, b + step)) <= b)
+			step += ABT_ROLLUP_BUCKET_USECS;
+		b = next;
+	}
+	*nbuckets = n;
+	return starts;
+}
+
+/* Whether every bucket boundary lies on the rollups' 15-minute UTC grid. */
+static bool
+rollups_fit(BucketSpec *spec, TimestampTz *starts, int nbuckets)
+{
+	if (spec->width % ABT_ROLLUP_BUCKET_USECS != 0)
+		return false;
+	for (int i = 0; i < nbuckets; i++)
+		if (starts[i] % ABT_ROLLUP_BUCKET_USECS != 0)
+			return false;
+	return true;
+}
+
+/* Finds the series of a variant, or NULL for one not (or no longer) configured. */
+static Series *
+find_series(Series *series, int nseries, bool per_variant, HeapTuple tuple, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (!per_variant)
+		return &series[0];
+	d = SPI_getbinval(tuple, desc, 2, &isnull);
+	if (isnull)
+		return NULL;
+	for (int i = 0; i < nseries; i++)
+		if (memcmp(&series[i].variant_id, DatumGetUUIDP(d), UUID_LEN) == 0)
+			return &series[i];
+	return NULL;
+}
+
+/*
+ * Adds (sign = +1) or subtracts (-1) rows of (time, variant, assignments,
+ * conversions), ordered by time, into the buckets holding their times.
+ */
+static void
+accumulate(SPIPlanPtr plan, pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
+		   TimestampTz *starts, int nbuckets, Series *series, int nseries,
+		   bool per_variant, int sign)
+{
+	Datum		args[3];
+	int			rc;
+	int			b = 0;
+
+	args[0] = UUIDPGetDatum(experiment_id);
+	args[1] = TimestampTzGetDatum(from);
+	args[2] = TimestampTzGetDatum(to);
+	rc = SPI_execute_plan(plan, args, NULL, true, 0);
+	abt_check_spi(rc, SPI_OK_SELECT, "reading timeline rows");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
+		Series	   *s;
+
+		if (ts < starts[0])
+			continue;
+		while (b + 1 < nbuckets && starts[b + 1] <= ts)
+			b++;
+		s = find_series(series, nseries, per_variant, tuple, desc);
+		if (s == NULL)
+			continue;
+		s->assignments[b] += sign * DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+		s->conversions[b] += sign * DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Loads the series: one for the experiment, or one per configured variant. */
+static Series *
+load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, int *nseries)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	int			rc;
+	Series	   *series;
+	int			n;
+
+	args[0] = UUIDPGetDatum(experiment_id);
+	rc = SPI_execute_plan(abt_plan(&exists_plan, exists_sql, 1, argtypes), args, NULL, true, 1);
+	abt_check_spi(rc, SPI_OK_SELECT, "looking up an experiment");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("experiment %s does not exist",
+						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
+	if (!per_variant)
+		n = 1;
+	else
+	{
+		rc = SPI_execute_plan(abt_plan(&variants_plan, variants_sql, 1, argtypes), args, NULL, true, 0);
+		abt_check_spi(rc, SPI_OK_SELECT, "reading an experiment's variants");
+		n = (int) SPI_processed;
+	}
+	series = palloc0(sizeof(Series) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		series[i].assignments = palloc0(sizeof(int64) * nbuckets);
+		series[i].conversions = palloc0(sizeof(int64) * nbuckets);
+		if (per_variant)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			memcpy(&series[i].variant_id,
+				   DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)), UUID_LEN);
+			series[i].element_id = SPI_getbinval(tuple, desc, 2, &isnull);
+			series[i].variant_name = SPI_getbinval(tuple, desc, 3, &isnull);
+		}
+	}
+	*nseries = n;
+	return series;
+}
+
+/* The common body of abt_timeline and abt_timeline_variants. */
+static Datum
+timeline(FunctionCallInfo fcinfo, bool per_variant)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			argtypes[3] = {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	pg_uuid_t  *experiment_id;
+	int32		hours;
+	BucketSpec	spec;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	TimestampTz from;
+	TimestampTz *starts;
+	int			nbuckets;
+	Series	   *series;
+	int			nseries;
+	int			kind = per_variant ? 1 : 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("experiment id, hours and bucket must not be null")));
+	experiment_id = PG_GETARG_UUID_P(0);
+	hours = PG_GETARG_INT32(1);
+	if (hours <= 0 || hours > MAX_HOURS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hours must be between 1 and %d", MAX_HOURS)));
+	spec = parse_bucket(PG_GETARG_INTERVAL_P(2));
+	InitMaterializedSRF(fcinfo, 0);
+
+	from = now - (int64) hours * USECS_PER_HOUR;
+	starts = bucket_series(&spec, from, now, &nbuckets);
+
+	SPI_connect();
+	series = load_series(experiment_id, per_variant, nbuckets, &nseries);
+	if (rollups_fit(&spec, starts, nbuckets))
+	{
+		TimestampTz first_rollup = from - (from % ABT_ROLLUP_BUCKET_USECS);
+
+		accumulate(abt_plan(&rollup_plan[kind], rollup_sql[kind], 3, argtypes), experiment_id,
+				   first_rollup, now, starts, nbuckets, series, nseries, per_variant, 1);
+		/* the seed's query starts at `from` exactly: drop the rollup's earlier part */
+		if (first_rollup < from)
+			accumulate(abt_plan(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
+					   first_rollup, from, starts, nbuckets, series, nseries, per_variant, -1);
+	}
+	else
+		accumulate(abt_plan(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
+				   from, now + 1, starts, nbuckets, series, nseries, per_variant, 1);
+
+	for (int b = 0; b < nbuckets; b++)
+	{
+		for (int s = 0; s < nseries; s++)
+		{
+			Datum		values[7];
+			bool		nulls[7] = {false, false, false, false, false, false, false};
+			int			c = 0;
+			int64		a = series[s].assignments[b];
+			int64		v = series[s].conversions[b];
+
+			values[c++] = TimestampTzGetDatum(starts[b]);
+			if (per_variant)
+			{
+				values[c++] = series[s].element_id;
+				values[c++] = UUIDPGetDatum(&series[s].variant_id);
+				values[c++] = series[s].variant_name;
+			}
+			values[c++] = Int64GetDatum(a);
+			values[c++] = Int64GetDatum(v);
+			values[c] = Float8GetDatum(a > 0 ? (double) v / (double) a : 0.0);
+			nulls[c++] = (a == 0);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * SQL: abt_timeline(experiment_id uuid, hours int, bucket interval) returns
+ * table (bucket, assignments, conversions, conversion_rate).
+ */
+Datum
+abt_timeline(PG_FUNCTION_ARGS)
+{
+	return timeline(fcinfo, false);
+}
+
+/*
+ * SQL: abt_timeline_variants(experiment_id uuid, hours int, bucket interval)
+ * returns table (bucket, element_id, variant_id, variant_name, assignments,
+ * conversions, conversion_rate): the same buckets, one series per variant.
+ */
+Datum
+abt_timeline_variants(PG_FUNCTION_ARGS)
+{
+	return timeline(fcinfo, true);
+}
