@@ -144,6 +144,8 @@ COMMENT ON TABLE abtest.leads IS 'Leads captured on experiment pages, a work que
  * visitors of one experiment never wait on each other's row and can't
  * deadlock; the exact total is the sum over slots.  Keyed by experiment, so
  * the table can be distributed by experiment_id like the per-visitor tables.
+ * The key puts the slot before the variant so that a writer's UPDATE of its
+ * few rows is one index range (experiment, slot).
  */
 CREATE TABLE abtest.variant_counters (
     experiment_id   uuid    NOT NULL,
@@ -151,7 +153,7 @@ CREATE TABLE abtest.variant_counters (
     slot            integer NOT NULL,
     allocations     bigint  NOT NULL DEFAULT 0,
     conversions     bigint  NOT NULL DEFAULT 0,
-    CONSTRAINT variant_counters_pkey PRIMARY KEY (experiment_id, variant_id, slot)
+    CONSTRAINT variant_counters_pkey PRIMARY KEY (experiment_id, slot, variant_id)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE abtest.variant_counters IS 'Per-variant allocation and conversion counts, one row per writing backend slot; sum over slots';
 
@@ -178,7 +180,7 @@ CREATE TABLE abtest.variant_timeline (
     slot            integer     NOT NULL,
     assignments     bigint      NOT NULL DEFAULT 0,
     conversions     bigint      NOT NULL DEFAULT 0,
-    CONSTRAINT variant_timeline_pkey PRIMARY KEY (experiment_id, variant_id, bucket, slot)
+    CONSTRAINT variant_timeline_pkey PRIMARY KEY (experiment_id, bucket, slot, variant_id)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE abtest.variant_timeline IS 'Per-variant assignments and converted assignments per 15-minute bucket, per backend slot';
 

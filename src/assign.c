@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(abt_assign_bulk);
 
 static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr fill_plan = NULL;
 static SPIPlanPtr insert_only_plan = NULL;
 static SPIPlanPtr add_counts_plan = NULL;
 
@@ -57,29 +58,58 @@ static const char *lookup_sql =
 /*
  * $1 experiment, $2 visitor, $3 variant map, $4 assigned_at, $5 slot,
  * $6 chosen variant ids (sorted), $7 rollup bucket of $4.
+ *
+ * Inserts the assignment and, only if this call inserted it, adds one to the
+ * slot's counter and rollup rows with plain UPDATEs (cheaper than upserts,
+ * which lock the row before updating it).  Returns whether the assignment
+ * was inserted and how many counter rows were found; the few times a row
+ * does not exist yet (a new slot or a new 15-minute bucket), fill_sql
+ * creates the missing ones.
  */
 static const char *insert_sql =
 "WITH ins AS ("
 "  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
 "  VALUES ($1, $2, $3, $4)"
 "  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
-"  RETURNING a.assigned_at),"
+"  RETURNING 1),"
 " counters AS ("
-"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
-"  SELECT $1, v.id, $5, 1 FROM ins, pg_catalog.unnest($6) AS v(id)"
-"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
-"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1),"
+"  UPDATE abtest.variant_counters c SET allocations = c.allocations OPERATOR(pg_catalog.+) 1"
+"   WHERE c.experiment_id OPERATOR(pg_catalog.=) $1 AND c.slot OPERATOR(pg_catalog.=) $5"
+"     AND c.variant_id OPERATOR(pg_catalog.=) ANY ($6) AND EXISTS (SELECT FROM ins)"
+"  RETURNING 1),"
 " experiment_rollup AS ("
-"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
-"  SELECT $1, $7, $5, 1 FROM ins"
-"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1),"
+"  UPDATE abtest.experiment_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1"
+"   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.bucket OPERATOR(pg_catalog.=) $7"
+"     AND t.slot OPERATOR(pg_catalog.=) $5 AND EXISTS (SELECT FROM ins)"
+"  RETURNING 1),"
 " variant_rollup AS ("
-"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
-"  SELECT $1, v.id, $7, $5, 1 FROM ins, pg_catalog.unnest($6) AS v(id)"
-"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
-"SELECT pg_catalog.count(*) FROM ins";
+"  UPDATE abtest.variant_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1"
+"   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.variant_id OPERATOR(pg_catalog.=) ANY ($6)"
+"     AND t.bucket OPERATOR(pg_catalog.=) $7 AND t.slot OPERATOR(pg_catalog.=) $5"
+"     AND EXISTS (SELECT FROM ins)"
+"  RETURNING 1)"
+"SELECT (SELECT pg_catalog.count(*) FROM ins),"
+"       (SELECT pg_catalog.count(*) FROM counters) OPERATOR(pg_catalog.+)"
+"       (SELECT pg_catalog.count(*) FROM experiment_rollup) OPERATOR(pg_catalog.+)"
+"       (SELECT pg_catalog.count(*) FROM variant_rollup)";
+
+/*
+ * Creates, with a count of one, the counter and rollup rows insert_sql did
+ * not find.  Rows it found were incremented already and are left alone;
+ * only this backend writes rows of its slot, so none can appear meanwhile.
+ */
+static const char *fill_sql =
+"WITH counters AS ("
+"  INSERT INTO abtest.variant_counters (experiment_id, variant_id, slot, allocations)"
+"  SELECT $1, v.id, $2, 1 FROM pg_catalog.unnest($3) AS v(id)"
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey DO NOTHING),"
+" variant_rollup AS ("
+"  INSERT INTO abtest.variant_timeline (experiment_id, variant_id, bucket, slot, assignments)"
+"  SELECT $1, v.id, $4, $2, 1 FROM pg_catalog.unnest($3) AS v(id)"
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey DO NOTHING)"
+"INSERT INTO abtest.experiment_timeline (experiment_id, bucket, slot, assignments)"
+"  VALUES ($1, $4, $2, 1)"
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey DO NOTHING";
 
 /*
  * The bulk form inserts assignments alone and adds the counts once per call:
@@ -346,11 +376,24 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	{
 		bool		isnull;
 
+		int64		found;
+
 		rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL, false, 0);
 		abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
 		inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											   1, &isnull)) == 1;
+		found = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											2, &isnull));
 		SPI_freetuptable(SPI_tuptable);
+		if (inserted && found < 2 * config->nelements + 1)
+		{
+			Oid			fill_types[4] = {UUIDOID, INT4OID, argtypes[5], TIMESTAMPTZOID};
+			Datum		fill_args[4] = {args[0], args[4], args[5], args[6]};
+
+			rc = SPI_execute_plan(abt_plan(&fill_plan, fill_sql, 4, fill_types),
+								  fill_args, NULL, false, 0);
+			abt_check_spi(rc, SPI_OK_INSERT, "creating counter rows");
+		}
 		return inserted;
 	}
 

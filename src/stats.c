@@ -43,11 +43,12 @@ static const char *stats_sql =
 "  LEFT JOIN abtest.experiment_elements el ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
 "  LEFT JOIN abtest.element_variants v ON v.element_id OPERATOR(pg_catalog.=) el.id"
 "  LEFT JOIN LATERAL ("
-"        SELECT pg_catalog.sum(vc.allocations)::pg_catalog.int8 AS allocations,"
+"        SELECT vc.variant_id,"
+"               pg_catalog.sum(vc.allocations)::pg_catalog.int8 AS allocations,"
 "               pg_catalog.sum(vc.conversions)::pg_catalog.int8 AS conversions"
 "          FROM abtest.variant_counters vc"
 "         WHERE vc.experiment_id OPERATOR(pg_catalog.=) e.id"
-"           AND vc.variant_id OPERATOR(pg_catalog.=) v.id) c ON true"
+"         GROUP BY vc.variant_id) c ON c.variant_id OPERATOR(pg_catalog.=) v.id"
 " ORDER BY ids.ord, el.position, el.id, v.position, v.id";
 
 /* One variant row as read, and the statistics computed for it. */
