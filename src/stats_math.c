@@ -434,8 +434,8 @@ gamma_q_contfrac(double a, double x)
 }
 
 /*
- * Chi-square survival function P(X > x) = Q(df/2, x/2).  NAN when df <= 0
- * or an argument is NAN; 1 for x <= 0; 0 for x = +Inf.
+ * Chi-square survival function P(X > x) = Q(df/2, x/2).  NAN when df <= 0,
+ * df is not finite or x is NAN; 1 for x <= 0; 0 for x = +Inf.
  */
 double
 abt_stats_chisq_sf(double x, double df)
@@ -443,7 +443,7 @@ abt_stats_chisq_sf(double x, double df)
 	double		a;
 	double		hx;
 
-	if (isnan(x) || isnan(df) || !(df > 0.0))
+	if (isnan(x) || !isfinite(df) || !(df > 0.0))
 		return NAN;
 	if (x <= 0.0)
 		return 1.0;
