@@ -188,7 +188,7 @@ COMMENT ON TABLE abtest.variant_timeline IS 'Per-variant assignments and convert
 
 -- The seed plan's "Proposed Index Optimizations", with its names and
 -- definitions.  CREATE INDEX CONCURRENTLY cannot run inside CREATE EXTENSION
--- (one transaction); sql/abtest-indexes-concurrently.sql rebuilds them
+-- (one transaction); sql/abtest-indexes-concurrently.sql builds them
 -- concurrently for operators with large existing tables.
 CREATE INDEX IF NOT EXISTS idx_elements_experiment_covering
     ON abtest.experiment_elements (experiment_id) INCLUDE (id, name, selector);
@@ -301,6 +301,22 @@ BEGIN
     RETURN OLD;
 END $$;
 COMMENT ON FUNCTION abtest.experiment_deleted() IS 'Trigger: deleting an experiment deletes its assignments, conversions and counters';
+
+-- Waits for the visitors' writes in flight for the experiment (see
+-- src/experiment_lock.c) before it is deleted or changes status; later
+-- writers wait for this transaction, then see the change.
+CREATE FUNCTION abtest.lock_experiment() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- key: the first four bytes of the uuid, as abt_lock_experiment_shared() takes it
+    PERFORM pg_advisory_xact_lock(1094866003,
+                                  ('x' || left(replace(OLD.id::text, '-', ''), 8))::bit(32)::int4);
+    RETURN CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION abtest.lock_experiment() IS 'Trigger: wait for writes in flight before deleting an experiment or changing its status';
+
+CREATE TRIGGER lock_experiment BEFORE DELETE OR UPDATE OF status ON abtest.experiments
+    FOR EACH ROW EXECUTE FUNCTION abtest.lock_experiment();
 
 CREATE TRIGGER experiment_deleted AFTER DELETE ON abtest.experiments
     FOR EACH ROW EXECUTE FUNCTION abtest.experiment_deleted();

@@ -66,6 +66,9 @@ typedef struct AbtConfig
 	HTAB	   *answers;		/* answers built so far, see answer.c */
 } AbtConfig;
 
+/* experiment_lock.c */
+extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id);
+
 /* config_cache.c */
 extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
 extern int	abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len);

@@ -69,7 +69,9 @@ static const char *lookup_sql =
 static const char *insert_sql =
 "WITH ins AS ("
 "  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
-"  VALUES ($1, $2, $3, $4)"
+"  SELECT $1, $2, $3, $4 WHERE EXISTS ("
+"    SELECT FROM abtest.experiments e"
+"     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
 "  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
 "  RETURNING 1),"
 " counters AS ("
@@ -118,7 +120,9 @@ static const char *fill_sql =
  */
 static const char *insert_only_sql =
 "INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
-" VALUES ($1, $2, $3, $4)"
+" SELECT $1, $2, $3, $4 WHERE EXISTS ("
+"   SELECT FROM abtest.experiments e"
+"    WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
 " ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING";
 
 /* $1 experiment, $2 slot, $3 bucket, $4 variant ids, $5 their counts, $6 assignments */
@@ -307,7 +311,9 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
  * Buckets a new visitor into every element and inserts the assignment with
  * its counts, or, for the bulk form (bulk != NULL), adds the counts to *bulk.
  * Returns true when this call stored it (*stored_map is what it stored), false
- * when a concurrent call for the same visitor had stored one first.
+ * when a concurrent call for the same visitor had stored one first, or the
+ * experiment was deleted or stopped enrolling since the caller's lookup (the
+ * insert re-checks it after taking the experiment's lock).
  */
 static bool
 store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
@@ -372,6 +378,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[6] = TimestampTzGetDatum(rollup_bucket(at));
+	abt_lock_experiment_shared(experiment_id);
 	if (bulk == NULL)
 	{
 		bool		isnull;
@@ -448,7 +455,10 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			}
 			else
 			{
-				/* a concurrent first call won: answer with what it stored */
+				/*
+				 * a concurrent first call won: answer with what it stored; or
+				 * the experiment is gone or no longer active: say so
+				 */
 				abt_lookup(experiment_id, user_id, &lookup);
 				if (!lookup.experiment_found)
 					report_unknown_experiment(experiment_id);

@@ -11,8 +11,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
@@ -125,20 +123,27 @@ uuid_to_text(const pg_uuid_t *uuid, char *buf)
 static void
 set_bucket_ranges(AbtElement *element, double *weights)
 {
+	double		largest = 0.0;
 	double		total = 0.0;
 	double		cumulative = 0.0;
 
-	for (int i = 0; i < element->nvariants; i++)
-		total += weights[i];
 	if (element->nvariants == 0)
 	{
 		element->problem = "has no variants";
 		return;
 	}
-	if (!(total > 0.0) || isinf(total))
+	for (int i = 0; i < element->nvariants; i++)
+		largest = Max(largest, weights[i]);
+	if (!(largest > 0.0))
 	{
 		element->problem = "has only variants of weight 0";
 		return;
+	}
+	/* scale by the largest first: a sum of huge finite weights can overflow */
+	for (int i = 0; i < element->nvariants; i++)
+	{
+		weights[i] /= largest;
+		total += weights[i];
 	}
 	for (int i = 0; i < element->nvariants; i++)
 	{

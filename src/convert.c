@@ -100,6 +100,8 @@ abt_convert(PG_FUNCTION_ARGS)
 				 errmsg("conversion time must not be null")));
 	at = PG_GETARG_TIMESTAMPTZ(4);
 
+	/* before the lookup: a concurrent deletion of the experiment goes first */
+	abt_lock_experiment_shared(experiment_id);
 	SPI_connect();
 	abt_lookup(experiment_id, user_id, &lookup);
 	if (!lookup.experiment_found)
