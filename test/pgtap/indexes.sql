@@ -95,14 +95,14 @@ SELECT is(pg_get_indexdef('abtest.conversions_pkey'::regclass),
           'CREATE UNIQUE INDEX conversions_pkey ON abtest.conversions USING btree (experiment_id, id)',
           'conversions_pkey: UNIQUE btree (experiment_id, id)');
 SELECT is(pg_get_indexdef('abtest.variant_counters_pkey'::regclass),
-          'CREATE UNIQUE INDEX variant_counters_pkey ON abtest.variant_counters USING btree (experiment_id, variant_id, slot)',
-          'variant_counters_pkey: UNIQUE btree (experiment_id, variant_id, slot)');
+          'CREATE UNIQUE INDEX variant_counters_pkey ON abtest.variant_counters USING btree (experiment_id, slot, variant_id)',
+          'variant_counters_pkey: UNIQUE btree (experiment_id, slot, variant_id)');
 SELECT is(pg_get_indexdef('abtest.experiment_timeline_pkey'::regclass),
           'CREATE UNIQUE INDEX experiment_timeline_pkey ON abtest.experiment_timeline USING btree (experiment_id, bucket, slot)',
           'experiment_timeline_pkey: UNIQUE btree (experiment_id, bucket, slot)');
 SELECT is(pg_get_indexdef('abtest.variant_timeline_pkey'::regclass),
-          'CREATE UNIQUE INDEX variant_timeline_pkey ON abtest.variant_timeline USING btree (experiment_id, variant_id, bucket, slot)',
-          'variant_timeline_pkey: UNIQUE btree (experiment_id, variant_id, bucket, slot)');
+          'CREATE UNIQUE INDEX variant_timeline_pkey ON abtest.variant_timeline USING btree (experiment_id, bucket, slot, variant_id)',
+          'variant_timeline_pkey: UNIQUE btree (experiment_id, bucket, slot, variant_id)');
 
 -- exactly these indexes on each table (a new index on a hot table must be
 -- added here on purpose)

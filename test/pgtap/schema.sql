@@ -30,13 +30,13 @@ SELECT has_pk('abtest', 'leads', 'abtest.leads has a primary key');
 SELECT col_is_pk('abtest', 'leads', ARRAY['id']::name[], 'abtest.leads primary key is (id)');
 SELECT has_table('abtest', 'variant_counters', 'table abtest.variant_counters exists');
 SELECT has_pk('abtest', 'variant_counters', 'abtest.variant_counters has a primary key');
-SELECT col_is_pk('abtest', 'variant_counters', ARRAY['experiment_id', 'variant_id', 'slot']::name[], 'abtest.variant_counters primary key is (experiment_id, variant_id, slot)');
+SELECT col_is_pk('abtest', 'variant_counters', ARRAY['experiment_id', 'slot', 'variant_id']::name[], 'abtest.variant_counters primary key is (experiment_id, slot, variant_id)');
 SELECT has_table('abtest', 'experiment_timeline', 'table abtest.experiment_timeline exists');
 SELECT has_pk('abtest', 'experiment_timeline', 'abtest.experiment_timeline has a primary key');
 SELECT col_is_pk('abtest', 'experiment_timeline', ARRAY['experiment_id', 'bucket', 'slot']::name[], 'abtest.experiment_timeline primary key is (experiment_id, bucket, slot)');
 SELECT has_table('abtest', 'variant_timeline', 'table abtest.variant_timeline exists');
 SELECT has_pk('abtest', 'variant_timeline', 'abtest.variant_timeline has a primary key');
-SELECT col_is_pk('abtest', 'variant_timeline', ARRAY['experiment_id', 'variant_id', 'bucket', 'slot']::name[], 'abtest.variant_timeline primary key is (experiment_id, variant_id, bucket, slot)');
+SELECT col_is_pk('abtest', 'variant_timeline', ARRAY['experiment_id', 'bucket', 'slot', 'variant_id']::name[], 'abtest.variant_timeline primary key is (experiment_id, bucket, slot, variant_id)');
 SELECT is(constraint_name, 'idx_assignments_lookup', 'the primary key of abtest.assignments is named idx_assignments_lookup')
   FROM information_schema.table_constraints
  WHERE table_schema = 'abtest' AND table_name = 'assignments' AND constraint_type = 'PRIMARY KEY';
