@@ -332,7 +332,7 @@ COMMENT ON FUNCTION abtest.experiment_stopped() IS 'Trigger: settle element_vari
 
 /* -------------------------------------------------------- exact counters */
 
-CREATE VIEW abtest.variant_totals AS
+CREATE VIEW abtest.variant_totals WITH (security_invoker = true) AS
 SELECT el.experiment_id,
        v.element_id,
        v.id AS variant_id,
@@ -484,6 +484,10 @@ COMMENT ON FUNCTION @extschema@.abt_realtime_publish(name) IS
 
 /* ------------------------------------------------------------ analytics */
 
+-- The analytics functions run as the caller (SECURITY INVOKER): they read
+-- what the caller may read, so row-level security on the tables decides
+-- whose experiments a dashboard role sees.  Their SQL is schema-qualified.
+
 CREATE TYPE abtest.variant_stats AS (
     experiment_id uuid, status text, element_id uuid, element_name text,
     selector text, variant_id uuid, variant_name text, is_control boolean,
@@ -496,7 +500,7 @@ COMMENT ON TYPE abtest.variant_stats IS 'A row of abt_variant_stats (see README,
 CREATE FUNCTION @extschema@.abt_variant_stats(experiment_ids uuid[])
 RETURNS SETOF abtest.variant_stats
 AS 'MODULE_PATHNAME', 'abt_variant_stats'
-LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE C STABLE PARALLEL SAFE
 ROWS 8;
 COMMENT ON FUNCTION @extschema@.abt_variant_stats(uuid[]) IS
 'Live per-variant results of several experiments: counts, Wilson 95% interval, uplift, z-test p-value, chance to beat control, SRM p-value';
@@ -511,7 +515,7 @@ CREATE FUNCTION @extschema@.abt_timeline(experiment_id uuid, hours integer DEFAU
                                           bucket interval DEFAULT '1 hour')
 RETURNS TABLE (bucket timestamptz, assignments bigint, conversions bigint, conversion_rate float8)
 AS 'MODULE_PATHNAME', 'abt_timeline'
-LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.abt_timeline(uuid, integer, interval) IS
 'Assignments and conversions per bucket of assigned_at over the last hours, zero-filled, in the session TimeZone';
 
@@ -520,7 +524,7 @@ CREATE FUNCTION @extschema@.abt_timeline_variants(experiment_id uuid, hours inte
 RETURNS TABLE (bucket timestamptz, element_id uuid, variant_id uuid, variant_name text,
                assignments bigint, conversions bigint, conversion_rate float8)
 AS 'MODULE_PATHNAME', 'abt_timeline_variants'
-LANGUAGE C STABLE PARALLEL SAFE SECURITY DEFINER;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.abt_timeline_variants(uuid, integer, interval) IS
 'abt_timeline per variant: the same buckets, one series per variant';
 
