@@ -94,6 +94,7 @@ typedef struct AbtLookup
 /* assign.c */
 extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
 extern void abt_check_visitor(text *user_id, const char *what);
+extern void abt_check_finite_time(TimestampTz ts, const char *what);
 
 /* answer.c: the jsonb abt_assign returns */
 extern Jsonb *abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,

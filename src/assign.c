@@ -173,6 +173,16 @@ report_unknown_experiment(pg_uuid_t *experiment_id)
 					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
 }
 
+/* Rejects an infinite time: it has no timeline bucket. */
+void
+abt_check_finite_time(TimestampTz ts, const char *what)
+{
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be finite", what)));
+}
+
 /* Reads the experiment row and the visitor's assignment (caller is in SPI). */
 void
 abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
@@ -241,7 +251,12 @@ static pg_uuid_t *sort_uuids_base;
 static int
 index_cmp_uuid(const void *a, const void *b)
 {
-	return memcmp(&sort_uuids_base[*(const int *) a], &sort_uuids_base[*(const int *) b], UUID_LEN);
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	int			c = memcmp(&sort_uuids_base[ia], &sort_uuids_base[ib], UUID_LEN);
+
+	/* ties in given order: a repeated id's first occurrence is processed first */
+	return c != 0 ? c : (ia > ib) - (ia < ib);
 }
 
 /* Adds one allocation of each chosen variant to a bulk call's sums. */
@@ -475,15 +490,19 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	return answer;
 }
 
-/* Reads the `at` argument: NULL is an error, not "now". */
+/* Reads the `at` argument: NULL is an error, not "now", and so is infinity. */
 static TimestampTz
 get_at_arg(FunctionCallInfo fcinfo, int argno)
 {
+	TimestampTz at;
+
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("assignment time must not be null")));
-	return PG_GETARG_TIMESTAMPTZ(argno);
+	at = PG_GETARG_TIMESTAMPTZ(argno);
+	abt_check_finite_time(at, "assignment time");
+	return at;
 }
 
 /* Reads a non-null experiment id argument. */
@@ -591,13 +610,18 @@ static Datum *sort_texts_base;
 static int
 index_cmp_text(const void *a, const void *b)
 {
-	text	   *ta = DatumGetTextPP(sort_texts_base[*(const int *) a]);
-	text	   *tb = DatumGetTextPP(sort_texts_base[*(const int *) b]);
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	text	   *ta = DatumGetTextPP(sort_texts_base[ia]);
+	text	   *tb = DatumGetTextPP(sort_texts_base[ib]);
 	int			la = VARSIZE_ANY_EXHDR(ta);
 	int			lb = VARSIZE_ANY_EXHDR(tb);
 	int			c = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
 
-	return c != 0 ? c : (la > lb) - (la < lb);
+	if (c == 0)
+		c = (la > lb) - (la < lb);
+	/* ties in given order: a repeated id's first occurrence is processed first */
+	return c != 0 ? c : (ia > ib) - (ia < ib);
 }
 
 /*

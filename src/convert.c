@@ -99,6 +99,7 @@ abt_convert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("conversion time must not be null")));
 	at = PG_GETARG_TIMESTAMPTZ(4);
+	abt_check_finite_time(at, "conversion time");
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
 	abt_lock_experiment_shared(experiment_id);
