@@ -83,7 +83,8 @@ emit_element(ReturnSetInfo *rsinfo, TupleDesc spidesc, StatsRow *rows, int first
 		if (r->has_variant && r->is_control)
 			control = r;
 	}
-	if (n >= 2 && rows[first].has_variant)
+	/* with every weight 0 there is no allocation to compare against */
+	if (n >= 2 && rows[first].has_variant && weight_sum > 0.0)
 		srm = abt_stats_srm_p(observed, weights, n);
 
 	for (int i = first; i < last; i++)

@@ -73,21 +73,21 @@ static const char *variants_sql =
 " WHERE el.experiment_id OPERATOR(pg_catalog.=) $1"
 " ORDER BY el.position, el.id, v.position, v.id";
 
-/* [0]: experiment level, [1]: per variant; $1 experiment, $2 from, $3 to */
+/* [0]: experiment level, [1]: per variant; rollups in [$2, $3) */
 static const char *rollup_sql[2] = {
 	"SELECT t.bucket, NULL::pg_catalog.uuid,"
 	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
 	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
 	"  FROM abtest.experiment_timeline t"
 	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
-	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<=) $3"
+	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
 	" GROUP BY t.bucket ORDER BY t.bucket",
 	"SELECT t.bucket, t.variant_id,"
 	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
 	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
 	"  FROM abtest.variant_timeline t"
 	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
-	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<=) $3"
+	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
 	" GROUP BY t.bucket, t.variant_id ORDER BY t.bucket"
 };
 
@@ -149,6 +149,49 @@ trunc_local(const char *unit, TimestampTz ts)
 												   TimestampTzGetDatum(ts)));
 }
 
+/*
+ * The earliest instant at or before ts whose local wall time is *wall (when
+ * clocks go back, a wall time happens twice and a bucket starts at the
+ * first); when *wall does not exist (clocks went forward), the instant it
+ * maps to with the offset before the change.
+ */
+static TimestampTz
+earliest_instant(struct pg_tm *wall, TimestampTz ts, int64 width)
+{
+	TimestampTz best = DT_NOEND;
+	TimestampTz probes[3] = {ts, ts - width, ts - 2 * width};
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	for (int i = 0; i < (int) lengthof(probes); i++)
+	{
+		TimestampTz candidate;
+		struct pg_tm back;
+
+		/* the wall time read with the UTC offset in force at the probe */
+		if (timestamp2tm(probes[i], &tz, &tm, &fsec, NULL, NULL) != 0)
+			continue;
+		back = *wall;
+		if (tm2timestamp(&back, 0, &tz, &candidate) != 0 || candidate > ts)
+			continue;
+		if (timestamp2tm(candidate, &tz, &tm, &fsec, NULL, NULL) == 0 &&
+			tm.tm_mday == wall->tm_mday && tm.tm_hour == wall->tm_hour &&
+			tm.tm_min == wall->tm_min && candidate < best)
+			best = candidate;
+	}
+	if (best == DT_NOEND)
+	{
+		tm = *wall;
+		tz = DetermineTimeZoneOffset(&tm, session_timezone);
+		if (tm2timestamp(&tm, 0, &tz, &best) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+	}
+	return best;
+}
+
 /* The start of the bucket holding ts. */
 static TimestampTz
 bucket_start(BucketSpec *spec, TimestampTz ts)
@@ -166,19 +209,29 @@ bucket_start(BucketSpec *spec, TimestampTz ts)
 			hour = trunc_local("hour", ts);
 			return hour + ((ts - hour) / spec->width) * spec->width;
 		case BUCKET_HOURS:
-			hour = trunc_local("hour", ts);
-			if (timestamp2tm(hour, &tz, &tm, &fsec, NULL, NULL) != 0)
+			/* date_trunc's hours: the hour repeated when clocks go back is two */
+			if (spec->hours == 1)
+				return trunc_local("hour", ts);
+			/* on the local wall clock, so that daylight saving days stay on the grid */
+			if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 						 errmsg("timestamp out of range")));
-			return hour - (int64) (tm.tm_hour % spec->hours) * USECS_PER_HOUR;
+			tm.tm_hour -= tm.tm_hour % spec->hours;
+			tm.tm_min = 0;
+			tm.tm_sec = 0;
+			return earliest_instant(&tm, ts, spec->width);
 	}
 	return ts;					/* keep compiler quiet */
 }
 
-/* The buckets from the one holding `from` to the one holding `to`. */
+/*
+ * The buckets from the one holding `from` to the one holding `to`; *end is
+ * where the last one ends.
+ */
 static TimestampTz *
-bucket_series(BucketSpec *spec, TimestampTz from, TimestampTz to, int *nbuckets)
+bucket_series(BucketSpec *spec, TimestampTz from, TimestampTz to, int *nbuckets,
+			  TimestampTz *end)
 {
 	int			capacity = 64;
 	int			n = 0;
@@ -207,6 +260,7 @@ bucket_series(BucketSpec *spec, TimestampTz from, TimestampTz to, int *nbuckets)
 		b = next;
 	}
 	*nbuckets = n;
+	*end = b;
 	return starts;
 }
 
@@ -337,6 +391,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	BucketSpec	spec;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	TimestampTz from;
+	TimestampTz end;
 	TimestampTz *starts;
 	int			nbuckets;
 	Series	   *series;
@@ -357,7 +412,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	InitMaterializedSRF(fcinfo, 0);
 
 	from = now - (int64) hours * USECS_PER_HOUR;
-	starts = bucket_series(&spec, from, now, &nbuckets);
+	starts = bucket_series(&spec, from, now, &nbuckets, &end);
 
 	SPI_connect();
 	series = load_series(experiment_id, per_variant, nbuckets, &nseries);
@@ -365,8 +420,12 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	{
 		TimestampTz first_rollup = from - (from % ABT_ROLLUP_BUCKET_USECS);
 
+		/*
+		 * to the end of the last bucket: a READ COMMITTED reader sees rows
+		 * committed after its now(), which the seed's query counts too
+		 */
 		accumulate(abt_plan(&rollup_plan[kind], rollup_sql[kind], 3, argtypes), experiment_id,
-				   first_rollup, now, starts, nbuckets, series, nseries, per_variant, 1);
+				   first_rollup, end, starts, nbuckets, series, nseries, per_variant, 1);
 		/* the seed's query starts at `from` exactly: drop the rollup's earlier part */
 		if (first_rollup < from)
 			accumulate(abt_plan(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
@@ -374,7 +433,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	}
 	else
 		accumulate(abt_plan(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
-				   from, now + 1, starts, nbuckets, series, nseries, per_variant, 1);
+				   from, end, starts, nbuckets, series, nseries, per_variant, 1);
 
 	for (int b = 0; b < nbuckets; b++)
 	{
