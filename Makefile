@@ -20,3 +20,7 @@ PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-init
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# every object depends on the shared header (PGXS tracks no header
+# dependencies); after the include, so that "all" stays the default goal
+$(OBJS): src/abtest.h

@@ -87,13 +87,13 @@ typedef struct AbtLookup
 	int64		version;
 	bool		assigned;
 	Jsonb	   *variants;		/* stored {"element id": "variant id"} */
-	TimestampTz assigned_at;
 	bool		converted;
 } AbtLookup;
 
 /* assign.c */
 extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
 extern void abt_check_visitor(text *user_id, const char *what);
+extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id) pg_attribute_noreturn();
 extern void abt_check_finite_time(TimestampTz ts, const char *what);
 
 /* answer.c: the jsonb abt_assign returns */

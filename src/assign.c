@@ -48,7 +48,7 @@ typedef struct BulkCounts
 
 static const char *lookup_sql =
 "SELECT e.status, e.seed, e.coverage, e.config_version,"
-"       a.variants, a.assigned_at, a.converted_at IS NOT NULL"
+"       a.variants, a.converted_at IS NOT NULL"
 "  FROM abtest.experiments e"
 "  LEFT JOIN abtest.assignments a"
 "         ON a.experiment_id OPERATOR(pg_catalog.=) e.id"
@@ -164,8 +164,8 @@ abt_check_visitor(text *user_id, const char *what)
 }
 
 /* Raises the error for an experiment id that matches no experiment. */
-static void
-report_unknown_experiment(pg_uuid_t *experiment_id)
+void
+abt_report_unknown_experiment(pg_uuid_t *experiment_id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NO_DATA_FOUND),
@@ -223,8 +223,7 @@ abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	}
 	out->assigned = true;
 	out->variants = DatumGetJsonbPCopy(variants);
-	out->assigned_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 6, &isnull));
-	out->converted = DatumGetBool(SPI_getbinval(tuple, desc, 7, &isnull));
+	out->converted = DatumGetBool(SPI_getbinval(tuple, desc, 6, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 }
 
@@ -445,7 +444,7 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 
 	abt_lookup(experiment_id, user_id, &lookup);
 	if (!lookup.experiment_found)
-		report_unknown_experiment(experiment_id);
+		abt_report_unknown_experiment(experiment_id);
 
 	/* draft and completed experiments show nobody a variant */
 	if (strcmp(lookup.status, "active") == 0 || strcmp(lookup.status, "paused") == 0)
@@ -465,7 +464,6 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			{
 				lookup.assigned = true;
 				lookup.variants = stored_map;
-				lookup.assigned_at = at;
 				lookup.converted = false;
 			}
 			else
@@ -476,7 +474,7 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 				 */
 				abt_lookup(experiment_id, user_id, &lookup);
 				if (!lookup.experiment_found)
-					report_unknown_experiment(experiment_id);
+					abt_report_unknown_experiment(experiment_id);
 			}
 			enrolled = lookup.assigned;
 		}

@@ -231,11 +231,7 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	rc = SPI_execute_plan(abt_plan(&load_plan, load_sql, 1, argtypes), args, NULL, true, 0);
 	abt_check_spi(rc, SPI_OK_SELECT, "loading an experiment configuration");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("experiment %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id)))),
-				 errdetail("It was deleted while the call ran.")));
+		abt_report_unknown_experiment(experiment_id);	/* deleted meanwhile */
 
 	if (config == NULL && hash_get_num_entries(config_cache) >= MAX_CACHED_CONFIGS)
 	{

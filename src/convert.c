@@ -106,10 +106,7 @@ abt_convert(PG_FUNCTION_ARGS)
 	SPI_connect();
 	abt_lookup(experiment_id, user_id, &lookup);
 	if (!lookup.experiment_found)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("experiment %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
+		abt_report_unknown_experiment(experiment_id);
 	if (!lookup.assigned)
 	{
 		SPI_finish();

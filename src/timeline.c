@@ -347,10 +347,7 @@ load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, int *nseri
 	rc = SPI_execute_plan(abt_plan(&exists_plan, exists_sql, 1, argtypes), args, NULL, true, 1);
 	abt_check_spi(rc, SPI_OK_SELECT, "looking up an experiment");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("experiment %s does not exist",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
+		abt_report_unknown_experiment(experiment_id);
 	if (!per_variant)
 		n = 1;
 	else
