@@ -132,11 +132,30 @@ CREATE TABLE abtest.leads (
     variant_id      uuid,
     user_id         text,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    claimed_by      text,
+    claimed_at      timestamptz,
+    claim_expires_at timestamptz,
+    attempts        integer     NOT NULL DEFAULT 0,
+    max_attempts    integer     NOT NULL DEFAULT 5,
+    last_error      text,
+    completed_at    timestamptz,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT leads_pkey PRIMARY KEY (id),
     CONSTRAINT leads_status_check
-        CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['new', 'processing', 'done', 'failed']::text[]))
+        CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['new', 'processing', 'done', 'failed']::text[])),
+    CONSTRAINT leads_attempts_check
+        CHECK (attempts OPERATOR(pg_catalog.>=) 0 AND max_attempts OPERATOR(pg_catalog.>=) 1)
 );
-COMMENT ON TABLE abtest.leads IS 'Leads captured on experiment pages, a work queue by status';
+COMMENT ON TABLE abtest.leads IS 'Leads captured on experiment pages, a work queue by status (see abt_leads_claim)';
+COMMENT ON COLUMN abtest.leads.variant_id IS 'The visitor''s variant of the experiment''s first element (abt_lead_capture)';
+COMMENT ON COLUMN abtest.leads.claimed_by IS 'Worker that holds or last held the lead (abt_leads_claim)';
+COMMENT ON COLUMN abtest.leads.claimed_at IS 'When that worker claimed it';
+COMMENT ON COLUMN abtest.leads.claim_expires_at IS 'End of the current claim''s lease (status processing only); after it, other workers may take the lead';
+COMMENT ON COLUMN abtest.leads.attempts IS 'Claims so far (a claim counts as an attempt)';
+COMMENT ON COLUMN abtest.leads.max_attempts IS 'Attempts after which a failed or abandoned lead becomes failed instead of new again';
+COMMENT ON COLUMN abtest.leads.last_error IS 'Error of the last failed attempt (abt_lead_fail) or the expired claim';
+COMMENT ON COLUMN abtest.leads.completed_at IS 'When the lead was done (abt_lead_complete)';
+COMMENT ON COLUMN abtest.leads.updated_at IS 'Last change by the queue functions';
 
 /*
  * Live counters, striped by backend.  A transaction adds to the rows of its
@@ -527,6 +546,478 @@ AS 'MODULE_PATHNAME', 'abt_timeline_variants'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.abt_timeline_variants(uuid, integer, interval) IS
 'abt_timeline per variant: the same buckets, one series per variant';
+
+/* ---------------------------------------------------------- leads queue */
+
+/*
+ * Leads are captured from visitors' forms (abt_lead_capture) and processed by
+ * workers (a CRM sync, a welcome e-mail).  abt_leads_claim hands out batches
+ * with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers never get the
+ * same lead and never wait for each other (test/specs/leads-claim.spec).  A
+ * claim is a lease, like pgmq's visibility timeout or graphile-worker's
+ * locked_at: a worker that dies leaves its leads in 'processing' until the
+ * lease ends, then the next claim puts them back in the queue (or fails them
+ * once max_attempts claims were made).  The queue functions run as the
+ * extension owner, so a worker's role needs EXECUTE on them and no privilege
+ * on the table.  docs/access-and-leads.md describes the semantics.
+ */
+
+-- Rejects a worker name that is NULL, empty or longer than 256 characters.
+CREATE FUNCTION abtest.lead_check_worker(worker text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF worker IS NULL THEN
+        RAISE EXCEPTION 'worker must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF worker OPERATOR(pg_catalog.=) '' THEN
+        RAISE EXCEPTION 'worker must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_catalog.length(worker) OPERATOR(pg_catalog.>) 256 THEN
+        RAISE EXCEPTION 'worker is too long' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('It has %s characters; at most 256 are allowed.',
+                                       pg_catalog.length(worker));
+    END IF;
+END $$;
+COMMENT ON FUNCTION abtest.lead_check_worker(text) IS
+'Raises 22004/22023 for a NULL, empty or over-long (> 256 characters) worker name';
+
+-- Stores a lead from a visitor's form, with the visitor's variant; returns its id.
+CREATE FUNCTION @extschema@.abt_lead_capture(payload jsonb, experiment_id uuid DEFAULT NULL,
+                                              user_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    payload_bytes integer;
+    variant uuid;
+    lead_id bigint;
+BEGIN
+    IF payload IS NULL THEN
+        RAISE EXCEPTION 'lead payload must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pg_catalog.jsonb_typeof(payload) OPERATOR(pg_catalog.<>) 'object' THEN
+        RAISE EXCEPTION 'lead payload must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('It is a JSON %s.', pg_catalog.jsonb_typeof(payload));
+    END IF;
+    payload_bytes := pg_catalog.octet_length(payload::text);
+    IF payload_bytes OPERATOR(pg_catalog.>) 65536 THEN
+        RAISE EXCEPTION 'lead payload is too large' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('It has %s bytes as JSON text; at most 65536 are allowed.',
+                                       payload_bytes);
+    END IF;
+    IF user_id OPERATOR(pg_catalog.=) '' THEN
+        RAISE EXCEPTION 'visitor id must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_catalog.length(user_id) OPERATOR(pg_catalog.>) 256 THEN
+        RAISE EXCEPTION 'visitor id is too long' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.format('It has %s characters; at most 256 are allowed.',
+                                       pg_catalog.length(user_id));
+    END IF;
+
+    IF experiment_id IS NOT NULL THEN
+        PERFORM FROM abtest.experiments e
+         WHERE e.id OPERATOR(pg_catalog.=) abt_lead_capture.experiment_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'experiment % does not exist', experiment_id
+                USING ERRCODE = 'no_data_found';
+        END IF;
+        -- the variant of the first element (in abt_assign's answer order)
+        -- the visitor's assignment still has
+        SELECT v.id INTO variant
+          FROM abtest.assignments a
+          JOIN abtest.experiment_elements el
+            ON el.experiment_id OPERATOR(pg_catalog.=) a.experiment_id
+          JOIN abtest.element_variants v
+            ON v.element_id OPERATOR(pg_catalog.=) el.id
+           AND v.id::text OPERATOR(pg_catalog.=) (a.variants OPERATOR(pg_catalog.->>) el.id::text)
+         WHERE a.experiment_id OPERATOR(pg_catalog.=) abt_lead_capture.experiment_id
+           AND a.user_id OPERATOR(pg_catalog.=) abt_lead_capture.user_id
+         ORDER BY el.position, el.id
+         LIMIT 1;
+    END IF;
+
+    INSERT INTO abtest.leads (payload, experiment_id, variant_id, user_id)
+    VALUES (abt_lead_capture.payload, abt_lead_capture.experiment_id, variant, abt_lead_capture.user_id)
+    RETURNING abtest.leads.id INTO lead_id;
+    RETURN lead_id;
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_lead_capture(jsonb, uuid, text) IS
+'Captures a lead (a JSON object up to 64 kB), optionally tied to an experiment and visitor: stores the visitor''s variant of the first element; returns the lead id';
+
+-- Puts leads whose claim expired back in the queue ('failed' after
+-- max_attempts), the oldest max_leads of them (all by default); returns how
+-- many it took back.  Leads another transaction holds are skipped.
+CREATE FUNCTION @extschema@.abt_leads_requeue_expired(max_leads integer DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    now_ timestamptz := pg_catalog.clock_timestamp();
+    taken_back bigint;
+BEGIN
+    IF max_leads OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'max_leads must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE abtest.leads l
+       SET status = CASE WHEN l.attempts OPERATOR(pg_catalog.<) l.max_attempts
+                         THEN 'new' ELSE 'failed' END,
+           last_error = pg_catalog.format('claim by %s expired', l.claimed_by),
+           claim_expires_at = NULL,
+           updated_at = now_
+     WHERE l.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+               SELECT c.id FROM abtest.leads c
+                WHERE c.status OPERATOR(pg_catalog.=) 'processing'
+                  AND c.claim_expires_at OPERATOR(pg_catalog.<=) now_
+                ORDER BY c.created_at
+                LIMIT max_leads
+                  FOR UPDATE SKIP LOCKED))
+       AND l.status OPERATOR(pg_catalog.=) 'processing';
+    GET DIAGNOSTICS taken_back = ROW_COUNT;
+    RETURN taken_back;
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_leads_requeue_expired(integer) IS
+'Returns leads whose claim''s lease ended (the oldest max_leads, default all) to status new, or failed once attempts reach max_attempts; returns their number';
+
+-- Claims up to batch_size leads, oldest first, for one worker.
+CREATE FUNCTION @extschema@.abt_leads_claim(worker text, batch_size integer DEFAULT 10,
+                                             lease interval DEFAULT '5 minutes')
+RETURNS SETOF abtest.leads
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+ROWS 10
+AS $$
+DECLARE
+    now_ timestamptz;
+BEGIN
+    PERFORM abtest.lead_check_worker(worker);
+    IF batch_size IS NULL THEN
+        RAISE EXCEPTION 'batch size must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'batch size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF lease IS NULL THEN
+        RAISE EXCEPTION 'lease must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF lease OPERATOR(pg_catalog.<=) '0'::interval THEN
+        RAISE EXCEPTION 'lease must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- expired claims back first, no more than this claim can take, so that
+    -- it locks few leads it does not claim
+    PERFORM @extschema@.abt_leads_requeue_expired(batch_size);
+    now_ := pg_catalog.clock_timestamp();
+    -- The ids are locked first (the ARRAY sublink runs once): rows another
+    -- claim holds are skipped, not waited for; a row claimed and committed
+    -- since this statement's snapshot is re-checked and no longer 'new'.
+    RETURN QUERY
+    WITH claimed AS (
+        UPDATE abtest.leads l
+           SET status = 'processing',
+               claimed_by = worker,
+               claimed_at = now_,
+               claim_expires_at = now_ OPERATOR(pg_catalog.+) lease,
+               attempts = l.attempts OPERATOR(pg_catalog.+) 1,
+               updated_at = now_
+         WHERE l.id OPERATOR(pg_catalog.=) ANY (ARRAY(
+                   SELECT c.id FROM abtest.leads c
+                    WHERE c.status OPERATOR(pg_catalog.=) 'new'
+                    ORDER BY c.created_at
+                    LIMIT batch_size
+                      FOR UPDATE SKIP LOCKED))
+           AND l.status OPERATOR(pg_catalog.=) 'new'
+        RETURNING l.*)
+    SELECT * FROM claimed ORDER BY claimed.created_at, claimed.id;
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_leads_claim(text, integer, interval) IS
+'Claims up to batch_size new leads, oldest first, for a worker (FOR UPDATE SKIP LOCKED: concurrent workers get disjoint leads); the claim expires after lease';
+
+-- Marks a claimed lead done; false unless the worker holds its claim.
+CREATE FUNCTION @extschema@.abt_lead_complete(lead_id bigint, worker text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    now_ timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+    IF lead_id IS NULL THEN
+        RAISE EXCEPTION 'lead id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM abtest.lead_check_worker(worker);
+    UPDATE abtest.leads l
+       SET status = 'done', completed_at = now_, claim_expires_at = NULL, updated_at = now_
+     WHERE l.id OPERATOR(pg_catalog.=) lead_id
+       AND l.status OPERATOR(pg_catalog.=) 'processing'
+       AND l.claimed_by OPERATOR(pg_catalog.=) worker;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_lead_complete(bigint, text) IS
+'Marks a lead done: true when the worker holds its claim, false otherwise (another worker took it back, or it is not processing)';
+
+-- Records a failed attempt: back to 'new' (retry) or 'failed'; false unless
+-- the worker holds the lead's claim.
+CREATE FUNCTION @extschema@.abt_lead_fail(lead_id bigint, worker text, error text DEFAULT NULL,
+                                           retry boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    now_ timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+    IF lead_id IS NULL THEN
+        RAISE EXCEPTION 'lead id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM abtest.lead_check_worker(worker);
+    IF retry IS NULL THEN
+        RAISE EXCEPTION 'retry must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    UPDATE abtest.leads l
+       SET status = CASE WHEN retry AND l.attempts OPERATOR(pg_catalog.<) l.max_attempts
+                         THEN 'new' ELSE 'failed' END,
+           last_error = error, claim_expires_at = NULL, updated_at = now_
+     WHERE l.id OPERATOR(pg_catalog.=) lead_id
+       AND l.status OPERATOR(pg_catalog.=) 'processing'
+       AND l.claimed_by OPERATOR(pg_catalog.=) worker;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_lead_fail(bigint, text, text, boolean) IS
+'Records a failed attempt of a claimed lead: new again when retry and attempts < max_attempts, else failed; false unless the worker holds its claim';
+
+-- The queue is the workers' business, not the visitors': grant these to the
+-- workers' role.  abt_lead_capture is not PUBLIC either: a role without
+-- grants may call the assignment and conversion API and nothing else; the
+-- access model below grants it to anon and authenticated where they exist.
+REVOKE ALL ON FUNCTION @extschema@.abt_lead_capture(jsonb, uuid, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_leads_claim(text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_lead_complete(bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_lead_fail(bigint, text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_leads_requeue_expired(integer) FROM PUBLIC;
+
+/* --------------------------------------------------------- access model */
+
+/*
+ * Who may do what (docs/access-and-leads.md has the whole picture):
+ *  - visitors (Supabase's anon, or any role at all): the visitor API, which
+ *    runs as the extension owner; no privilege on schema abtest;
+ *  - experiment owners (Supabase's authenticated, or a dashboard role
+ *    granted as the document shows): the configuration tables, and reading
+ *    the per-visitor, counter and timeline tables, leads and the analytics,
+ *    limited by the row-level security policies below to the experiments
+ *    whose user_id is abtest.current_owner();
+ *  - service_role (BYPASSRLS on Supabase) and the extension owner: all rows.
+ * Row-level security is enabled, not forced: the tables' owner (the
+ * extension owner, and so the SECURITY DEFINER visitor and queue functions)
+ * is not subject to it, and a superuser never is.
+ */
+
+-- The experiment owner the session acts for: the user id of the request's
+-- JWT, as Supabase's auth.uid() reads it (PostgREST sets these settings per
+-- request; any other client sets request.jwt.claim.sub itself).  The
+-- "abtest." prefix is reserved for the module's own settings
+-- (MarkGUCPrefixReserved), so no abtest.* setting could carry it.
+CREATE FUNCTION abtest.current_owner() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(
+        NULLIF(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
+        NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
+            OPERATOR(pg_catalog.->>) 'sub')::uuid
+$$;
+COMMENT ON FUNCTION abtest.current_owner() IS
+'Experiment owner of the session for row-level security: request.jwt.claim.sub or request.jwt.claims->>''sub'' (as auth.uid() reads them)';
+
+-- Where Supabase's auth.uid() exists (returning uuid) at install time, the
+-- owner is whatever it says, so that a change in how Supabase authenticates
+-- needs no change here.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_proc p
+                WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure('auth.uid()')
+                  AND p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.uuid'::pg_catalog.regtype) THEN
+        EXECUTE $sql$
+            CREATE OR REPLACE FUNCTION abtest.current_owner() RETURNS uuid
+            LANGUAGE sql STABLE PARALLEL SAFE
+            SET search_path = pg_catalog, pg_temp
+            AS 'SELECT auth.uid()'
+        $sql$;
+        COMMENT ON FUNCTION abtest.current_owner() IS
+        'Experiment owner of the session for row-level security: auth.uid() (it existed when abtest was installed)';
+    END IF;
+END $$;
+
+-- Enabled, not forced (see above).
+ALTER TABLE abtest.experiments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.experiment_elements ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.element_variants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.assignments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.conversions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.variant_counters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.experiment_timeline ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.variant_timeline ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.leads ENABLE ROW LEVEL SECURITY;
+
+-- An owner reads and changes their own experiments and cannot create one for
+-- somebody else or give one away.  "(SELECT abtest.current_owner())" is
+-- evaluated once per statement, not per row.
+CREATE POLICY owner_all ON abtest.experiments
+    USING (user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
+    WITH CHECK (user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()));
+CREATE POLICY owner_all ON abtest.experiment_elements
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) experiment_elements.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())))
+    WITH CHECK (EXISTS (SELECT FROM abtest.experiments e
+                         WHERE e.id OPERATOR(pg_catalog.=) experiment_elements.experiment_id
+                           AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_all ON abtest.element_variants
+    USING (EXISTS (SELECT FROM abtest.experiment_elements el
+                     JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) el.experiment_id
+                    WHERE el.id OPERATOR(pg_catalog.=) element_variants.element_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())))
+    WITH CHECK (EXISTS (SELECT FROM abtest.experiment_elements el
+                          JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) el.experiment_id
+                         WHERE el.id OPERATOR(pg_catalog.=) element_variants.element_id
+                           AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+-- Visitors' rows, counters, rollups and leads are written by the extension's
+-- functions only: owners read those of their experiments.
+CREATE POLICY owner_read ON abtest.assignments FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) assignments.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_read ON abtest.conversions FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) conversions.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_read ON abtest.variant_counters FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) variant_counters.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_read ON abtest.experiment_timeline FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) experiment_timeline.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_read ON abtest.variant_timeline FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) variant_timeline.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_read ON abtest.leads FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) leads.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+
+-- Changing an element or variant gives its experiment a new config_version,
+-- deleting an experiment removes its visitors' rows, pausing it settles its
+-- counters: a column and tables an owner may not write.  These trigger
+-- functions therefore run as the extension owner.  Each acts on the one
+-- experiment whose row (or element or variant) the triggering statement was
+-- allowed to change, and a trigger function cannot be called directly.
+ALTER FUNCTION abtest.element_changed() SECURITY DEFINER;
+ALTER FUNCTION abtest.variant_changed() SECURITY DEFINER;
+ALTER FUNCTION abtest.experiment_deleted() SECURITY DEFINER;
+ALTER FUNCTION abtest.experiment_stopped() SECURITY DEFINER;
+
+/*
+ * Supabase's roles, when they exist at install time.  Supabase's default
+ * privileges grant anon and authenticated everything created in schema
+ * public, so each role first loses every privilege on abtest's objects, then
+ * gets what it should have.  Elsewhere docs/access-and-leads.md lists the
+ * GRANTs to run.
+ */
+DO $$
+DECLARE
+    role_name name;
+    fn regprocedure;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA abtest FROM %I', role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON ALL TABLES IN SCHEMA abtest FROM %I', role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA abtest FROM %I', role_name);
+        FOR fn IN
+            SELECT d.objid::regprocedure FROM pg_catalog.pg_depend d
+             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+               AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+               AND d.refobjid OPERATOR(pg_catalog.=) (SELECT x.oid FROM pg_catalog.pg_extension x
+                                                       WHERE x.extname OPERATOR(pg_catalog.=) 'abtest')
+               AND d.deptype OPERATOR(pg_catalog.=) 'e'
+        LOOP
+            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %I', fn, role_name);
+            -- service_role: every function
+            IF role_name OPERATOR(pg_catalog.=) 'service_role' THEN
+                EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, role_name);
+            END IF;
+        END LOOP;
+    END LOOP;
+
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'anon') THEN
+        -- Visitors: the visitor API (PUBLIC has it too, except lead capture).
+        GRANT EXECUTE ON FUNCTION
+            @extschema@.abt_assign(uuid, text, timestamptz),
+            @extschema@.abt_assign_batch(uuid[], text, timestamptz),
+            @extschema@.abt_assign_bulk(uuid, text[], timestamptz),
+            @extschema@.abt_convert(uuid, text, text, numeric, timestamptz),
+            @extschema@.abt_gbhash(text, text),
+            @extschema@.abt_lead_capture(jsonb, uuid, text)
+        TO anon;
+    END IF;
+
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'authenticated') THEN
+        -- A signed-in user is a visitor too.
+        GRANT EXECUTE ON FUNCTION
+            @extschema@.abt_assign(uuid, text, timestamptz),
+            @extschema@.abt_assign_batch(uuid[], text, timestamptz),
+            @extschema@.abt_assign_bulk(uuid, text[], timestamptz),
+            @extschema@.abt_convert(uuid, text, text, numeric, timestamptz),
+            @extschema@.abt_gbhash(text, text),
+            @extschema@.abt_lead_capture(jsonb, uuid, text)
+        TO authenticated;
+        -- Experiment owners: their configuration (row-level security keeps
+        -- them to their own rows), minus the columns the extension
+        -- maintains (config_version, the settled counters); reading their
+        -- visitors' rows, counters, rollups and leads; the analytics.
+        GRANT USAGE ON SCHEMA abtest TO authenticated;
+        GRANT SELECT, DELETE ON abtest.experiments, abtest.experiment_elements,
+                                abtest.element_variants TO authenticated;
+        GRANT INSERT (id, user_id, name, status, seed, coverage, created_at),
+              UPDATE (user_id, name, status, seed, coverage)
+            ON abtest.experiments TO authenticated;
+        GRANT INSERT (id, experiment_id, name, selector, seed, position, created_at),
+              UPDATE (experiment_id, name, selector, seed, position)
+            ON abtest.experiment_elements TO authenticated;
+        GRANT INSERT (id, element_id, name, content, weight, is_control, position, created_at),
+              UPDATE (element_id, name, content, weight, is_control, position)
+            ON abtest.element_variants TO authenticated;
+        -- config_version's default and the triggers that bump it draw from it
+        GRANT USAGE ON SEQUENCE abtest.config_version_seq TO authenticated;
+        GRANT SELECT ON abtest.assignments, abtest.conversions, abtest.variant_counters,
+                        abtest.experiment_timeline, abtest.variant_timeline,
+                        abtest.variant_totals, abtest.leads TO authenticated;
+        GRANT EXECUTE ON FUNCTION
+            abtest.current_owner(),
+            @extschema@.abt_variant_stats(uuid[]),
+            @extschema@.abt_experiment_stats(uuid),
+            @extschema@.abt_timeline(uuid, integer, interval),
+            @extschema@.abt_timeline_variants(uuid, integer, interval)
+        TO authenticated;
+    END IF;
+
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        -- The server side (Edge Functions, workers): everything.  It reads all
+        -- rows because Supabase gives the role BYPASSRLS (a role attribute,
+        -- not changed here).
+        GRANT USAGE ON SCHEMA abtest TO service_role;
+        GRANT ALL ON ALL TABLES IN SCHEMA abtest TO service_role;
+        GRANT ALL ON ALL SEQUENCES IN SCHEMA abtest TO service_role;
+    END IF;
+END $$;
 
 /* ----------------------------------------------------------- privileges */
 
