@@ -42,25 +42,7 @@ EXP_B=b0000000-0000-4000-8000-00000000000b     # paused, 1 element
 EXP_S=5a000000-0000-4000-8000-000000000005     # active, in $SUPA
 FIXED_AT="'2024-03-01 12:34:56+00'"
 
-T=0
-FAILED=0
-ok() { T=$((T + 1)); echo "ok $T - $*"; }
-not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
-check() { # DESC CMD... : ok when CMD succeeds
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-is() { # GOT EXPECTED DESC
-    if [ "$1" = "$2" ]; then
-        ok "$3"
-    else
-        not_ok "$3"
-        printf '#   got:      %s\n#   expected: %s\n' "${1:0:2000}" "${2:0:2000}"
-    fi
-}
-diag() { printf '# %s\n' "$@"; }
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 as_pg() { (cd "$WORK" && runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" \
     PGUSER=postgres PGTZ=UTC LC_ALL=C.UTF-8 "$@"); }
@@ -369,5 +351,4 @@ verify_restore "abt_dr_supasql_$TAG" supa "pre-existing publication, plain SQL"
 is "$(q "abt_dr_supafc_$TAG" "SELECT string_agg(body, ',' ORDER BY id) FROM public.app_events")" \
    "hello,world" "pre-existing publication: the application table is restored too"
 
-echo "1..$T"
-[ "$FAILED" -eq 0 ]
+finish

@@ -55,20 +55,7 @@ EXPS=("$EXP_A" "$EXP_B")
 LOOPS=8
 PGB_CLIENTS=8
 
-T=0
-FAILED=0
-ok() { T=$((T + 1)); echo "ok $T - $*"; }
-not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
-is() { # GOT EXPECTED DESC
-    if [ "$1" = "$2" ]; then
-        ok "$3"
-    else
-        not_ok "$3"
-        printf '#   got:      %s\n#   expected: %s\n' "${1:0:2000}" "${2:0:2000}"
-    fi
-}
-diag() { printf '# %s\n' "$@"; }
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 # Our server only: these override whatever the suite exported.
 unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
@@ -595,5 +582,4 @@ if [ "$FAILED" -gt 0 ]; then
     diag "server log (last lines):"
     log_tail 40
 fi
-echo "1..$T"
-[ "$FAILED" -eq 0 ]
+finish

@@ -31,25 +31,8 @@ CLIENTS=32
 TXNS=200
 PGBOUNCER=${PGBOUNCER:-/usr/sbin/pgbouncer}
 
-T=0
-FAILED=0
-ok() { T=$((T + 1)); echo "ok $T - $*"; }
-not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
-is() { # GOT EXPECTED DESC
-    if [ "$1" = "$2" ]; then
-        ok "$3"
-    else
-        not_ok "$3"
-        printf '#   got:      %s\n#   expected: %s\n' "${1:0:2000}" "${2:0:2000}"
-    fi
-}
-diag() { printf '# %s\n' "$@"; }
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
-as_pg() { (cd "$WORK" && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
-# q DB SQL: direct to the server
-q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
-        "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 # qb DB SQL: through pgbouncer
 qb() { as_pg env PGHOST=127.0.0.1 PGPORT="$BPORT" PGUSER=postgres \
         "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
@@ -287,5 +270,4 @@ is "$(q "$DB" "SELECT count(*) FROM abtest.element_variants v JOIN abtest.varian
                     IS DISTINCT FROM (t.total_allocations, t.total_conversions)")" "0" \
    "abt_settle_counters() copies the live counts"
 
-echo "1..$T"
-[ "$FAILED" -eq 0 ]
+finish
