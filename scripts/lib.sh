@@ -265,8 +265,10 @@ fsync = on
 "
     # Patched builds only allow output plugins listed in this setting; a stock
     # build doesn't have it (and would refuse to start if we set it).
+    # (grep without -q reads all of it: an early exit would kill postgres
+    # with SIGPIPE and, under pipefail, fail the test)
     if abt_as_postgres "$ABT_BIN/postgres" --describe-config 2>/dev/null \
-            | grep -q '^output_plugin_libraries[[:space:]]'; then
+            | grep '^output_plugin_libraries[[:space:]]' >/dev/null; then
         conf+="output_plugin_libraries = 'pgoutput, test_decoding, wal2json'
 "
     fi

@@ -1074,6 +1074,23 @@ CREATE EVENT TRIGGER abtest_publication_created ON ddl_command_end
     WHEN TAG IN ('CREATE PUBLICATION')
     EXECUTE FUNCTION abtest.publication_created();
 
+-- A restore loads abtest.realtime_publications before it creates
+-- publications; where the target already has the publication (every Supabase
+-- project has supabase_realtime), the row itself puts the tables back.
+CREATE FUNCTION abtest.realtime_publication_restored() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_publication p
+                WHERE p.pubname OPERATOR(pg_catalog.=) NEW.pubname) THEN
+        PERFORM @extschema@.abt_realtime_publish(NEW.pubname);
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.realtime_publication_restored() IS 'Trigger: a restored row of realtime_publications whose publication exists gets the realtime tables into it';
+
+CREATE TRIGGER realtime_publication_restored AFTER INSERT ON abtest.realtime_publications
+    FOR EACH ROW EXECUTE FUNCTION abtest.realtime_publication_restored();
+
 -- abtest.publication (default supabase_realtime; '' opts out) names the
 -- publication the realtime tables join.  Not while pg_dump output is being
 -- restored (pg_dump and pg_restore run with row_security off, which normal

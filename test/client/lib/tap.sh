@@ -6,6 +6,12 @@ T=0
 FAILED=0
 ok() { T=$((T + 1)); echo "ok $T - $*"; }
 not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
+# check DESCRIPTION CMD...: ok when CMD succeeds
+check() {
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
 # is GOT EXPECTED DESCRIPTION
 is() {
     if [ "$1" = "$2" ]; then
