@@ -75,6 +75,7 @@ extern int	abt_choose_variant(AbtElement *element, const char *user_id, int user
 
 /* spi_plans.c: prepared, kept SPI plans */
 extern SPIPlanPtr abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void abt_check_spi(int rc, int expected, const char *what);
 
 /* The experiment row and the visitor's assignment, as read by abt_lookup(). */

@@ -8,15 +8,15 @@
 
 #include "abtest.h"
 
-/* Returns the kept plan in *cache, preparing and keeping it on first use. */
-SPIPlanPtr
-abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+/* Prepares and keeps a plan in *cache on first use; returns it. */
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
 	SPIPlanPtr	plan;
 
 	if (*cache != NULL)
 		return *cache;
-	plan = SPI_prepare(sql, nargs, argtypes);
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 			 sql, SPI_result_code_string(SPI_result));
@@ -24,6 +24,25 @@ abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 		elog(ERROR, "SPI_keepplan failed");
 	*cache = plan;
 	return plan;
+}
+
+/* Returns the kept plan of sql (the plan cache may settle on a generic plan). */
+SPIPlanPtr
+abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	return kept_plan(cache, sql, nargs, argtypes, 0);
+}
+
+/*
+ * Returns the kept query of sql, planned anew for its parameter values on
+ * every execution: for a query whose best plan depends on the values (a
+ * narrow time range wants a range scan, a generic plan does not know it is
+ * narrow).
+ */
+SPIPlanPtr
+abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	return kept_plan(cache, sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 }
 
 /* Raises a can't-happen error when an SPI call did not return what it must. */

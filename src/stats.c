@@ -3,9 +3,9 @@
  *		abt_variant_stats: per-variant results of a dashboard page of
  *		experiments in one call, from the live striped counters.
  *
- * One SPI query reads the configuration and the summed counters of every
- * requested experiment; the statistics (stats_math.c) are computed per
- * element against its control variant.  Cost grows with the number of
+ * One SPI query reads the configuration of every requested experiment and
+ * sums all their counter rows in one pass; the statistics (stats_math.c) are
+ * computed per element against its control variant.  Cost grows with the number of
  * variants and counter slots, never with the number of assignments.
  */
 #include "postgres.h"
@@ -34,7 +34,14 @@ static const char *stats_sql =
 "WITH ids AS ("
 "  SELECT u.id, pg_catalog.min(u.ord) AS ord"
 "    FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, ord)"
-"   GROUP BY u.id)"
+"   GROUP BY u.id),"
+" counts AS ("
+"  SELECT vc.experiment_id, vc.variant_id,"
+"         pg_catalog.sum(vc.allocations)::pg_catalog.int8 AS allocations,"
+"         pg_catalog.sum(vc.conversions)::pg_catalog.int8 AS conversions"
+"    FROM abtest.variant_counters vc"
+"   WHERE vc.experiment_id OPERATOR(pg_catalog.=) ANY ($1)"
+"   GROUP BY vc.experiment_id, vc.variant_id)"
 "SELECT ids.id, e.status, el.id, el.name, el.selector,"
 "       v.id, v.name, v.is_control, v.weight, v.position,"
 "       COALESCE(c.allocations, 0), COALESCE(c.conversions, 0)"
@@ -42,13 +49,8 @@ static const char *stats_sql =
 "  LEFT JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) ids.id"
 "  LEFT JOIN abtest.experiment_elements el ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
 "  LEFT JOIN abtest.element_variants v ON v.element_id OPERATOR(pg_catalog.=) el.id"
-"  LEFT JOIN LATERAL ("
-"        SELECT vc.variant_id,"
-"               pg_catalog.sum(vc.allocations)::pg_catalog.int8 AS allocations,"
-"               pg_catalog.sum(vc.conversions)::pg_catalog.int8 AS conversions"
-"          FROM abtest.variant_counters vc"
-"         WHERE vc.experiment_id OPERATOR(pg_catalog.=) e.id"
-"         GROUP BY vc.variant_id) c ON c.variant_id OPERATOR(pg_catalog.=) v.id"
+"  LEFT JOIN counts c ON c.experiment_id OPERATOR(pg_catalog.=) e.id"
+"                    AND c.variant_id OPERATOR(pg_catalog.=) v.id"
 " ORDER BY ids.ord, el.position, el.id, v.position, v.id";
 
 /* One variant row as read, and the statistics computed for it. */

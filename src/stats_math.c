@@ -25,10 +25,10 @@
  * Chance to beat: use the exact closed-form sum when the smallest of the
  * four beta parameters is at most this (the sum has that many terms).
  */
-#define CTB_EXACT_MAX_TERMS 5000
+#define CTB_EXACT_MAX_TERMS 1500
 
 /* Chance to beat: grid intervals per posterior for numerical integration */
-#define CTB_GRID_STEPS 500
+#define CTB_GRID_STEPS 150
 
 /* Chance to beat: half-width of each posterior's grid, in standard deviations */
 #define CTB_GRID_SDS 12.0

@@ -425,11 +425,11 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 				   first_rollup, end, starts, nbuckets, series, nseries, per_variant, 1);
 		/* the seed's query starts at `from` exactly: drop the rollup's earlier part */
 		if (first_rollup < from)
-			accumulate(abt_plan(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
+			accumulate(abt_plan_custom(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
 					   first_rollup, from, starts, nbuckets, series, nseries, per_variant, -1);
 	}
 	else
-		accumulate(abt_plan(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
+		accumulate(abt_plan_custom(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
 				   from, end, starts, nbuckets, series, nseries, per_variant, 1);
 
 	for (int b = 0; b < nbuckets; b++)
