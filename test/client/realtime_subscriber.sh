@@ -51,20 +51,7 @@ EXP_A=a0000000-0000-4000-8000-0000000000a1     # active, 2 elements
 EXP_B=b0000000-0000-4000-8000-0000000000b2     # active, deleted later
 REALTIME_TABLES=(assignments conversions variant_counters element_variants)
 
-T=0
-FAILED=0
-ok() { T=$((T + 1)); echo "ok $T - $*"; }
-not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
-is() { # GOT EXPECTED DESC
-    if [ "$1" = "$2" ]; then
-        ok "$3"
-    else
-        not_ok "$3"
-        printf '#   got:      %s\n#   expected: %s\n' "${1:0:2000}" "${2:0:2000}"
-    fi
-}
-diag() { printf '# %s\n' "$@"; }
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 as_pg() { (cd "$WORK" && runuser -u postgres -- env PGTZ=UTC LC_ALL=C.UTF-8 "$@"); }
 # qp DB SQL: publisher (suite server); qs SQL: subscriber database
@@ -363,5 +350,4 @@ fi
 diag "apply workers run with session_replication_role = replica: the extension's" \
      "ordinary (ENABLE) triggers and the foreign keys do not fire for replicated rows."
 
-echo "1..$T"
-[ "$FAILED" -eq 0 ]
+finish

@@ -64,20 +64,7 @@ WORK=$ABT_TMP/realtime_w2j.$TAG
 EXP_A=a0000000-0000-4000-8000-0000000000a1     # active, 2 elements
 EXP_B=b0000000-0000-4000-8000-0000000000b2     # active, deleted later
 
-T=0
-FAILED=0
-ok() { T=$((T + 1)); echo "ok $T - $*"; }
-not_ok() { T=$((T + 1)); FAILED=$((FAILED + 1)); echo "not ok $T - $*"; }
-is() { # GOT EXPECTED DESC
-    if [ "$1" = "$2" ]; then
-        ok "$3"
-    else
-        not_ok "$3"
-        printf '#   got:      %s\n#   expected: %s\n' "${1:0:3000}" "${2:0:3000}"
-    fi
-}
-diag() { printf '# %s\n' "$@"; }
-bail() { echo "Bail out! $*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 PGOPTS=""
 as_pg() { (cd "$WORK" && runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" \
@@ -472,5 +459,4 @@ is "$(q "$DB2" "SELECT string_agg(schemaname || '.' || tablename, ',' ORDER BY s
    "$PUB_TABLES" \
    "restore into an existing $PUB: SELECT abt_realtime_publish('$PUB') changes nothing"
 
-echo "1..$T"
-[ "$FAILED" -eq 0 ]
+finish
