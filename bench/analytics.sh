@@ -20,7 +20,7 @@ AN_LOADERS=${BENCH_LOADERS:-2}
 # Run lengths (s): most runs, and the seed's 168-hour timeline query (1-2 s
 # a query). Blocks A and B (no index rebuilds between rounds) run 4 rounds,
 # block C ROUNDS (2; --quick: 1).
-if [ "$QUICK" = 1 ]; then AN_FAST=2; AN_SLOW=4; AN_ROUNDS_AB=2; else AN_FAST=3; AN_SLOW=6; AN_ROUNDS_AB=4; fi
+if [ "$QUICK" = 1 ]; then AN_FAST=2; AN_SLOW=4; AN_ROUNDS_AB=2; else AN_FAST=3; AN_SLOW=6; AN_ROUNDS_AB=3; fi
 AN_FAST=${BENCH_DURATION:-$AN_FAST}
 AN_SLOW=${BENCH_DURATION:-$AN_SLOW}
 AN_ROUNDS_AB=${BENCH_ROUNDS:-$AN_ROUNDS_AB}
@@ -32,7 +32,7 @@ AN_IMPACT=()      # seed-impact table
 AN_PLANSUM=()     # plan summary table
 AN_CHECKS=()      # exactness checks
 AN_CONFIG=""      # the config the database is in
-AN_BRINSPAN=""    # how wide the BRIN ranges are (an_load)
+declare -A AN_BRINSPAN  # how wide the BRIN ranges are, per data state (A, D)
 
 an_q() { q -d "$DB" "$@"; }
 
@@ -66,6 +66,9 @@ declare -A AN_CONFIGS=(
     [tl_bt_exp_at]="bt_exp_at cov_el cov_var partial"
     [el_cov]="brin cov_el cov_var partial"
     [tl_brin]="brin cov_el cov_var partial"
+    [d_seed]="brin cov_el cov_var partial"
+    [d_none]="cov_el cov_var partial"
+    [d_bt_exp_at]="bt_exp_at cov_el cov_var partial"
 )
 declare -A AN_CONFIG_TEXT=(
     [seed]="the seed's indexes, as installed"
@@ -78,6 +81,9 @@ declare -A AN_CONFIG_TEXT=(
     [tl_bt_exp_at]="btree (experiment_id, assigned_at) instead of BRIN"
     [el_cov]="the seed's indexes (covering indexes and idx_experiments_active)"
     [tl_brin]="the seed's indexes (BRIN on assigned_at)"
+    [d_seed]="the seed's indexes, after VACUUM and a day of new traffic"
+    [d_none]="no BRIN, after VACUUM and a day of new traffic"
+    [d_bt_exp_at]="btree (experiment_id, assigned_at) instead of BRIN, after VACUUM and a day of new traffic"
 )
 
 an_apply_config() {
@@ -300,6 +306,12 @@ an_load() {
             || { cat "$OUT/an-load-$f.log" >&2; die "loading $f.sql failed"; }
     done
     abt_log "experiments created in $((SECONDS - t0))s; loading 2.7M visitors with abt_assign_bulk and 270k conversions with abt_convert in $AN_LOADERS sessions (takes minutes)"
+    # No autovacuum of assignments while it is loaded: a vacuum in the middle
+    # frees the space of the converted rows' old versions, and the rows loaded
+    # after it (days later in assigned_at) fill those holes, which widens
+    # nearly every BRIN range (live traffic does that too, see bench/README.md).
+    # The benchmark gives BRIN its best case: a heap in assigned_at order.
+    an_q -c "ALTER TABLE abtest.assignments SET (autovacuum_enabled = off)" || die "ALTER TABLE failed"
     t0=$SECONDS
     for ((l = 0; l < AN_LOADERS; l++)); do
         abt_run abt_psql -qAt -d "$DB" -v loader="$l" -v loaders="$AN_LOADERS" -f "$AN_SQL/02_load.sql" \
@@ -323,6 +335,7 @@ an_load() {
     done
     abt_log "loaded in $((SECONDS - t0))s; VACUUM ANALYZE"
     t0=$SECONDS
+    an_q -c "ALTER TABLE abtest.assignments RESET (autovacuum_enabled)" || die "ALTER TABLE failed"
     an_q -c "VACUUM ANALYZE" || die "VACUUM failed"
     q -d postgres -c CHECKPOINT || die "CHECKPOINT failed"
     abt_log "vacuumed in $((SECONDS - t0))s"
@@ -339,20 +352,8 @@ an_load() {
                pg_size_pretty(pg_indexes_size(c.oid)) AS indexes
           FROM pg_class c WHERE c.relnamespace = 'abtest'::regnamespace AND c.relkind = 'r'
          ORDER BY pg_total_relation_size(c.oid) DESC" | tee -a "$OUT/an-data.txt"
-    # What BRIN sees: how much time of assigned_at each 128-page block range
-    # of abtest.assignments spans (BRIN's default pages_per_range).
-    abt_psql -d "$DB" -P footer=off -c "
-        SELECT CASE WHEN span <= interval '1 hour' THEN 'a: up to 1 hour'
-                    WHEN span <= interval '1 day' THEN 'b: 1 hour to 1 day'
-                    ELSE 'c: more than 1 day' END AS assigned_at_span_of_a_brin_range,
-               count(*) AS ranges, round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct
-          FROM (SELECT max(assigned_at) - min(assigned_at) AS span
-                  FROM abtest.assignments GROUP BY (ctid::text::point)[0]::bigint / 128) AS r
-         GROUP BY 1 ORDER BY 1" | tee -a "$OUT/an-data.txt"
-    AN_BRINSPAN=$(an_q -c "
-        SELECT round(100.0 * count(*) FILTER (WHERE span > interval '1 day') / count(*)) || '% of them span more than a day of assigned_at'
-          FROM (SELECT max(assigned_at) - min(assigned_at) AS span
-                  FROM abtest.assignments GROUP BY (ctid::text::point)[0]::bigint / 128) AS r")
+    # What BRIN sees: how much time of assigned_at each 128-page block range spans
+    an_brin_spans A
 }
 
 # Reads the experiment ids (ANID) from bench_an.
@@ -366,13 +367,13 @@ an_ids() {
         UNION ALL SELECT experiment, 50 FROM bench_an WHERE name = 'an-mid') AS x")
 }
 
-# Exactness: abt_timeline against the seed's query (same transaction, so the
-# same now()), in a session that has called it 6 times (its kept plans are
-# generic by then) and in a fresh one; abt_variant_stats against counting
-# the assignments and their conversions per variant.
+# an_checks LABEL: exactness. abt_timeline against the seed's query (in one
+# transaction, so with the same now()), at a session's 1st call and at its
+# 7th (its kept plans may be generic by then); abt_variant_stats against
+# counting the assignments and their conversions per variant.
 an_checks() {
-    local out
-    section "analytics: exactness"
+    local label=$1 out n what
+    section "analytics: exactness ($label)"
     out=$(abt_psql -qAt -d "$DB" -v big="${ANID[an-big]}" -v mid="${ANID[an-mid]}" -F ' ' <<'EOF'
 CREATE TEMP TABLE checks (what text, mismatches bigint);
 CREATE FUNCTION pg_temp.timeline_mismatches(e uuid, h int) RETURNS bigint LANGUAGE sql AS $$
@@ -384,16 +385,19 @@ CREATE FUNCTION pg_temp.timeline_mismatches(e uuid, h int) RETURNS bigint LANGUA
          GROUP BY DATE_TRUNC('hour', assigned_at)
     ) s USING (bucket)
     WHERE f.assignments IS DISTINCT FROM s.assignments OR f.conversions IS DISTINCT FROM s.conversions $$;
-INSERT INTO checks SELECT 'abt_timeline = seed query, an-big 168 h, first call (custom plans)', pg_temp.timeline_mismatches(:'big', 168);
-SELECT count(*) FROM generate_series(1, 6), abt_timeline(:'big', 168) \g /dev/null
-SELECT count(*) FROM generate_series(1, 6), abt_timeline(:'mid', 168) \g /dev/null
+INSERT INTO checks SELECT 'abt_timeline = seed query, an-big 168 h, 1st call of the session', pg_temp.timeline_mismatches(:'big', 168);
+SELECT count(*) FROM abt_timeline(:'big', 168) \g /dev/null
+SELECT count(*) FROM abt_timeline(:'big', 168) \g /dev/null
+SELECT count(*) FROM abt_timeline(:'big', 168) \g /dev/null
+SELECT count(*) FROM abt_timeline(:'big', 168) \g /dev/null
+SELECT count(*) FROM abt_timeline(:'big', 168) \g /dev/null
 BEGIN;
-INSERT INTO checks SELECT 'abt_timeline = seed query, an-big 168 h, 7th call (generic plans)', pg_temp.timeline_mismatches(:'big', 168);
-INSERT INTO checks SELECT 'abt_timeline = seed query, an-mid 168 h, 7th call', pg_temp.timeline_mismatches(:'mid', 168);
-INSERT INTO checks SELECT 'abt_timeline = seed query, an-big 24 h', pg_temp.timeline_mismatches(:'big', 24);
+INSERT INTO checks SELECT 'abt_timeline = seed query, an-big 168 h, 7th call', pg_temp.timeline_mismatches(:'big', 168);
+INSERT INTO checks SELECT 'abt_timeline = seed query, an-mid 168 h, 8th call', pg_temp.timeline_mismatches(:'mid', 168);
+INSERT INTO checks SELECT 'abt_timeline = seed query, an-big 24 h, 9th call', pg_temp.timeline_mismatches(:'big', 24);
 COMMIT;
 INSERT INTO checks
-SELECT 'abt_variant_stats = counted assignments (allocations, conversions), all 102 analytics experiments',
+SELECT 'abt_variant_stats = counted assignments (allocations, conversions), every analytics experiment',
        count(*) FILTER (WHERE s.allocations IS DISTINCT FROM coalesce(c.n, 0) OR s.conversions IS DISTINCT FROM coalesce(c.conv, 0))
   FROM (SELECT x.variant_id, x.allocations, x.conversions
           FROM abt_variant_stats(ARRAY(SELECT experiment FROM bench_an)) AS x) s
@@ -404,10 +408,45 @@ SELECT 'abt_variant_stats = counted assignments (allocations, conversions), all 
 SELECT mismatches, what FROM checks;
 EOF
 ) || die "exactness checks failed to run"
-    printf '%s\n' "$out" | tee "$OUT/an-checks.txt"
+    printf '%s\n' "$out" | tee -a "$OUT/an-checks.txt"
     while read -r n what; do
-        AN_CHECKS+=("$n|$what")
+        AN_CHECKS+=("$n|$what ($label)")
     done <<<"$out"
+}
+
+# The span of assigned_at in each 128-page block range of abtest.assignments
+# (BRIN's default pages_per_range): printed; AN_BRINSPAN[LABEL] gets a summary.
+an_brin_spans() {
+    local label=$1
+    abt_psql -d "$DB" -P footer=off -c "
+        SELECT CASE WHEN span <= interval '1 hour' THEN 'a: up to 1 hour'
+                    WHEN span <= interval '1 day' THEN 'b: 1 hour to 1 day'
+                    ELSE 'c: more than 1 day' END AS assigned_at_span_of_a_brin_range,
+               count(*) AS ranges, round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct
+          FROM (SELECT max(assigned_at) - min(assigned_at) AS span
+                  FROM abtest.assignments GROUP BY (ctid::text::point)[0]::bigint / 128) AS r
+         GROUP BY 1 ORDER BY 1" | tee -a "$OUT/an-data.txt"
+    AN_BRINSPAN[$label]=$(an_q -c "
+        SELECT round(100.0 * count(*) FILTER (WHERE span > interval '1 day') / count(*)) || '% of the ranges span more than a day of assigned_at'
+          FROM (SELECT max(assigned_at) - min(assigned_at) AS span
+                  FROM abtest.assignments GROUP BY (ctid::text::point)[0]::bigint / 128) AS r")
+}
+
+# Block D's data: VACUUM (as autovacuum would), then a day of new traffic of
+# another experiment (an-new: 270k visitors assigned over the last 24 hours,
+# 10% converting), then ANALYZE. The new rows fill the space the vacuum
+# freed (the old versions of converted rows) all over the table, as live
+# traffic does: the heap is no longer in assigned_at order.
+an_new_day() {
+    local t0=$SECONDS
+    section "analytics: D data: VACUUM, then a day of new traffic (bench/sql/analytics/04_new_day.sql)"
+    an_q -c "VACUUM abtest.assignments" || die "VACUUM failed"
+    abt_run abt_psql -qAt -d "$DB" -f "$AN_SQL/04_new_day.sql" >"$OUT/an-load-04_new_day.log" 2>&1 \
+        || { tail -n 20 "$OUT/an-load-04_new_day.log" >&2; die "loading 04_new_day.sql failed"; }
+    abt_log "270k assignments (an-new) loaded in $((SECONDS - t0))s"
+    printf '\nafter the new day:\n' | tee -a "$OUT/an-data.txt"
+    an_brin_spans D
+    AN_CONFIG=""    # re-check the indexes
 }
 
 # an_explain ID TITLE STMT ARGS [SETTINGS [SQL_BEFORE]]: prints the plan of
@@ -504,6 +543,15 @@ an_plans() {
                 an_explain "variants-$cfg" "seed variant query, platform experiment 4242, $cfg" "$AN_SEED_VARIANTS" "bench_uuid(1, 4242)" ;;
             list_full | list_none)
                 an_explain "list-$cfg" "seed experiment list, account 42, $cfg" "$AN_SEED_LIST" "bench_uuid(9, 42)" ;;
+            d_seed)
+                an_explain "seed168-$cfg" "seed timeline query, an-big 168 h, $cfg, custom plan" "$AN_SEED_TL" "$h168"
+                an_explain "seed24-$cfg" "seed timeline query, an-big 24 h, $cfg, custom plan" "$AN_SEED_TL" "$h24"
+                an_explain "seed24gen-$cfg" "seed timeline query, an-big 24 h, $cfg, generic plan" "$AN_SEED_TL" "$h24" "$gen"
+                an_explain_timeline "tl-$cfg" "abt_timeline(an-big, 168), $cfg" "$big" ;;
+            d_none)
+                an_explain "seed24-$cfg" "seed timeline query, an-big 24 h, $cfg, custom plan" "$AN_SEED_TL" "$h24" ;;
+            d_bt_exp_at)
+                an_explain_timeline "tl-$cfg" "abt_timeline(an-big, 168), $cfg" "$big" ;;
             tl_*)
                 an_explain "seed168-$cfg" "seed timeline query, an-big 168 h, $cfg, custom plan" "$AN_SEED_TL" "$h168"
                 an_explain "seed168gen-$cfg" "seed timeline query, an-big 168 h, $cfg, generic plan" "$AN_SEED_TL" "$h168" "$gen"
@@ -518,7 +566,7 @@ an_plans() {
 # ------------------------------------------------------------- main
 
 bench_analytics() {
-    local fn k big mid s1 a=() b=() c=()
+    local fn k big mid s1 a=() b=() c=() d=()
     section "analytics"
     for fn in abt_timeline abt_variant_stats; do
         if [ "$(q -d "$DB" -c "SELECT count(*) FROM pg_proc WHERE proname = '$fn'")" = 0 ]; then
@@ -529,7 +577,7 @@ bench_analytics() {
     an_load
     big=${ANID[an-big]} mid=${ANID[an-mid]} s1=${ANID[an-s1]}
     if [ -z "$big" ] || [ -z "$mid" ] || [ -z "$s1" ]; then die "bench_an lacks an-big, an-mid or an-s1"; fi
-    an_checks
+    an_checks "A: heap in assigned_at order"
 
     # The runs: AN_SPEC[key] = "MODE CLIENTS SCRIPT VAR=VALUE..."
     AN_SPEC=(
@@ -573,11 +621,17 @@ bench_analytics() {
        "tl_none tl_seed_big" "tl_none tl_seed_gen_big" "tl_none tl_seed24_big" "tl_none tl_abt_big"
        "tl_bt_at tl_seed_big" "tl_bt_at tl_seed24_big" "tl_bt_at tl_abt_big"
        "tl_bt_exp_at tl_seed_big" "tl_bt_exp_at tl_seed24_big" "tl_bt_exp_at tl_abt_big")
-    printf '\nmeasured runs: A %s x %s rounds, B %s x %s, C %s x %s; %s s each, %s s for the seed 168-hour timeline query\n' \
-        "${#a[@]}" "$AN_ROUNDS_AB" "${#b[@]}" "$AN_ROUNDS_AB" "${#c[@]}" "$ROUNDS" "$AN_FAST" "$AN_SLOW"
+    printf '\nmeasured runs: A %s x %s rounds, B %s x %s, C %s x %s, D %s x %s; %s s each, %s s for the seed 168-hour timeline query\n' \
+        "${#a[@]}" "$AN_ROUNDS_AB" "${#b[@]}" "$AN_ROUNDS_AB" "${#c[@]}" "$ROUNDS" "${#d[@]}" "$ROUNDS" "$AN_FAST" "$AN_SLOW"
+    # D: after VACUUM and a day of new traffic (heap no longer in assigned_at order)
+    d=("d_seed tl_seed_big" "d_seed tl_abt_big" "d_seed tl_abt_mid" "d_seed tl_abt_custom_big" "d_seed tl_seed24_big"
+       "d_none tl_seed24_big" "d_bt_exp_at tl_abt_big" "d_bt_exp_at tl_abt_mid")
     an_schedule "A (targets, seed's indexes)" "$AN_ROUNDS_AB" "${a[@]}"
     an_schedule "B (covering and partial indexes)" "$AN_ROUNDS_AB" "${b[@]}"
     an_schedule "C (BRIN and btrees for the timeline)" "$ROUNDS" "${c[@]}"
+    an_new_day
+    an_checks "D: after VACUUM and a day of new traffic"
+    an_schedule "D (after VACUUM and a day of new traffic)" "$ROUNDS" "${d[@]}"
     # leave the database with the seed's indexes, as installed
     an_apply_config seed
     an_results
@@ -599,6 +653,13 @@ an_results() {
     an_row "abt_timeline(an-big), its SPI plans forced custom, vs as is" tl_abt_custom_big@seed tl_abt_big@seed faster info "info (plan_cache_mode = force_custom_plan)"
     an_row "abt_timeline(an-big), SPI plans forced custom, vs the seed's query" tl_abt_custom_big@seed "$best" faster info "info (what a fix would give)"
     an_row "abt_timeline, SPI plans forced custom: an-big vs an-mid, slowdown" tl_abt_custom_big@seed tl_abt_custom_mid@seed slower info "info (what a fix would give)"
+    an_row "D: abt_timeline(an-big, 168) vs the seed's query (custom plan), after VACUUM and a day of new traffic" \
+        tl_abt_big@d_seed tl_seed_big@d_seed faster 50 ">= 50x faster"
+    an_row "D: abt_timeline: an-big (2M rows) vs an-mid (500k), slowdown, after VACUUM and a new day" \
+        tl_abt_big@d_seed tl_abt_mid@d_seed slower 1.5 "<= 1.50x"
+    an_row "D: abt_timeline(an-big), SPI plans forced custom, vs as is" tl_abt_custom_big@d_seed tl_abt_big@d_seed faster info "info (plan_cache_mode = force_custom_plan)"
+    an_row "D: abt_timeline(an-big) with a btree (experiment_id, assigned_at) instead of BRIN vs the seed's query" tl_abt_big@d_bt_exp_at tl_seed_big@d_seed faster info "info"
+    an_row "D: abt_timeline with a btree (experiment_id, assigned_at): an-big vs an-mid, slowdown" tl_abt_big@d_bt_exp_at tl_abt_mid@d_bt_exp_at slower info "info"
     an_row "abt_variant_stats: 100 experiments (an-s1..100) in one call vs 1 (an-s1)" st_100@seed st_s1@seed slower 3 "<= 3.00x"
     an_row "abt_variant_stats: an-big (2M) vs an-s1 (2k)" st_big@seed st_s1@seed slower 1.5 "near 1 (<= 1.50x)"
     an_row "abt_variant_stats: an-mid (500k) vs an-s1 (2k)" st_mid@seed st_s1@seed slower 1.5 "near 1 (<= 1.50x)"
@@ -613,7 +674,8 @@ an_results() {
              sd_list@el_cov sd_list@list_full sd_list@list_none sd_lookup_prep@seed sd_lookup_simple@seed sd_lookup_ext@seed \
              sd_lookup_connect@seed tl_seed_big@tl_brin tl_seed_big@tl_none tl_seed_big@tl_bt_at tl_seed_big@tl_bt_exp_at \
              tl_seed_gen_big@tl_brin tl_seed_gen_big@tl_none tl_seed24_big@tl_brin tl_seed24_big@tl_none tl_seed24_big@tl_bt_at \
-             tl_seed24_big@tl_bt_exp_at tl_abt_big@tl_brin tl_abt_big@tl_none tl_abt_big@tl_bt_at tl_abt_big@tl_bt_exp_at; do
+             tl_seed24_big@tl_bt_exp_at tl_abt_big@tl_brin tl_abt_big@tl_none tl_abt_big@tl_bt_at tl_abt_big@tl_bt_exp_at \
+             tl_seed24_big@d_seed tl_seed24_big@d_none; do
         AN_DETAIL+=("$(printf '%-58s %-22s latency %9s ms  runs: %s' "(seed impact)" "${c#*@}:${c%@*}" "$(an_ms "$(an_lat "$c")")" "$(an_runs "$c")")")
     done
 
@@ -635,7 +697,7 @@ an_results() {
     else
         v+="; 24 h: $(an_verdict tl_seed24_big@tl_brin tl_seed24_big@tl_none 90 90)"
     fi
-    v+=". Its block ranges: ${AN_BRINSPAN:-?}"
+    v+=". Heap in assigned_at order (${AN_BRINSPAN[A]:-?}). After VACUUM and a day of new traffic (${AN_BRINSPAN[D]:-?}): 24 h with BRIN vs without $(an_cmp tl_seed24_big@d_seed tl_seed24_big@d_none): $(an_verdict tl_seed24_big@d_seed tl_seed24_big@d_none 90 90)"
     AN_IMPACT+=("| BRIN idx_assignments_assigned_at_brin (timeline) | 90% faster analytics | $m | $v |")
     m="seed experiment list (random one of 500 accounts, 10,000 experiments): partial vs no index $(an_cmp sd_list@el_cov sd_list@list_none); partial vs a full btree (user_id, created_at DESC) $(an_cmp sd_list@el_cov sd_list@list_full)"
     AN_IMPACT+=("| partial index idx_experiments_active | 40-60% faster experiment list | $m | vs no index: $(an_verdict sd_list@el_cov sd_list@list_none 40 60); vs the full btree: $(an_verdict sd_list@el_cov sd_list@list_full 40 60) |")
@@ -649,7 +711,7 @@ an_results() {
 an_print_results() {
     [ "${#AN_ROWS[@]}" -gt 0 ] || return 0
     # shellcheck disable=SC2016  # literal backquotes (markdown)
-    printf '\nabtest analytics (`bench/run %s%s`, %s; pgbench -n, runs of %s s (%s s for the seed 168-hour timeline query), interleaved in rounds (every other round in reverse order; A and B %s rounds, C %s), CHECKPOINT before each run; latency = median of the runs, ratio = ratio of the medians; absolute times are noisy, ratios are what counts)\n\n' \
+    printf '\nabtest analytics (`bench/run %s%s`, %s; pgbench -n, runs of %s s (%s s for the seed 168-hour timeline query), interleaved in rounds (every other round in reverse order; blocks A and B %s rounds, C and D %s), CHECKPOINT before each run; latency = median of the runs, ratio = ratio of the medians; absolute times are noisy, ratios are what counts)\n\n' \
         "$MODE" "$([ "$QUICK" = 1 ] && echo ' --quick')" "$GIT_REV" "$AN_FAST" "$AN_SLOW" "$AN_ROUNDS_AB" "$ROUNDS"
     echo '| name | clients | protocol | latency ms | ratio | target | PASS/FAIL |'
     echo '| --- | ---: | --- | ---: | --- | --- | --- |'
