@@ -2,12 +2,14 @@
 # shellcheck disable=SC2034,SC2153  # THREADS, MODE, ANY_FAIL ... belong to bench/run
 # bench/analytics.sh -- the analytics benchmarks of bench/run (issue
 # "Analytics in C") and the measurements of the seed's expected gains.
-# Sourced by bench/run, which provides q, section, die, mean, ratio,
+# Sourced by bench/run, which provides q, section, die, ratio, meets,
 # wait_idle, abt_run, abt_psql, abt_as_postgres, $DB, $OUT, $PGB, $QUICK,
-# $ROUNDS and ANY_FAIL. See bench/README.md, "Analytics".
+# $ROUNDS, $THREADS, $MODE, $GIT_REV and ANY_FAIL. See bench/README.md,
+# "4. Analytics".
 #
-# Schedule: three blocks (A: targets, B: covering and partial indexes, C:
-# BRIN and btrees), each a list of steps "CONFIG KEY". A CONFIG is a set of
+# Schedule: four blocks (A: targets, B: covering and partial indexes, C:
+# BRIN and btrees, D: after VACUUM and a day of new traffic), each a list of
+# steps "CONFIG KEY". A CONFIG is a set of
 # optional indexes (an_apply_config creates and drops indexes to reach it);
 # a KEY a pgbench run (AN_SPEC). Odd rounds run the steps in order, even
 # rounds in reverse order (configs and keys), so every comparison is
@@ -18,8 +20,8 @@
 AN_SQL=$ABT_ROOT/bench/sql/analytics
 AN_LOADERS=${BENCH_LOADERS:-2}
 # Run lengths (s): most runs, and the seed's 168-hour timeline query (1-2 s
-# a query). Blocks A and B (no index rebuilds between rounds) run 4 rounds,
-# block C ROUNDS (2; --quick: 1).
+# a query). Blocks A and B (no index rebuilds between rounds) run 3 rounds
+# (--quick: 2), blocks C and D ROUNDS (2; --quick: 1).
 if [ "$QUICK" = 1 ]; then AN_FAST=2; AN_SLOW=4; AN_ROUNDS_AB=2; else AN_FAST=3; AN_SLOW=6; AN_ROUNDS_AB=3; fi
 AN_FAST=${BENCH_DURATION:-$AN_FAST}
 AN_SLOW=${BENCH_DURATION:-$AN_SLOW}
@@ -621,11 +623,11 @@ bench_analytics() {
        "tl_none tl_seed_big" "tl_none tl_seed_gen_big" "tl_none tl_seed24_big" "tl_none tl_abt_big"
        "tl_bt_at tl_seed_big" "tl_bt_at tl_seed24_big" "tl_bt_at tl_abt_big"
        "tl_bt_exp_at tl_seed_big" "tl_bt_exp_at tl_seed24_big" "tl_bt_exp_at tl_abt_big")
-    printf '\nmeasured runs: A %s x %s rounds, B %s x %s, C %s x %s, D %s x %s; %s s each, %s s for the seed 168-hour timeline query\n' \
-        "${#a[@]}" "$AN_ROUNDS_AB" "${#b[@]}" "$AN_ROUNDS_AB" "${#c[@]}" "$ROUNDS" "${#d[@]}" "$ROUNDS" "$AN_FAST" "$AN_SLOW"
     # D: after VACUUM and a day of new traffic (heap no longer in assigned_at order)
     d=("d_seed tl_seed_big" "d_seed tl_abt_big" "d_seed tl_abt_mid" "d_seed tl_abt_custom_big" "d_seed tl_seed24_big"
        "d_none tl_seed24_big" "d_bt_exp_at tl_abt_big" "d_bt_exp_at tl_abt_mid")
+    printf '\nmeasured runs: A %s x %s rounds, B %s x %s, C %s x %s, D %s x %s; %s s each, %s s for the seed 168-hour timeline query\n' \
+        "${#a[@]}" "$AN_ROUNDS_AB" "${#b[@]}" "$AN_ROUNDS_AB" "${#c[@]}" "$ROUNDS" "${#d[@]}" "$ROUNDS" "$AN_FAST" "$AN_SLOW"
     an_schedule "A (targets, seed's indexes)" "$AN_ROUNDS_AB" "${a[@]}"
     an_schedule "B (covering and partial indexes)" "$AN_ROUNDS_AB" "${b[@]}"
     an_schedule "C (BRIN and btrees for the timeline)" "$ROUNDS" "${c[@]}"
