@@ -273,6 +273,14 @@ an_row() {
     AN_DETAIL+=("$(printf '%-58s %-22s latency %9s ms  runs: %s' "$name" "${key#*@}:${key%@*}" "$(an_ms "$lat")" "$(an_runs "$key")")")
 }
 
+# an_amortisation KEY100 KEY1: one call for 100 experiments against 100
+# single-experiment calls (100 x KEY1's latency).
+an_amortisation() {
+    local l100 l1
+    l100=$(an_lat "$1"); l1=$(an_lat "$2")
+    AN_ROWS+=("| abt_variant_stats: one call for 100 experiments vs 100 single-experiment calls | 1 | prepared | $(an_ms "$l100") | $(awk -v a="$l100" -v b="$l1" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.3fx (vs %s ms = 100 x %s ms)", a / (100 * b), 100 * b, b }') | info (per-experiment cost amortised) | info |")
+}
+
 # The latency of the faster of two keys (and which one).
 an_best() { local a=$1 b=$2; awk -v x="$(an_lat "$a")" -v y="$(an_lat "$b")" -v a="$a" -v b="$b" \
     'BEGIN { if (y != "" && (x == "" || y + 0 < x + 0)) print b; else print a }'; }
@@ -367,6 +375,16 @@ an_ids() {
         SELECT experiment, substr(name, 5)::int AS n FROM bench_an WHERE name LIKE 'an-s%' AND substr(name, 5)::int <= 98
         UNION ALL SELECT experiment, 0 FROM bench_an WHERE name = 'an-big'
         UNION ALL SELECT experiment, 50 FROM bench_an WHERE name = 'an-mid') AS x")
+}
+
+# The rows of the stats runs st_s1 and st_100, stored in plain tables for
+# an_stats_rows.sql: what sending that many rows costs whatever makes them.
+an_stats_rows() {
+    an_q -c "DROP TABLE IF EXISTS bench_stats_rows_1, bench_stats_rows_100" \
+         -c "CREATE TABLE bench_stats_rows_1 AS SELECT * FROM abt_variant_stats('{${ANID[an-s1]}}')" \
+         -c "CREATE TABLE bench_stats_rows_100 AS SELECT * FROM abt_variant_stats('${ANID[small100]}')" \
+         -c "VACUUM ANALYZE bench_stats_rows_1, bench_stats_rows_100" >/dev/null \
+        || die "creating the stats row tables failed"
 }
 
 # an_checks LABEL: exactness. abt_timeline against the seed's query (in one
@@ -580,6 +598,7 @@ bench_analytics() {
     big=${ANID[an-big]} mid=${ANID[an-mid]} s1=${ANID[an-s1]}
     if [ -z "$big" ] || [ -z "$mid" ] || [ -z "$s1" ]; then die "bench_an lacks an-big, an-mid or an-s1"; fi
     an_checks "A: heap in assigned_at order"
+    an_stats_rows
 
     # The runs: AN_SPEC[key] = "MODE CLIENTS SCRIPT VAR=VALUE..."
     AN_SPEC=(
@@ -597,6 +616,10 @@ bench_analytics() {
         [st_big]="prepared 1 an_stats ids={$big}"
         [st_100]="prepared 1 an_stats ids=${ANID[small100]}"
         [st_100x]="prepared 1 an_stats ids=${ANID[mixed100]}"
+        [st_s1_fn]="prepared 1 an_stats_count ids={$s1}"
+        [st_100_fn]="prepared 1 an_stats_count ids=${ANID[small100]}"
+        [st_rows_1]="prepared 1 an_stats_rows n=1"
+        [st_rows_100]="prepared 1 an_stats_rows n=100"
         [sd_variants]="prepared 1 an_seed_variants"
         [sd_update]="prepared 2 an_seed_update"
         [sd_list]="prepared 1 an_seed_list"
@@ -610,7 +633,7 @@ bench_analytics() {
     # A: the targets, the seed's query, prepared statements and connections,
     # with the seed's indexes
     for k in tl_seed_big tl_abt_big tl_seed_gen_big tl_abt_mid tl_seed_mid tl_abt_s1 tl_abt_custom_big tl_abt_custom_mid \
-             st_s1 st_100 st_big st_mid st_100x \
+             st_s1 st_100 st_big st_mid st_100x st_s1_fn st_100_fn st_rows_1 st_rows_100 \
              sd_lookup_prep sd_lookup_simple sd_lookup_ext sd_lookup_connect; do
         a+=("seed $k")
     done
@@ -663,6 +686,9 @@ an_results() {
     an_row "D: abt_timeline(an-big) with a btree (experiment_id, assigned_at) instead of BRIN vs the seed's query" tl_abt_big@d_bt_exp_at tl_seed_big@d_seed faster info "info"
     an_row "D: abt_timeline with a btree (experiment_id, assigned_at): an-big vs an-mid, slowdown" tl_abt_big@d_bt_exp_at tl_abt_mid@d_bt_exp_at slower info "info"
     an_row "abt_variant_stats: 100 experiments (an-s1..100) in one call vs 1 (an-s1)" st_100@seed st_s1@seed slower 3 "<= 3.00x"
+    an_row "floor: those rows (100 experiments vs 1) read from a plain table and sent" st_rows_100@seed st_rows_1@seed slower info "info (sending the rows alone)"
+    an_row "abt_variant_stats, rows made but not sent (count(*)): 100 experiments vs 1" st_100_fn@seed st_s1_fn@seed slower info "info (the function's own cost)"
+    an_amortisation st_100@seed st_s1@seed
     an_row "abt_variant_stats: an-big (2M) vs an-s1 (2k)" st_big@seed st_s1@seed slower 1.5 "near 1 (<= 1.50x)"
     an_row "abt_variant_stats: an-mid (500k) vs an-s1 (2k)" st_mid@seed st_s1@seed slower 1.5 "near 1 (<= 1.50x)"
     an_row "abt_variant_stats: 100 incl. an-big + an-mid vs 100 small" st_100x@seed st_100@seed slower 1.5 "near 1 (<= 1.50x)"

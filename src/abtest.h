@@ -37,6 +37,8 @@ typedef struct AbtVariant
 	char		id_text[ABT_UUID_TEXT_LEN];
 	char	   *name;
 	Jsonb	   *content;
+	double		weight;			/* as stored (abt_variant_stats normalises it) */
+	int32		position;
 	bool		is_control;
 	double		range_start;	/* bucket range [start, end) of gbhash values */
 	double		range_end;
@@ -76,6 +78,7 @@ extern int	abt_choose_variant(AbtElement *element, const char *user_id, int user
 /* spi_plans.c: prepared, kept SPI plans */
 extern SPIPlanPtr abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void abt_check_spi(int rc, int expected, const char *what);
 
 /* The experiment row and the visitor's assignment, as read by abt_lookup(). */

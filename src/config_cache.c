@@ -8,16 +8,25 @@
  * experiment a new version (from a sequence: never reused, not even after a
  * rollback) on every change of the experiment, its elements or its variants,
  * so a cached configuration is always the one the caller's snapshot sees.
+ *
+ * A configuration is loaded as the owner of abtest.experiments, as
+ * ri_triggers.c runs its checks as the table owner: an entry must be the
+ * whole configuration whoever's call loaded it, since any later call in the
+ * backend (under another role, say) may use it.  Callers decide who may see
+ * an experiment before they ask for its configuration.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "abtest.h"
 
@@ -27,11 +36,13 @@
 static HTAB *config_cache = NULL;
 static MemoryContext config_cache_context = NULL;
 static Oid	experiments_relid = InvalidOid;
+static Oid	experiments_owner = InvalidOid;
+static bool config_cache_stale = false;
 static SPIPlanPtr load_plan = NULL;
 
 static const char *load_sql =
 "SELECT e.config_version, el.id, el.name, el.selector, el.seed,"
-"       v.id, v.name, v.content, v.weight, v.is_control"
+"       v.id, v.name, v.content, v.weight, v.is_control, v.position"
 "  FROM abtest.experiments e"
 "  LEFT JOIN abtest.experiment_elements el"
 "         ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
@@ -50,16 +61,40 @@ config_cache_reset(void)
 	config_cache = NULL;
 }
 
-/* Relcache callback: the experiments table was altered, dropped or recreated. */
+/*
+ * Relcache callback: the experiments table was altered, dropped or recreated
+ * (or analyzed).  It can run inside any SPI call, while a caller still holds
+ * a configuration, so it only marks the cache; abt_config_get empties it.
+ */
 static void
 config_cache_relcache_callback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == experiments_relid)
-	{
-		config_cache_reset();
-		experiments_relid = InvalidOid;
-	}
+		config_cache_stale = true;
 }
+
+/* Looks up abtest.experiments and its owner once (until the relcache callback). */
+static void
+lookup_experiments_table(void)
+{
+	HeapTuple	tuple;
+
+	if (experiments_relid != InvalidOid)
+		return;
+	experiments_relid = get_relname_relid("experiments",
+										  get_namespace_oid("abtest", false));
+	if (experiments_relid == InvalidOid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table abtest.experiments does not exist")));
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(experiments_relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", experiments_relid);
+	experiments_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+}
+
+
 
 /* Creates the hash table, registering the invalidation callback once. */
 static void
@@ -73,10 +108,7 @@ config_cache_init(void)
 		CacheRegisterRelcacheCallback(config_cache_relcache_callback, (Datum) 0);
 		callback_registered = true;
 	}
-	if (experiments_relid == InvalidOid)
-		experiments_relid = get_relname_relid("experiments",
-											  get_namespace_oid("abtest", false));
-
+	lookup_experiments_table();
 	config_cache_context = AllocSetContextCreate(CacheMemoryContext,
 												 "abtest config cache",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -166,7 +198,6 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 	bool		isnull;
 
 	config->elements = palloc0(sizeof(AbtElement) * nrows);
-	config->version = DatumGetInt64(SPI_getbinval(tuptable->vals[0], desc, 1, &isnull));
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		HeapTuple	tuple = tuptable->vals[r];
@@ -197,14 +228,18 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 		uuid_to_text(&variant->id, variant->id_text);
 		variant->name = copy_text(tuple, desc, 7);
 		variant->content = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 8, &isnull));
-		weights[element->nvariants] = DatumGetFloat8(SPI_getbinval(tuple, desc, 9, &isnull));
+		variant->weight = DatumGetFloat8(SPI_getbinval(tuple, desc, 9, &isnull));
+		weights[element->nvariants] = variant->weight;
 		variant->is_control = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
+		variant->position = DatumGetInt32(SPI_getbinval(tuple, desc, 11, &isnull));
 		element->nvariants++;
 	}
 	if (element != NULL)
 		set_bucket_ranges(element, weights);
 	config->nelements = nelements;
 	pfree(weights);
+	/* last: the entry is valid only once fully built */
+	config->version = DatumGetInt64(SPI_getbinval(tuptable->vals[0], desc, 1, &isnull));
 }
 
 /*
@@ -220,15 +255,32 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	Datum		args[1];
 	int			rc;
 	MemoryContext oldcontext;
+	Oid			save_userid;
+	int			save_sec_context;
 
+	/* a configuration handed out before is not used past this point */
+	if (config_cache_stale)
+	{
+		config_cache_reset();
+		experiments_relid = InvalidOid;
+		experiments_owner = InvalidOid;
+		config_cache_stale = false;
+	}
 	if (config_cache == NULL)
 		config_cache_init();
 	config = hash_search(config_cache, experiment_id, HASH_FIND, NULL);
 	if (config != NULL && config->version == version)
 		return config;
 
+	/* as the table owner, past row-level security (an error restores the user) */
+	lookup_experiments_table();
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(experiments_owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
 	args[0] = UUIDPGetDatum(experiment_id);
 	rc = SPI_execute_plan(abt_plan(&load_plan, load_sql, 1, argtypes), args, NULL, true, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	abt_check_spi(rc, SPI_OK_SELECT, "loading an experiment configuration");
 	if (SPI_processed == 0)
 		abt_report_unknown_experiment(experiment_id);	/* deleted meanwhile */

@@ -45,6 +45,18 @@ abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 	return kept_plan(cache, sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 }
 
+/*
+ * Returns the kept plan of sql, planned once for any parameter values: for
+ * a query taking an array whose custom plan would look cheaper than the
+ * generic one (it knows the array's length), so that the plan cache would
+ * plan it anew on every call.
+ */
+SPIPlanPtr
+abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	return kept_plan(cache, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+}
+
 /* Raises a can't-happen error when an SPI call did not return what it must. */
 void
 abt_check_spi(int rc, int expected, const char *what)

@@ -3,19 +3,28 @@
  *		abt_variant_stats: per-variant results of a dashboard page of
  *		experiments in one call, from the live striped counters.
  *
- * One SPI query reads the configuration of every requested experiment and
- * sums all their counter rows in one pass; the statistics (stats_math.c) are
- * computed per element against its control variant.  Cost grows with the number of
+ * Two SPI queries, whatever the number of experiments: the experiment rows
+ * as the caller may see them (status, config_version), and every counter
+ * row of those experiments in one index pass, summed here.  Elements and
+ * variants come from the backend's configuration cache at that
+ * config_version (config_cache.c), so a dashboard polling its page reads no
+ * configuration table.  The statistics (stats_math.c) are computed per
+ * element against its control variant.  Cost grows with the number of
  * variants and counter slots, never with the number of assignments.
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "abtest.h"
 #include "stats_math.h"
@@ -24,229 +33,403 @@ PG_FUNCTION_INFO_V1(abt_variant_stats);
 
 #define STATS_COLUMNS 19
 
-static SPIPlanPtr stats_plan = NULL;
+/* The derived columns, conversion_rate .. srm_p_value. */
+#define FIRST_DERIVED_COLUMN 11
+#define DERIVED_COLUMNS 7
 
-/*
- * Experiments in the order first given (unknown ids too: their rows come back
- * with a NULL status), then elements and variants by position.
- */
-static const char *stats_sql =
-"WITH ids AS ("
-"  SELECT u.id, pg_catalog.min(u.ord) AS ord"
-"    FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, ord)"
-"   GROUP BY u.id),"
-" counts AS ("
-"  SELECT vc.experiment_id, vc.variant_id,"
-"         pg_catalog.sum(vc.allocations)::pg_catalog.int8 AS allocations,"
-"         pg_catalog.sum(vc.conversions)::pg_catalog.int8 AS conversions"
-"    FROM abtest.variant_counters vc"
-"   WHERE vc.experiment_id OPERATOR(pg_catalog.=) ANY ($1)"
-"   GROUP BY vc.experiment_id, vc.variant_id)"
-"SELECT ids.id, e.status, el.id, el.name, el.selector,"
-"       v.id, v.name, v.is_control, v.weight, v.position,"
-"       COALESCE(c.allocations, 0), COALESCE(c.conversions, 0)"
-"  FROM ids"
-"  LEFT JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) ids.id"
-"  LEFT JOIN abtest.experiment_elements el ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
-"  LEFT JOIN abtest.element_variants v ON v.element_id OPERATOR(pg_catalog.=) el.id"
-"  LEFT JOIN counts c ON c.experiment_id OPERATOR(pg_catalog.=) e.id"
-"                    AND c.variant_id OPERATOR(pg_catalog.=) v.id"
-" ORDER BY ids.ord, el.position, el.id, v.position, v.id";
+static SPIPlanPtr experiments_plan = NULL;
+static SPIPlanPtr counters_plan = NULL;
 
-/* One variant row as read, and the statistics computed for it. */
-typedef struct StatsRow
+/* The requested experiments the caller can see (row-level security applies). */
+static const char *experiments_sql =
+"SELECT e.id, e.status, e.config_version"
+"  FROM abtest.experiments e"
+" WHERE e.id OPERATOR(pg_catalog.=) ANY ($1)";
+
+/* Every slot's counter row; summed in C (sum(bigint) would go through numeric). */
+static const char *counters_sql =
+"SELECT vc.experiment_id, vc.variant_id, vc.allocations, vc.conversions"
+"  FROM abtest.variant_counters vc"
+" WHERE vc.experiment_id OPERATOR(pg_catalog.=) ANY ($1)";
+
+/* The counters of one variant, summed over slots. */
+typedef struct CounterKey
 {
-	HeapTuple	tuple;
-	bool		has_variant;
-	bool		is_control;
-	double		weight;
+	pg_uuid_t	experiment_id;
+	pg_uuid_t	variant_id;
+} CounterKey;
+
+typedef struct CounterSum
+{
+	CounterKey	key;
 	int64		allocations;
 	int64		conversions;
-} StatsRow;
+} CounterSum;
 
-/* Emits the rows of one element (rows[first..last)), with its statistics. */
-static void
-emit_element(ReturnSetInfo *rsinfo, TupleDesc spidesc, StatsRow *rows, int first, int last)
+/* One requested experiment id. */
+typedef struct RequestedExperiment
 {
-	int			n = last - first;
-	int64	   *observed = palloc(sizeof(int64) * (n + 1));
+	pg_uuid_t	id;				/* hash key */
+	bool		visible;		/* the caller can see the experiment */
+	bool		emitted;		/* its rows are out (an id may repeat) */
+	Datum		status;			/* when visible */
+	int64		version;
+} RequestedExperiment;
+
+/* What one output row shares with the other rows of its experiment. */
+typedef struct StatsOutput
+{
+	ReturnSetInfo *rsinfo;
+	Datum		experiment_id;
+	Datum		status;
+	HTAB	   *sums;
+} StatsOutput;
+
+/*
+ * The caller must be allowed to read what the configuration cache stands in
+ * for: the columns of `relname` that the statistics show.  A table-level
+ * grant or grants on each of those columns will do, as for a query.
+ */
+static void
+check_select(Oid namespace, const char *relname, const char *const *columns)
+{
+	Oid			relid = get_relname_relid(relname, namespace);
+	Oid			user = GetUserId();
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table abtest.%s does not exist", relname)));
+	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	for (const char *const *c = columns; *c != NULL; c++)
+	{
+		AttrNumber	attnum = get_attnum(relid, *c);
+
+		if (attnum == InvalidAttrNumber ||
+			pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
+	}
+}
+
+static void
+check_config_privileges(void)
+{
+	static const char *const element_columns[] =
+	{"id", "experiment_id", "name", "selector", "position", NULL};
+	static const char *const variant_columns[] =
+	{"id", "element_id", "name", "weight", "is_control", "position", NULL};
+	Oid			namespace = get_namespace_oid("abtest", false);
+
+	check_select(namespace, "experiment_elements", element_columns);
+	check_select(namespace, "element_variants", variant_columns);
+}
+
+/* Reads and sums the counter rows of the experiments in `ids`. */
+static HTAB *
+read_counters(Datum ids)
+{
+	Oid			argtypes[1] = {get_array_type(UUIDOID)};
+	Datum		args[1] = {ids};
+	HASHCTL		ctl;
+	HTAB	   *sums;
+	TupleDesc	desc;
+	int			rc;
+
+	rc = SPI_execute_plan(abt_plan_generic(&counters_plan, counters_sql, 1, argtypes),
+						  args, NULL, true, 0);
+	abt_check_spi(rc, SPI_OK_SELECT, "reading variant counters");
+	desc = SPI_tuptable->tupdesc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(CounterKey);
+	ctl.entrysize = sizeof(CounterSum);
+	ctl.hcxt = CurrentMemoryContext;
+	sums = hash_create("abt_variant_stats counters", Max(SPI_processed, 16), &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		CounterKey	key;
+		CounterSum *sum;
+		bool		found;
+		bool		isnull;
+
+		memcpy(&key.experiment_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)), UUID_LEN);
+		memcpy(&key.variant_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, 2, &isnull)), UUID_LEN);
+		sum = hash_search(sums, &key, HASH_ENTER, &found);
+		if (!found)
+			sum->allocations = sum->conversions = 0;
+		if (pg_add_s64_overflow(sum->allocations,
+								DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
+								&sum->allocations) ||
+			pg_add_s64_overflow(sum->conversions,
+								DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull)),
+								&sum->conversions))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return sums;
+}
+
+/* Starts a row with the experiment's columns; everything else NULL. */
+static void
+begin_row(StatsOutput *out, Datum *values, bool *nulls)
+{
+	memset(nulls, true, sizeof(bool) * STATS_COLUMNS);
+	values[0] = out->experiment_id;
+	nulls[0] = false;
+	values[1] = out->status;
+	nulls[1] = false;
+}
+
+/* Emits the rows of one element, with its statistics. */
+static void
+emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
+{
+	int			n = element->nvariants;
+	int64	   *allocations = palloc(sizeof(int64) * (n + 1));
+	int64	   *conversions = palloc(sizeof(int64) * (n + 1));
 	double	   *weights = palloc(sizeof(double) * (n + 1));
 	double		weight_sum = 0.0;
 	double		srm = NAN;
-	StatsRow   *control = NULL;
+	int			control = -1;
+	Datum		values[STATS_COLUMNS];
+	bool		nulls[STATS_COLUMNS];
+	Datum		name = CStringGetTextDatum(element->name);
+	Datum		selector = element->selector ? CStringGetTextDatum(element->selector) : (Datum) 0;
+	CounterKey	key;
 
+	memcpy(&key.experiment_id, &config->experiment_id, UUID_LEN);
 	for (int i = 0; i < n; i++)
 	{
-		StatsRow   *r = &rows[first + i];
+		AbtVariant *v = &element->variants[i];
+		CounterSum *sum;
 
-		observed[i] = r->allocations;
-		weights[i] = r->weight;
-		weight_sum += r->weight;
-		if (r->has_variant && r->is_control)
-			control = r;
+		memcpy(&key.variant_id, &v->id, UUID_LEN);
+		sum = hash_search(out->sums, &key, HASH_FIND, NULL);
+		allocations[i] = sum ? sum->allocations : 0;
+		conversions[i] = sum ? sum->conversions : 0;
+		weights[i] = v->weight;
+		weight_sum += v->weight;
+		if (v->is_control)
+			control = i;		/* with several controls, the last one */
 	}
 	/* with every weight 0 there is no allocation to compare against */
-	if (n >= 2 && rows[first].has_variant && weight_sum > 0.0)
-		srm = abt_stats_srm_p(observed, weights, n);
+	if (n >= 2 && weight_sum > 0.0)
+		srm = abt_stats_srm_p(allocations, weights, n);
 
-	for (int i = first; i < last; i++)
+	/* an element without variants has one row, variant columns NULL */
+	for (int i = 0; i < Max(n, 1); i++)
 	{
-		StatsRow   *r = &rows[i];
-		Datum		values[STATS_COLUMNS];
-		bool		nulls[STATS_COLUMNS];
-		bool		isnull;
+		AbtVariant *v = &element->variants[i];
+		double		derived[DERIVED_COLUMNS];
 		double		rate = NAN,
 					low = NAN,
 					high = NAN,
 					uplift = NAN,
 					p = NAN,
 					ctb = NAN;
-		double		derived[7];
 
-		memset(nulls, true, sizeof(nulls));
-		/* experiment_id, status, element_id, element_name, selector */
-		for (int c = 0; c < 5; c++)
+		begin_row(out, values, nulls);
+		values[2] = UUIDPGetDatum(&element->id);
+		values[3] = name;
+		values[4] = selector;
+		nulls[2] = nulls[3] = false;
+		nulls[4] = element->selector == NULL;
+		if (n == 0)
 		{
-			values[c] = SPI_getbinval(r->tuple, spidesc, c + 1, &isnull);
-			nulls[c] = isnull;
+			tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
+			break;
 		}
-		if (r->has_variant)
+		values[5] = UUIDPGetDatum(&v->id);
+		values[6] = CStringGetTextDatum(v->name);
+		values[7] = BoolGetDatum(v->is_control);
+		values[9] = Int64GetDatum(allocations[i]);
+		values[10] = Int64GetDatum(conversions[i]);
+		values[18] = Int32GetDatum(v->position);
+		nulls[5] = nulls[6] = nulls[7] = nulls[9] = nulls[10] = nulls[18] = false;
+		if (weight_sum > 0.0)
 		{
-			/* variant_id, variant_name, is_control */
-			for (int c = 5; c < 8; c++)
-			{
-				values[c] = SPI_getbinval(r->tuple, spidesc, c + 1, &isnull);
-				nulls[c] = isnull;
-			}
-			if (weight_sum > 0.0)
-			{
-				values[8] = Float8GetDatum(r->weight / weight_sum);
-				nulls[8] = false;
-			}
-			values[9] = Int64GetDatum(r->allocations);
-			values[10] = Int64GetDatum(r->conversions);
-			nulls[9] = nulls[10] = false;
-
-			if (r->allocations > 0)
-			{
-				rate = (double) r->conversions / (double) r->allocations;
-				abt_stats_wilson(r->conversions, r->allocations, ABT_STATS_Z95, &low, &high);
-			}
-			if (control != NULL && r != control &&
-				r->allocations > 0 && control->allocations > 0)
-			{
-				double		control_rate = (double) control->conversions / (double) control->allocations;
-
-				uplift = abt_stats_uplift(rate, control_rate);
-				p = abt_stats_ztest_p(r->conversions, r->allocations,
-									  control->conversions, control->allocations);
-				ctb = abt_stats_chance_to_beat(r->conversions, r->allocations,
-											   control->conversions, control->allocations);
-			}
-			derived[0] = rate;
-			derived[1] = low;
-			derived[2] = high;
-			derived[3] = uplift;
-			derived[4] = p;
-			derived[5] = ctb;
-			derived[6] = srm;
-			/* conversion_rate .. srm_p_value: NULL where meaningless (NaN) */
-			for (int c = 0; c < 7; c++)
-			{
-				if (!isnan(derived[c]) && !isinf(derived[c]))
-				{
-					values[11 + c] = Float8GetDatum(derived[c]);
-					nulls[11 + c] = false;
-				}
-			}
-			values[18] = SPI_getbinval(r->tuple, spidesc, 10, &isnull);
-			nulls[18] = isnull;
+			values[8] = Float8GetDatum(v->weight / weight_sum);
+			nulls[8] = false;
 		}
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		if (allocations[i] > 0)
+		{
+			rate = (double) conversions[i] / (double) allocations[i];
+			abt_stats_wilson(conversions[i], allocations[i], ABT_STATS_Z95, &low, &high);
+		}
+		if (control >= 0 && i != control && allocations[i] > 0 && allocations[control] > 0)
+		{
+			double		control_rate = (double) conversions[control] / (double) allocations[control];
+
+			uplift = abt_stats_uplift(rate, control_rate);
+			p = abt_stats_ztest_p(conversions[i], allocations[i],
+								  conversions[control], allocations[control]);
+			ctb = abt_stats_chance_to_beat(conversions[i], allocations[i],
+										   conversions[control], allocations[control]);
+		}
+		derived[0] = rate;
+		derived[1] = low;
+		derived[2] = high;
+		derived[3] = uplift;
+		derived[4] = p;
+		derived[5] = ctb;
+		derived[6] = srm;
+		/* NULL where meaningless (NaN) */
+		for (int c = 0; c < DERIVED_COLUMNS; c++)
+		{
+			if (!isnan(derived[c]) && !isinf(derived[c]))
+			{
+				values[FIRST_DERIVED_COLUMN + c] = Float8GetDatum(derived[c]);
+				nulls[FIRST_DERIVED_COLUMN + c] = false;
+			}
+		}
+		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 	}
+}
+
+/* Emits the rows of one experiment the caller can see. */
+static void
+emit_experiment(StatsOutput *out, AbtConfig *config)
+{
+	if (config->nelements == 0)
+	{
+		Datum		values[STATS_COLUMNS];
+		bool		nulls[STATS_COLUMNS];
+
+		/* an experiment without elements: one row, element columns NULL */
+		begin_row(out, values, nulls);
+		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
+		return;
+	}
+	for (int i = 0; i < config->nelements; i++)
+		emit_element(out, config, &config->elements[i]);
+}
+
+/*
+ * Reads which of the requested experiments the caller can see, with their
+ * status and config_version; the returned table holds the status values.
+ */
+static HTAB *
+read_experiments(Datum ids, Datum *id_values, int nids)
+{
+	Oid			argtypes[1] = {get_array_type(UUIDOID)};
+	Datum		args[1] = {ids};
+	HASHCTL		ctl;
+	HTAB	   *requested;
+	TupleDesc	desc;
+	int			rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(RequestedExperiment);
+	ctl.hcxt = CurrentMemoryContext;
+	requested = hash_create("abt_variant_stats experiments", Max(nids, 16), &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (int i = 0; i < nids; i++)
+	{
+		bool		found;
+		RequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
+											 HASH_ENTER, &found);
+
+		if (!found)
+			r->visible = r->emitted = false;
+	}
+
+	rc = SPI_execute_plan(abt_plan_generic(&experiments_plan, experiments_sql, 1, argtypes),
+						  args, NULL, true, 0);
+	abt_check_spi(rc, SPI_OK_SELECT, "reading experiments");
+	desc = SPI_tuptable->tupdesc;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		bool		isnull;
+		RequestedExperiment *r = hash_search(requested,
+											 DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)),
+											 HASH_FIND, NULL);
+
+		r->visible = true;
+		r->status = SPI_getbinval(tuple, desc, 2, &isnull);
+		r->version = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+	}
+	return requested;
 }
 
 /*
  * SQL: abt_variant_stats(experiment_ids uuid[]) returns one row per variant
  * of each experiment, ordered by the experiment's first place in the array,
  * element position and variant position.  An id that matches no experiment
- * gets one row with its id and NULL everywhere else (status NULL tells it
- * apart); an experiment without elements or an element without variants
- * gets one row with the variant columns NULL.
+ * the caller can see gets one row with its id and NULL everywhere else
+ * (status NULL tells it apart); an experiment without elements or an
+ * element without variants gets one row with the variant columns NULL.
+ *
+ * The function is STABLE: both queries and any configuration load read the
+ * caller's snapshot, so counters and configuration are of one moment.
  */
 Datum
 abt_variant_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			argtypes[1];
-	Datum		args[1];
-	int			rc;
-	uint64		nrows;
-	StatsRow   *rows;
-	TupleDesc	spidesc;
-	int			first = 0;
+	ArrayType  *ids;
+	Datum	   *id_values;
+	int			nids;
+	HTAB	   *requested;
+	StatsOutput out;
+	MemoryContext rows_context;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("experiment ids must not be null")));
-	if (array_contains_nulls(PG_GETARG_ARRAYTYPE_P(0)))
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	if (array_contains_nulls(ids))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("experiment ids must not contain null")));
 	InitMaterializedSRF(fcinfo, 0);
+	check_config_privileges();
+	deconstruct_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &id_values, NULL, &nids);
 
-	argtypes[0] = get_array_type(UUIDOID);
-	args[0] = PG_GETARG_DATUM(0);
 	SPI_connect();
-	rc = SPI_execute_plan(abt_plan(&stats_plan, stats_sql, 1, argtypes), args, NULL, true, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "reading variant statistics");
-	nrows = SPI_processed;
-	spidesc = SPI_tuptable->tupdesc;
-	rows = palloc0(sizeof(StatsRow) * (nrows + 1));
-	for (uint64 i = 0; i < nrows; i++)
+	requested = read_experiments(PointerGetDatum(ids), id_values, nids);
+	out.rsinfo = rsinfo;
+	out.sums = read_counters(PointerGetDatum(ids));
+	rows_context = AllocSetContextCreate(CurrentMemoryContext, "abt_variant_stats rows",
+										 ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < nids; i++)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		bool		isnull;
+		RequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
+											 HASH_FIND, NULL);
+		AbtConfig  *config = NULL;
+		MemoryContext oldcontext;
 
-		rows[i].tuple = tuple;
-		(void) SPI_getbinval(tuple, spidesc, 6, &isnull);
-		rows[i].has_variant = !isnull;
-		if (!isnull)
+		if (r->emitted)
+			continue;
+		r->emitted = true;
+		out.experiment_id = id_values[i];
+		out.status = r->status;
+		/* SPI calls return to SPI's context: load first, then switch */
+		if (r->visible)
+			config = abt_config_get(&r->id, r->version);
+		oldcontext = MemoryContextSwitchTo(rows_context);
+		if (!r->visible)
 		{
-			rows[i].is_control = DatumGetBool(SPI_getbinval(tuple, spidesc, 8, &isnull));
-			rows[i].weight = DatumGetFloat8(SPI_getbinval(tuple, spidesc, 9, &isnull));
-			rows[i].allocations = DatumGetInt64(SPI_getbinval(tuple, spidesc, 11, &isnull));
-			rows[i].conversions = DatumGetInt64(SPI_getbinval(tuple, spidesc, 12, &isnull));
-		}
-	}
+			Datum		values[STATS_COLUMNS];
+			bool		nulls[STATS_COLUMNS];
 
-	/* rows of one element (or of one element-less experiment) are adjacent */
-	for (uint64 i = 1; i <= nrows; i++)
-	{
-		bool		same = false;
-
-		if (i < nrows)
-		{
-			bool		n1,
-						n2;
-			Datum		e1 = SPI_getbinval(rows[i].tuple, spidesc, 3, &n1);
-			Datum		e2 = SPI_getbinval(rows[first].tuple, spidesc, 3, &n2);
-			Datum		x1 = SPI_getbinval(rows[i].tuple, spidesc, 1, &n1);
-			Datum		x2 = SPI_getbinval(rows[first].tuple, spidesc, 1, &n2);
-
-			same = memcmp(DatumGetUUIDP(x1), DatumGetUUIDP(x2), UUID_LEN) == 0;
-			(void) SPI_getbinval(rows[i].tuple, spidesc, 3, &n1);
-			(void) SPI_getbinval(rows[first].tuple, spidesc, 3, &n2);
-			if (same)
-				same = !n1 && !n2 &&
-					memcmp(DatumGetUUIDP(e1), DatumGetUUIDP(e2), UUID_LEN) == 0;
+			memset(nulls, true, sizeof(nulls));
+			values[0] = out.experiment_id;
+			nulls[0] = false;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
-		if (!same)
-		{
-			emit_element(rsinfo, spidesc, rows, first, i);
-			first = i;
-		}
+		else
+			emit_experiment(&out, config);
+		MemoryContextSwitchTo(oldcontext);
+		MemoryContextReset(rows_context);
 	}
 	SPI_finish();
 	return (Datum) 0;

@@ -33,8 +33,11 @@
 /* Chance to beat: half-width of each posterior's grid, in standard deviations */
 #define CTB_GRID_SDS 12.0
 
-/* Chance to beat: exact-sum terms this far (in log) below the largest are negligible */
-#define CTB_LOG_NEGLIGIBLE 40.0
+/* Chance to beat: exact-sum terms this far (e^-40) below the sum are negligible */
+#define CTB_NEGLIGIBLE 4.2483542552915889e-18
+
+/* Chance to beat: fold terms above this into the exact sum's scale */
+#define CTB_RESCALE_ABOVE 1e200
 
 /* sqrt(2); M_SQRT2 is POSIX, not C99 */
 #define ABT_SQRT2 1.41421356237309504880
@@ -179,16 +182,19 @@ lgamma_shift(double x, double d)
  * P(X1 > X2) for X1 ~ Beta(a1, b1), X2 ~ Beta(a2, b2) with a1 a positive
  * integer: Evan Miller's closed form
  *	 sum_{i=0}^{a1-1} B(a2+i, b1+b2) / ((b1+i) B(1+i, b1) B(a2, b2)),
- * summed in log space with each term obtained from the previous one.
+ * each term the previous one times a rational ratio.  Terms are held as
+ * multiples of exp(lscale): the first term's log, moved up whenever a term
+ * grows large, so nothing overflows and a term costs a multiplication, not a
+ * log and an exp.
  */
 static double
 beta_gt_exact(double a1, double b1, double a2, double b2)
 {
 	int64_t		nterms = (int64_t) a1;
 	int64_t		i;
-	double		lt;				/* log of the current term */
-	double		lmax;			/* log of the largest term so far */
-	double		sum;			/* sum of terms, scaled by exp(-lmax) */
+	double		lscale;			/* log of the unit the terms are counted in */
+	double		term = 1.0;		/* the current term, in that unit */
+	double		sum = 1.0;		/* the sum of terms so far, in that unit */
 
 	/*
 	 * log B(a2, b1+b2) - log b1 - log B(1, b1) - log B(a2, b2)
@@ -196,11 +202,9 @@ beta_gt_exact(double a1, double b1, double a2, double b2)
 	 * grouped as two differences over the smaller shift.
 	 */
 	if (b1 <= a2)
-		lt = lgamma_shift(b2, b1) - lgamma_shift(a2 + b2, b1);
+		lscale = lgamma_shift(b2, b1) - lgamma_shift(a2 + b2, b1);
 	else
-		lt = lgamma_shift(b2, a2) - lgamma_shift(b1 + b2, a2);
-	lmax = lt;
-	sum = 1.0;
+		lscale = lgamma_shift(b2, a2) - lgamma_shift(b1 + b2, a2);
 
 	for (i = 0; i + 1 < nterms; i++)
 	{
@@ -208,24 +212,24 @@ beta_gt_exact(double a1, double b1, double a2, double b2)
 		double		ratio;
 
 		ratio = ((a2 + di) * (b1 + di)) / ((a2 + b1 + b2 + di) * (1.0 + di));
-		lt += log(ratio);
-		if (lt > lmax)
+		term *= ratio;
+		if (term > CTB_RESCALE_ABOVE)
 		{
-			sum = sum * exp(lmax - lt) + 1.0;
-			lmax = lt;
+			lscale += log(term);
+			sum /= term;
+			term = 1.0;
 		}
-		else
-			sum += exp(lt - lmax);
+		sum += term;
 
 		/*
 		 * Once the ratio drops below 1 it stays below 1, so every later term
 		 * is smaller still; stop when they no longer matter.
 		 */
-		if (ratio < 1.0 && lt < lmax - CTB_LOG_NEGLIGIBLE)
+		if (ratio < 1.0 && term < sum * CTB_NEGLIGIBLE)
 			break;
 	}
 
-	return exp(lmax) * sum;
+	return exp(lscale + log(sum));
 }
 
 /* Set up a grid of mean +- CTB_GRID_SDS sd for Beta(a, b), a and b > 1. */

@@ -346,6 +346,48 @@ SELECT count(*) AS unexpected_conversions FROM abtest.conversions
  WHERE experiment_id = 'a8000000-0000-0000-0000-0000000000a1'
    AND goal NOT IN (SELECT v FROM crafted UNION ALL VALUES ('signup'), ('conversion'));
 
+--
+-- abt_variant_stats takes elements and variants from the backend's
+-- configuration cache, yet asks for the caller's privileges on those tables
+-- as a query would: without SELECT on element_variants the call fails, even
+-- with the configuration cached (by the call below); SELECT on the columns
+-- it shows is enough.
+--
+SELECT count(*) AS cached_rows FROM abt_experiment_stats('a8000000-0000-0000-0000-0000000000a1');
+REVOKE SELECT ON abtest.element_variants FROM regress_abtest_dashboard;
+SET ROLE regress_abtest_dashboard;
+SET request.jwt.claims = '{"sub": "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"}';
+SELECT pg_temp.err($$SELECT count(*) FROM abt_experiment_stats('a8000000-0000-0000-0000-0000000000a1')$$)
+    AS without_select_on_variants;
+RESET ROLE;
+GRANT SELECT (id, element_id, name, weight, is_control, position) ON abtest.element_variants
+    TO regress_abtest_dashboard;
+SET ROLE regress_abtest_dashboard;
+SELECT variant_name, allocations FROM abt_experiment_stats('a8000000-0000-0000-0000-0000000000a1')
+    AS with_column_grants;
+RESET ROLE;
+GRANT SELECT ON abtest.element_variants TO regress_abtest_dashboard;
+
+-- A configuration is cached whole whoever's call loaded it: loaded as the
+-- tables' owner, not through the caller's row policies.  Here a policy hides
+-- every variant from the dashboard role; the dashboard's stats call (after a
+-- configuration change, so it loads) caches a1's configuration, and a new
+-- visitor of a1 then still gets its variant.  (The stats call shows the
+-- variant too: the variants' row policies are not applied on top of the
+-- experiment's, see README "Access".)
+CREATE POLICY regress_hide_variants ON abtest.element_variants AS RESTRICTIVE FOR SELECT
+    TO regress_abtest_dashboard USING (false);
+UPDATE abtest.element_variants SET name = 'control (renamed)'
+ WHERE id = 'a8000000-0000-0000-0002-0000000000a1';
+SET ROLE regress_abtest_dashboard;
+SELECT count(*) AS variants_the_dashboard_reads FROM abtest.element_variants;
+SELECT variant_name FROM abt_experiment_stats('a8000000-0000-0000-0000-0000000000a1') AS loaded_by_dashboard;
+RESET ROLE;
+SELECT abt_assign('a8000000-0000-0000-0000-0000000000a1', 'visitor-after-dashboard-load', '2024-10-04')
+         #>> '{elements,0,variant}' AS new_visitor_variant;
+DROP POLICY regress_hide_variants ON abtest.element_variants;
+RESET request.jwt.claims;
+
 DROP TABLE crafted;
 DELETE FROM abtest.leads WHERE experiment_id::text LIKE 'a8000000-%' OR payload->>'email' = 'no-experiment@example.com';
 DELETE FROM abtest.experiments WHERE id::text LIKE 'a8000000-%';
