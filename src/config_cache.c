@@ -94,8 +94,6 @@ lookup_experiments_table(void)
 	ReleaseSysCache(tuple);
 }
 
-
-
 /* Creates the hash table, registering the invalidation callback once. */
 static void
 config_cache_init(void)
