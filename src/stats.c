@@ -125,13 +125,25 @@ check_config_privileges(void)
 	check_select(namespace, "element_variants", variant_columns);
 }
 
+/* A hash table with binary keys that lives as long as the call's memory. */
+static HTAB *
+call_hash(const char *name, Size keysize, Size entrysize, long nelem)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, Max(nelem, 16), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /* Reads and sums the counter rows of the experiments in `ids`. */
 static HTAB *
 read_counters(Datum ids)
 {
 	Oid			argtypes[1] = {get_array_type(UUIDOID)};
 	Datum		args[1] = {ids};
-	HASHCTL		ctl;
 	HTAB	   *sums;
 	TupleDesc	desc;
 	int			rc;
@@ -141,12 +153,8 @@ read_counters(Datum ids)
 	abt_check_spi(rc, SPI_OK_SELECT, "reading variant counters");
 	desc = SPI_tuptable->tupdesc;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(CounterKey);
-	ctl.entrysize = sizeof(CounterSum);
-	ctl.hcxt = CurrentMemoryContext;
-	sums = hash_create("abt_variant_stats counters", Max(SPI_processed, 16), &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	sums = call_hash("abt_variant_stats counters", sizeof(CounterKey), sizeof(CounterSum),
+					 SPI_processed);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -319,17 +327,12 @@ read_experiments(Datum ids, Datum *id_values, int nids)
 {
 	Oid			argtypes[1] = {get_array_type(UUIDOID)};
 	Datum		args[1] = {ids};
-	HASHCTL		ctl;
 	HTAB	   *requested;
 	TupleDesc	desc;
 	int			rc;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(RequestedExperiment);
-	ctl.hcxt = CurrentMemoryContext;
-	requested = hash_create("abt_variant_stats experiments", Max(nids, 16), &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	requested = call_hash("abt_variant_stats experiments", sizeof(pg_uuid_t),
+						  sizeof(RequestedExperiment), nids);
 	for (int i = 0; i < nids; i++)
 	{
 		bool		found;
