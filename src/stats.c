@@ -223,7 +223,7 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 		weights[i] = v->weight;
 		weight_sum += v->weight;
 		if (v->is_control)
-			control = i;		/* with several controls, the last one */
+			control = i;		/* at most one: element_variants_one_control */
 	}
 	/* with every weight 0 there is no allocation to compare against */
 	if (n >= 2 && weight_sum > 0.0)
@@ -300,17 +300,21 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 	}
 }
 
-/* Emits the rows of one experiment the caller can see. */
+/*
+ * Emits the rows of one requested experiment; config NULL: the caller can't
+ * see it (no such experiment, or row-level security).
+ */
 static void
 emit_experiment(StatsOutput *out, AbtConfig *config)
 {
-	if (config->nelements == 0)
+	if (config == NULL || config->nelements == 0)
 	{
 		Datum		values[STATS_COLUMNS];
 		bool		nulls[STATS_COLUMNS];
 
-		/* an experiment without elements: one row, element columns NULL */
+		/* one row: the id alone, or the experiment without elements */
 		begin_row(out, values, nulls);
+		nulls[1] = config == NULL;
 		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 		return;
 	}
@@ -320,7 +324,8 @@ emit_experiment(StatsOutput *out, AbtConfig *config)
 
 /*
  * Reads which of the requested experiments the caller can see, with their
- * status and config_version; the returned table holds the status values.
+ * status and config_version.  The status values point into the query's
+ * result, which SPI keeps until SPI_finish.
  */
 static HTAB *
 read_experiments(Datum ids, Datum *id_values, int nids)
@@ -419,18 +424,7 @@ abt_variant_stats(PG_FUNCTION_ARGS)
 		if (r->visible)
 			config = abt_config_get(&r->id, r->version);
 		oldcontext = MemoryContextSwitchTo(rows_context);
-		if (!r->visible)
-		{
-			Datum		values[STATS_COLUMNS];
-			bool		nulls[STATS_COLUMNS];
-
-			memset(nulls, true, sizeof(nulls));
-			values[0] = out.experiment_id;
-			nulls[0] = false;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-		else
-			emit_experiment(&out, config);
+		emit_experiment(&out, config);
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(rows_context);
 	}
