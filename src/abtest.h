@@ -1,7 +1,11 @@
 /*
  * abtest.h
- *		Shared declarations of the abtest extension: hashing, the cached
- *		experiment configuration, prepared SPI plans and the answer builder.
+ *		Shared declarations of the abtest extension, by layer: entry points
+ *		(assign.c, convert.c, stats.c, timeline.c: the SQL-callable functions)
+ *		call down into the shared services (argument checks, the lookup, the
+ *		configuration cache, the answer builder, SPI plans, the experiment
+ *		lock), which call down into the leaves (GrowthBook hashing and
+ *		bucketing, statistics in stats_math.h).  Nothing calls upward.
  */
 #ifndef ABTEST_H
 #define ABTEST_H
@@ -9,16 +13,41 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-/* Longest visitor id (and conversion goal) accepted, in characters. */
+/* ---------------------------------------------------------------------
+ * Rules with one definition each
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Longest visitor id (and conversion goal) accepted, in characters.  The
+ * released install script repeats it in CHECK constraints and PL/pgSQL
+ * (it cannot be edited): tests at 256 and 257 characters hold the copies
+ * equal.
+ */
 #define ABT_MAX_ID_CHARS 256
 
 /* Width of the timeline rollup buckets: 15 minutes divides every modern UTC offset. */
 #define ABT_ROLLUP_BUCKET_USECS (INT64CONST(15) * 60 * USECS_PER_SEC)
+
+/*
+ * The start of the rollup bucket holding ts: buckets are aligned to the
+ * PostgreSQL epoch (2000-01-01 00:00 UTC), as date_bin(width, ts, epoch).
+ */
+static inline TimestampTz
+abt_rollup_bucket(TimestampTz ts)
+{
+	int64		r = ts % ABT_ROLLUP_BUCKET_USECS;
+
+	if (r < 0)
+		r += ABT_ROLLUP_BUCKET_USECS;
+	return ts - r;
+}
 
 /* Text form of a uuid plus its terminating zero. */
 #define ABT_UUID_TEXT_LEN 37
@@ -26,11 +55,12 @@
 /* GUC: publication the install script and abt_realtime_publish() use */
 extern char *abt_publication;
 
-/* gbhash.c: GrowthBook-compatible hashing and bucketing */
-extern double abt_gbhash(const char *seed, int seed_len, const char *id, int id_len);
-extern bool abt_in_coverage(double hash, double coverage);
+/* ---------------------------------------------------------------------
+ * The cached configuration of an experiment (config_cache.c)
+ * ---------------------------------------------------------------------
+ */
 
-/* One variant of an element, as cached by config_cache.c. */
+/* One variant of an element. */
 typedef struct AbtVariant
 {
 	pg_uuid_t	id;
@@ -68,19 +98,6 @@ typedef struct AbtConfig
 	HTAB	   *answers;		/* answers built so far, see answer.c */
 } AbtConfig;
 
-/* experiment_lock.c */
-extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id);
-
-/* config_cache.c */
-extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
-extern int	abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len);
-
-/* spi_plans.c: prepared, kept SPI plans */
-extern SPIPlanPtr abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
-extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
-extern SPIPlanPtr abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
-extern void abt_check_spi(int rc, int expected, const char *what);
-
 /* The experiment row and the visitor's assignment, as read by abt_lookup(). */
 typedef struct AbtLookup
 {
@@ -94,11 +111,43 @@ typedef struct AbtLookup
 	bool		converted;
 } AbtLookup;
 
-/* assign.c */
-extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
+/* ---------------------------------------------------------------------
+ * Leaves
+ * ---------------------------------------------------------------------
+ */
+
+/* growthbook.c: GrowthBook-compatible hashing, coverage and bucketing */
+extern double abt_gbhash(const char *seed, int seed_len, const char *id, int id_len);
+extern bool abt_in_coverage(double hash, double coverage);
+extern void abt_set_bucket_ranges(AbtElement *element, double *weights);
+extern int	abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len);
+
+/* ---------------------------------------------------------------------
+ * Shared services
+ * ---------------------------------------------------------------------
+ */
+
+/* spi_plans.c: prepared, kept SPI plans */
+extern SPIPlanPtr abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern void abt_check_spi(int rc, int expected, const char *what);
+
+/* experiment_lock.c */
+extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id);
+
+/* checks.c: argument checks and errors every entry point shares */
+extern pg_uuid_t *abt_arg_experiment_id(FunctionCallInfo fcinfo, int argno);
+extern Datum *abt_arg_experiment_ids(FunctionCallInfo fcinfo, int argno, int *n);
+extern TimestampTz abt_arg_time(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void abt_check_visitor(text *user_id, const char *what);
 extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id) pg_attribute_noreturn();
-extern void abt_check_finite_time(TimestampTz ts, const char *what);
+
+/* lookup.c: the experiment row joined with the visitor's assignment */
+extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
+
+/* config_cache.c */
+extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
 
 /* answer.c: the jsonb abt_assign returns */
 extern Jsonb *abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,

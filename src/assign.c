@@ -17,11 +17,9 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "storage/backendid.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "abtest.h"
@@ -30,7 +28,6 @@ PG_FUNCTION_INFO_V1(abt_assign);
 PG_FUNCTION_INFO_V1(abt_assign_batch);
 PG_FUNCTION_INFO_V1(abt_assign_bulk);
 
-static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr fill_plan = NULL;
 static SPIPlanPtr insert_only_plan = NULL;
@@ -45,15 +42,6 @@ typedef struct BulkCounts
 	int64	   *allocations;
 	int64		assignments;
 } BulkCounts;
-
-static const char *lookup_sql =
-"SELECT e.status, e.seed, e.coverage, e.config_version,"
-"       a.variants, a.converted_at IS NOT NULL"
-"  FROM abtest.experiments e"
-"  LEFT JOIN abtest.assignments a"
-"         ON a.experiment_id OPERATOR(pg_catalog.=) e.id"
-"        AND a.user_id OPERATOR(pg_catalog.=) $2"
-" WHERE e.id OPERATOR(pg_catalog.=) $1";
 
 /*
  * $1 experiment, $2 visitor, $3 variant map, $4 assigned_at, $5 slot,
@@ -142,91 +130,6 @@ static const char *add_counts_sql =
 "  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
 "  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments";
 
-/* Rejects a visitor id that is NULL, empty or longer than documented. */
-void
-abt_check_visitor(text *user_id, const char *what)
-{
-	if (user_id == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-	if (VARSIZE_ANY_EXHDR(user_id) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", what)));
-	if (pg_mbstrlen_with_len(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)) > ABT_MAX_ID_CHARS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is too long", what),
-				 errdetail("It has %d characters; at most %d are allowed.",
-						   pg_mbstrlen_with_len(VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)),
-						   ABT_MAX_ID_CHARS)));
-}
-
-/* Raises the error for an experiment id that matches no experiment. */
-void
-abt_report_unknown_experiment(pg_uuid_t *experiment_id)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("experiment %s does not exist",
-					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(experiment_id))))));
-}
-
-/* Rejects an infinite time: it has no timeline bucket. */
-void
-abt_check_finite_time(TimestampTz ts, const char *what)
-{
-	if (TIMESTAMP_NOT_FINITE(ts))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be finite", what)));
-}
-
-/* Reads the experiment row and the visitor's assignment (caller is in SPI). */
-void
-abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
-{
-	Oid			argtypes[2] = {UUIDOID, TEXTOID};
-	Datum		args[2];
-	int			rc;
-	HeapTuple	tuple;
-	TupleDesc	desc;
-	bool		isnull;
-	char	   *status;
-	Datum		variants;
-
-	args[0] = UUIDPGetDatum(experiment_id);
-	args[1] = PointerGetDatum(user_id);
-	rc = SPI_execute_plan(abt_plan(&lookup_plan, lookup_sql, 2, argtypes), args, NULL, false, 1);
-	abt_check_spi(rc, SPI_OK_SELECT, "the assignment lookup");
-
-	memset(out, 0, sizeof(*out));
-	if (SPI_processed == 0)
-	{
-		SPI_freetuptable(SPI_tuptable);
-		return;
-	}
-	out->experiment_found = true;
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	status = TextDatumGetCString(SPI_getbinval(tuple, desc, 1, &isnull));
-	strlcpy(out->status, status, sizeof(out->status));
-	out->seed = TextDatumGetCString(SPI_getbinval(tuple, desc, 2, &isnull));
-	out->coverage = DatumGetFloat8(SPI_getbinval(tuple, desc, 3, &isnull));
-	out->version = DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
-	variants = SPI_getbinval(tuple, desc, 5, &isnull);
-	if (isnull)
-	{
-		SPI_freetuptable(SPI_tuptable);
-		return;
-	}
-	out->assigned = true;
-	out->variants = DatumGetJsonbPCopy(variants);
-	out->converted = DatumGetBool(SPI_getbinval(tuple, desc, 6, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-}
-
 /* Orders uuids bytewise, for a fixed lock order of counter rows. */
 static int
 uuid_cmp_bytes(const void *a, const void *b)
@@ -234,25 +137,14 @@ uuid_cmp_bytes(const void *a, const void *b)
 	return memcmp(a, b, UUID_LEN);
 }
 
-/* The start of the 15-minute UTC rollup bucket holding ts. */
-static TimestampTz
-rollup_bucket(TimestampTz ts)
-{
-	int64		r = ts % ABT_ROLLUP_BUCKET_USECS;
-
-	if (r < 0)
-		r += ABT_ROLLUP_BUCKET_USECS;
-	return ts - r;
-}
-
-/* Orders indexes into an array of uuids by the uuids' bytes. */
-static pg_uuid_t *sort_uuids_base;
+/* Orders indexes into the uuid array `arg` by the uuids' bytes. */
 static int
-index_cmp_uuid(const void *a, const void *b)
+index_cmp_uuid(const void *a, const void *b, void *arg)
 {
+	const pg_uuid_t *uuids = (const pg_uuid_t *) arg;
 	int			ia = *(const int *) a;
 	int			ib = *(const int *) b;
-	int			c = memcmp(&sort_uuids_base[ia], &sort_uuids_base[ib], UUID_LEN);
+	int			c = memcmp(&uuids[ia], &uuids[ib], UUID_LEN);
 
 	/* ties in given order: a repeated id's first occurrence is processed first */
 	return c != 0 ? c : (ia > ib) - (ia < ib);
@@ -290,7 +182,7 @@ static void
 bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 {
 	Oid			argtypes[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID,
-	get_array_type(UUIDOID), get_array_type(INT8OID), INT8OID};
+	UUIDARRAYOID, INT8ARRAYOID, INT8OID};
 	Datum		args[6];
 	Datum	   *ids = palloc(sizeof(Datum) * (bulk->nvariants + 1));
 	Datum	   *counts = palloc(sizeof(Datum) * (bulk->nvariants + 1));
@@ -301,8 +193,7 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 		return;
 	for (int i = 0; i < bulk->nvariants; i++)
 		order[i] = i;
-	sort_uuids_base = bulk->variant_ids;
-	qsort(order, bulk->nvariants, sizeof(int), index_cmp_uuid);
+	qsort_arg(order, bulk->nvariants, sizeof(int), index_cmp_uuid, bulk->variant_ids);
 	for (int i = 0; i < bulk->nvariants; i++)
 	{
 		ids[i] = UUIDPGetDatum(&bulk->variant_ids[order[i]]);
@@ -310,7 +201,7 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	}
 	args[0] = UUIDPGetDatum(experiment_id);
 	args[1] = Int32GetDatum(MyBackendId);
-	args[2] = TimestampTzGetDatum(rollup_bucket(at));
+	args[2] = TimestampTzGetDatum(abt_rollup_bucket(at));
 	args[3] = PointerGetDatum(construct_array(ids, bulk->nvariants, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[4] = PointerGetDatum(construct_array(counts, bulk->nvariants, INT8OID,
@@ -333,8 +224,8 @@ static bool
 store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk)
 {
-	static Oid	argtypes[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
-	InvalidOid, TIMESTAMPTZOID};
+	Oid			argtypes[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
+	UUIDARRAYOID, TIMESTAMPTZOID};
 	JsonbParseState *state = NULL;
 	JsonbValue *map;
 	pg_uuid_t  *chosen;
@@ -343,8 +234,6 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	int			rc;
 	bool		inserted;
 
-	if (argtypes[5] == InvalidOid)
-		argtypes[5] = get_array_type(UUIDOID);
 	if (config->nelements == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -391,7 +280,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	args[4] = Int32GetDatum(MyBackendId);
 	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
-	args[6] = TimestampTzGetDatum(rollup_bucket(at));
+	args[6] = TimestampTzGetDatum(abt_rollup_bucket(at));
 	abt_lock_experiment_shared(experiment_id);
 	if (bulk == NULL)
 	{
@@ -408,7 +297,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		SPI_freetuptable(SPI_tuptable);
 		if (inserted && found < 2 * config->nelements + 1)
 		{
-			Oid			fill_types[4] = {UUIDOID, INT4OID, argtypes[5], TIMESTAMPTZOID};
+			Oid			fill_types[4] = {UUIDOID, INT4OID, UUIDARRAYOID, TIMESTAMPTZOID};
 			Datum		fill_args[4] = {args[0], args[4], args[5], args[6]};
 
 			rc = SPI_execute_plan(abt_plan(&fill_plan, fill_sql, 4, fill_types),
@@ -488,39 +377,13 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	return answer;
 }
 
-/* Reads the `at` argument: NULL is an error, not "now", and so is infinity. */
-static TimestampTz
-get_at_arg(FunctionCallInfo fcinfo, int argno)
-{
-	TimestampTz at;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("assignment time must not be null")));
-	at = PG_GETARG_TIMESTAMPTZ(argno);
-	abt_check_finite_time(at, "assignment time");
-	return at;
-}
-
-/* Reads a non-null experiment id argument. */
-static pg_uuid_t *
-get_experiment_arg(FunctionCallInfo fcinfo, int argno)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("experiment id must not be null")));
-	return PG_GETARG_UUID_P(argno);
-}
-
 /* SQL: abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
 Datum
 abt_assign(PG_FUNCTION_ARGS)
 {
-	pg_uuid_t  *experiment_id = get_experiment_arg(fcinfo, 0);
+	pg_uuid_t  *experiment_id = abt_arg_experiment_id(fcinfo, 0);
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	TimestampTz at = get_at_arg(fcinfo, 2);
+	TimestampTz at = abt_arg_time(fcinfo, 2, "assignment time");
 	MemoryContext caller = CurrentMemoryContext;
 	Jsonb	   *answer;
 
@@ -540,12 +403,10 @@ abt_assign(PG_FUNCTION_ARGS)
 Datum
 abt_assign_batch(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ids;
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	TimestampTz at = get_at_arg(fcinfo, 2);
+	TimestampTz at = abt_arg_time(fcinfo, 2, "assignment time");
 	MemoryContext caller = CurrentMemoryContext;
 	Datum	   *elems;
-	bool	   *nulls;
 	int			n;
 	int		   *order;
 	pg_uuid_t  *uuids;
@@ -554,27 +415,17 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("experiment ids must not be null")));
-	ids = PG_GETARG_ARRAYTYPE_P(0);
+	elems = abt_arg_experiment_ids(fcinfo, 0, &n);
 	abt_check_visitor(user_id, "visitor id");
-	deconstruct_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
 	uuids = palloc(sizeof(pg_uuid_t) * (n + 1));
 	order = palloc(sizeof(int) * (n + 1));
 	answers = palloc(sizeof(Jsonb *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("experiment ids must not contain null")));
 		uuids[i] = *DatumGetUUIDP(elems[i]);
 		order[i] = i;
 	}
-	sort_uuids_base = uuids;
-	qsort(order, n, sizeof(int), index_cmp_uuid);
+	qsort_arg(order, n, sizeof(int), index_cmp_uuid, uuids);
 
 	SPI_connect();
 	per_call = AllocSetContextCreate(CurrentMemoryContext, "abtest per experiment",
@@ -603,15 +454,18 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(result));
 }
 
-/* Orders text datums bytewise (any fixed order keeps lock order consistent). */
-static Datum *sort_texts_base;
+/*
+ * Orders indexes into the text datum array `arg` bytewise (any fixed order
+ * keeps lock order consistent).
+ */
 static int
-index_cmp_text(const void *a, const void *b)
+index_cmp_text(const void *a, const void *b, void *arg)
 {
+	const Datum *texts = (const Datum *) arg;
 	int			ia = *(const int *) a;
 	int			ib = *(const int *) b;
-	text	   *ta = DatumGetTextPP(sort_texts_base[ia]);
-	text	   *tb = DatumGetTextPP(sort_texts_base[ib]);
+	text	   *ta = DatumGetTextPP(texts[ia]);
+	text	   *tb = DatumGetTextPP(texts[ib]);
 	int			la = VARSIZE_ANY_EXHDR(ta);
 	int			lb = VARSIZE_ANY_EXHDR(tb);
 	int			c = memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), Min(la, lb));
@@ -631,8 +485,8 @@ Datum
 abt_assign_bulk(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	pg_uuid_t  *experiment_id = get_experiment_arg(fcinfo, 0);
-	TimestampTz at = get_at_arg(fcinfo, 2);
+	pg_uuid_t  *experiment_id = abt_arg_experiment_id(fcinfo, 0);
+	TimestampTz at = abt_arg_time(fcinfo, 2, "assignment time");
 	MemoryContext caller = CurrentMemoryContext;
 	ArrayType  *ids;
 	Datum	   *elems;
@@ -657,8 +511,7 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 		abt_check_visitor(nulls[i] ? NULL : DatumGetTextPP(elems[i]), "visitor id");
 		order[i] = i;
 	}
-	sort_texts_base = elems;
-	qsort(order, n, sizeof(int), index_cmp_text);
+	qsort_arg(order, n, sizeof(int), index_cmp_text, elems);
 
 	bulk.nvariants = 0;
 	bulk.capacity = 16;

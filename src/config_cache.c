@@ -1,7 +1,7 @@
 /*
  * config_cache.c
- *		Per-backend cache of experiment configurations (elements, variants,
- *		bucket ranges), and the GrowthBook variant choice over them.
+ *		Per-backend cache of experiment configurations: elements, variants
+ *		and their GrowthBook bucket ranges (set by growthbook.c).
  *
  * An entry is used only while the experiment row read in the same call
  * carries the config_version the entry was built from.  Triggers give the
@@ -39,6 +39,22 @@ static Oid	experiments_relid = InvalidOid;
 static Oid	experiments_owner = InvalidOid;
 static bool config_cache_stale = false;
 static SPIPlanPtr load_plan = NULL;
+
+/* Result columns of load_sql (SPI numbers columns from 1). */
+enum
+{
+	LOAD_CONFIG_VERSION = 1,
+	LOAD_ELEMENT_ID,
+	LOAD_ELEMENT_NAME,
+	LOAD_ELEMENT_SELECTOR,
+	LOAD_ELEMENT_SEED,
+	LOAD_VARIANT_ID,
+	LOAD_VARIANT_NAME,
+	LOAD_VARIANT_CONTENT,
+	LOAD_VARIANT_WEIGHT,
+	LOAD_VARIANT_IS_CONTROL,
+	LOAD_VARIANT_POSITION
+};
 
 static const char *load_sql =
 "SELECT e.config_version, el.id, el.name, el.selector, el.seed,"
@@ -145,45 +161,6 @@ uuid_to_text(const pg_uuid_t *uuid, char *buf)
 	buf[j] = '\0';
 }
 
-/*
- * Sets each variant's bucket range as GrowthBook's getBucketRanges(n, 1,
- * weights) does with the weights normalised to sum 1, or records why the
- * element can't bucket anyone.
- */
-static void
-set_bucket_ranges(AbtElement *element, double *weights)
-{
-	double		largest = 0.0;
-	double		total = 0.0;
-	double		cumulative = 0.0;
-
-	if (element->nvariants == 0)
-	{
-		element->problem = "has no variants";
-		return;
-	}
-	for (int i = 0; i < element->nvariants; i++)
-		largest = Max(largest, weights[i]);
-	if (!(largest > 0.0))
-	{
-		element->problem = "has only variants of weight 0";
-		return;
-	}
-	/* scale by the largest first: a sum of huge finite weights can overflow */
-	for (int i = 0; i < element->nvariants; i++)
-	{
-		weights[i] /= largest;
-		total += weights[i];
-	}
-	for (int i = 0; i < element->nvariants; i++)
-	{
-		double		w = weights[i] / total;
-
-		element->variants[i].range_start = cumulative;
-		cumulative += w;
-		element->variants[i].range_end = element->variants[i].range_start + w;
-	}
-}
 
 /* Builds the configuration of one experiment from the rows of load_sql. */
 static void
@@ -199,7 +176,7 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		HeapTuple	tuple = tuptable->vals[r];
-		Datum		element_id = SPI_getbinval(tuple, desc, 2, &isnull);
+		Datum		element_id = SPI_getbinval(tuple, desc, LOAD_ELEMENT_ID, &isnull);
 		Datum		variant_id;
 		AbtVariant *variant;
 
@@ -209,35 +186,35 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 			memcmp(&element->id, DatumGetUUIDP(element_id), UUID_LEN) != 0)
 		{
 			if (element != NULL)
-				set_bucket_ranges(element, weights);
+				abt_set_bucket_ranges(element, weights);
 			element = &config->elements[nelements++];
 			memcpy(&element->id, DatumGetUUIDP(element_id), UUID_LEN);
 			uuid_to_text(&element->id, element->id_text);
-			element->name = copy_text(tuple, desc, 3);
-			element->selector = copy_text(tuple, desc, 4);
-			element->seed = copy_text(tuple, desc, 5);
+			element->name = copy_text(tuple, desc, LOAD_ELEMENT_NAME);
+			element->selector = copy_text(tuple, desc, LOAD_ELEMENT_SELECTOR);
+			element->seed = copy_text(tuple, desc, LOAD_ELEMENT_SEED);
 			element->variants = palloc0(sizeof(AbtVariant) * nrows);
 		}
-		variant_id = SPI_getbinval(tuple, desc, 6, &isnull);
+		variant_id = SPI_getbinval(tuple, desc, LOAD_VARIANT_ID, &isnull);
 		if (isnull)
 			continue;			/* an element without variants */
 		variant = &element->variants[element->nvariants];
 		memcpy(&variant->id, DatumGetUUIDP(variant_id), UUID_LEN);
 		uuid_to_text(&variant->id, variant->id_text);
-		variant->name = copy_text(tuple, desc, 7);
-		variant->content = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, 8, &isnull));
-		variant->weight = DatumGetFloat8(SPI_getbinval(tuple, desc, 9, &isnull));
+		variant->name = copy_text(tuple, desc, LOAD_VARIANT_NAME);
+		variant->content = DatumGetJsonbPCopy(SPI_getbinval(tuple, desc, LOAD_VARIANT_CONTENT, &isnull));
+		variant->weight = DatumGetFloat8(SPI_getbinval(tuple, desc, LOAD_VARIANT_WEIGHT, &isnull));
 		weights[element->nvariants] = variant->weight;
-		variant->is_control = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
-		variant->position = DatumGetInt32(SPI_getbinval(tuple, desc, 11, &isnull));
+		variant->is_control = DatumGetBool(SPI_getbinval(tuple, desc, LOAD_VARIANT_IS_CONTROL, &isnull));
+		variant->position = DatumGetInt32(SPI_getbinval(tuple, desc, LOAD_VARIANT_POSITION, &isnull));
 		element->nvariants++;
 	}
 	if (element != NULL)
-		set_bucket_ranges(element, weights);
+		abt_set_bucket_ranges(element, weights);
 	config->nelements = nelements;
 	pfree(weights);
 	/* last: the entry is valid only once fully built */
-	config->version = DatumGetInt64(SPI_getbinval(tuptable->vals[0], desc, 1, &isnull));
+	config->version = DatumGetInt64(SPI_getbinval(tuptable->vals[0], desc, LOAD_CONFIG_VERSION, &isnull));
 }
 
 /*
@@ -302,28 +279,4 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	MemoryContextSwitchTo(oldcontext);
 	SPI_freetuptable(SPI_tuptable);
 	return config;
-}
-
-/*
- * GrowthBook's chooseVariation(gbhash(element seed, visitor), ranges): the
- * index of the variant whose range holds the visitor's hash.
- */
-int
-abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len)
-{
-	double		n = abt_gbhash(element->seed, strlen(element->seed), user_id, user_id_len);
-	int			last_positive = -1;
-
-	Assert(element->problem == NULL);
-	for (int i = 0; i < element->nvariants; i++)
-	{
-		AbtVariant *v = &element->variants[i];
-
-		if (n >= v->range_start && n < v->range_end)
-			return i;
-		if (v->range_end > v->range_start)
-			last_positive = i;
-	}
-	/* only rounding can leave the top of [0, 1) uncovered: it is the last range's */
-	return last_positive;
 }

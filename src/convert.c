@@ -23,14 +23,18 @@ PG_FUNCTION_INFO_V1(abt_convert);
 static SPIPlanPtr first_conversion_plan = NULL;
 static SPIPlanPtr event_plan = NULL;
 
-/* $1 experiment, $2 visitor, $3 time, $4 slot */
+/*
+ * $1 experiment, $2 visitor, $3 time, $4 slot, $5 rollup bucket width (as
+ * an interval: ABT_ROLLUP_BUCKET_USECS, date_bin from the epoch as
+ * abt_rollup_bucket computes it for new visitors)
+ */
 static const char *first_conversion_sql =
 "WITH conv AS ("
 "  UPDATE abtest.assignments SET converted_at = $3"
 "   WHERE experiment_id OPERATOR(pg_catalog.=) $1"
 "     AND user_id OPERATOR(pg_catalog.=) $2"
 "     AND converted_at IS NULL"
-"  RETURNING variants, pg_catalog.date_bin('15 minutes', assigned_at,"
+"  RETURNING variants, pg_catalog.date_bin($5, assigned_at,"
 "                                          '2000-01-01 00:00:00+00') AS bucket),"
 " seen AS ("
 "  SELECT v.value::pg_catalog.uuid AS variant_id, conv.bucket"
@@ -66,7 +70,7 @@ static const char *event_sql =
 Datum
 abt_convert(PG_FUNCTION_ARGS)
 {
-	static Oid	first_types[4] = {UUIDOID, TEXTOID, TIMESTAMPTZOID, INT4OID};
+	static Oid	first_types[5] = {UUIDOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INTERVALOID};
 	static Oid	event_types[5] = {UUIDOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID};
 	pg_uuid_t  *experiment_id;
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
@@ -78,11 +82,7 @@ abt_convert(PG_FUNCTION_ARGS)
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int			rc;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("experiment id must not be null")));
-	experiment_id = PG_GETARG_UUID_P(0);
+	experiment_id = abt_arg_experiment_id(fcinfo, 0);
 	abt_check_visitor(user_id, "visitor id");
 	abt_check_visitor(goal, "conversion goal");
 	if (!PG_ARGISNULL(3))
@@ -94,12 +94,7 @@ abt_convert(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("conversion value must be a finite number")));
 	}
-	if (PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("conversion time must not be null")));
-	at = PG_GETARG_TIMESTAMPTZ(4);
-	abt_check_finite_time(at, "conversion time");
+	at = abt_arg_time(fcinfo, 4, "conversion time");
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
 	abt_lock_experiment_shared(experiment_id);
@@ -115,13 +110,15 @@ abt_convert(PG_FUNCTION_ARGS)
 
 	if (!lookup.converted)
 	{
+		Interval	rollup_width = {.time = ABT_ROLLUP_BUCKET_USECS};
 		bool		isnull;
 
 		args[0] = UUIDPGetDatum(experiment_id);
 		args[1] = PointerGetDatum(user_id);
 		args[2] = TimestampTzGetDatum(at);
 		args[3] = Int32GetDatum(MyBackendId);
-		rc = SPI_execute_plan(abt_plan(&first_conversion_plan, first_conversion_sql, 4, first_types),
+		args[4] = IntervalPGetDatum(&rollup_width);
+		rc = SPI_execute_plan(abt_plan(&first_conversion_plan, first_conversion_sql, 5, first_types),
 							  args, NULL, false, 0);
 		abt_check_spi(rc, SPI_OK_SELECT, "recording a first conversion");
 		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,

@@ -31,11 +31,45 @@
 
 PG_FUNCTION_INFO_V1(abt_variant_stats);
 
-#define STATS_COLUMNS 19
+/* Columns of abtest.variant_stats, in its order (0-based values[] indexes). */
+enum
+{
+	STATS_EXPERIMENT_ID,
+	STATS_STATUS,
+	STATS_ELEMENT_ID,
+	STATS_ELEMENT_NAME,
+	STATS_SELECTOR,
+	STATS_VARIANT_ID,
+	STATS_VARIANT_NAME,
+	STATS_IS_CONTROL,
+	STATS_WEIGHT,
+	STATS_ALLOCATIONS,
+	STATS_CONVERSIONS,
+	STATS_CONVERSION_RATE,
+	STATS_CI_LOW,
+	STATS_CI_HIGH,
+	STATS_UPLIFT,
+	STATS_P_VALUE,
+	STATS_CHANCE_TO_BEAT,
+	STATS_SRM_P_VALUE,
+	STATS_VARIANT_POSITION,
+	STATS_COLUMNS
+};
 
-/* The derived columns, conversion_rate .. srm_p_value. */
-#define FIRST_DERIVED_COLUMN 11
-#define DERIVED_COLUMNS 7
+/* Result columns of experiments_sql and counters_sql (SPI numbers from 1). */
+enum
+{
+	EXPERIMENTS_ID = 1,
+	EXPERIMENTS_STATUS,
+	EXPERIMENTS_CONFIG_VERSION
+};
+enum
+{
+	COUNTERS_EXPERIMENT_ID = 1,
+	COUNTERS_VARIANT_ID,
+	COUNTERS_ALLOCATIONS,
+	COUNTERS_CONVERSIONS
+};
 
 static SPIPlanPtr experiments_plan = NULL;
 static SPIPlanPtr counters_plan = NULL;
@@ -142,7 +176,7 @@ call_hash(const char *name, Size keysize, Size entrysize, long nelem)
 static HTAB *
 read_counters(Datum ids)
 {
-	Oid			argtypes[1] = {get_array_type(UUIDOID)};
+	Oid			argtypes[1] = {UUIDARRAYOID};
 	Datum		args[1] = {ids};
 	HTAB	   *sums;
 	TupleDesc	desc;
@@ -163,16 +197,17 @@ read_counters(Datum ids)
 		bool		found;
 		bool		isnull;
 
-		memcpy(&key.experiment_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)), UUID_LEN);
-		memcpy(&key.variant_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, 2, &isnull)), UUID_LEN);
+		memcpy(&key.experiment_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, COUNTERS_EXPERIMENT_ID, &isnull)),
+			   UUID_LEN);
+		memcpy(&key.variant_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, COUNTERS_VARIANT_ID, &isnull)), UUID_LEN);
 		sum = hash_search(sums, &key, HASH_ENTER, &found);
 		if (!found)
 			sum->allocations = sum->conversions = 0;
 		if (pg_add_s64_overflow(sum->allocations,
-								DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
+								DatumGetInt64(SPI_getbinval(tuple, desc, COUNTERS_ALLOCATIONS, &isnull)),
 								&sum->allocations) ||
 			pg_add_s64_overflow(sum->conversions,
-								DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull)),
+								DatumGetInt64(SPI_getbinval(tuple, desc, COUNTERS_CONVERSIONS, &isnull)),
 								&sum->conversions))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -182,15 +217,29 @@ read_counters(Datum ids)
 	return sums;
 }
 
+/* Sets one column of a row being built. */
+static inline void
+set_column(Datum *values, bool *nulls, int column, Datum value)
+{
+	values[column] = value;
+	nulls[column] = false;
+}
+
+/* Sets a float8 column, leaving it NULL where the value is meaningless (NaN). */
+static inline void
+set_float_column(Datum *values, bool *nulls, int column, double value)
+{
+	if (!isnan(value) && !isinf(value))
+		set_column(values, nulls, column, Float8GetDatum(value));
+}
+
 /* Starts a row with the experiment's columns; everything else NULL. */
 static void
 begin_row(StatsOutput *out, Datum *values, bool *nulls)
 {
 	memset(nulls, true, sizeof(bool) * STATS_COLUMNS);
-	values[0] = out->experiment_id;
-	nulls[0] = false;
-	values[1] = out->status;
-	nulls[1] = false;
+	set_column(values, nulls, STATS_EXPERIMENT_ID, out->experiment_id);
+	set_column(values, nulls, STATS_STATUS, out->status);
 }
 
 /* Emits the rows of one element, with its statistics. */
@@ -233,7 +282,6 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 	for (int i = 0; i < Max(n, 1); i++)
 	{
 		AbtVariant *v = &element->variants[i];
-		double		derived[DERIVED_COLUMNS];
 		double		rate = NAN,
 					low = NAN,
 					high = NAN,
@@ -242,28 +290,23 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 					ctb = NAN;
 
 		begin_row(out, values, nulls);
-		values[2] = UUIDPGetDatum(&element->id);
-		values[3] = name;
-		values[4] = selector;
-		nulls[2] = nulls[3] = false;
-		nulls[4] = element->selector == NULL;
+		set_column(values, nulls, STATS_ELEMENT_ID, UUIDPGetDatum(&element->id));
+		set_column(values, nulls, STATS_ELEMENT_NAME, name);
+		if (element->selector != NULL)
+			set_column(values, nulls, STATS_SELECTOR, selector);
 		if (n == 0)
 		{
 			tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 			break;
 		}
-		values[5] = UUIDPGetDatum(&v->id);
-		values[6] = CStringGetTextDatum(v->name);
-		values[7] = BoolGetDatum(v->is_control);
-		values[9] = Int64GetDatum(allocations[i]);
-		values[10] = Int64GetDatum(conversions[i]);
-		values[18] = Int32GetDatum(v->position);
-		nulls[5] = nulls[6] = nulls[7] = nulls[9] = nulls[10] = nulls[18] = false;
+		set_column(values, nulls, STATS_VARIANT_ID, UUIDPGetDatum(&v->id));
+		set_column(values, nulls, STATS_VARIANT_NAME, CStringGetTextDatum(v->name));
+		set_column(values, nulls, STATS_IS_CONTROL, BoolGetDatum(v->is_control));
+		set_column(values, nulls, STATS_ALLOCATIONS, Int64GetDatum(allocations[i]));
+		set_column(values, nulls, STATS_CONVERSIONS, Int64GetDatum(conversions[i]));
+		set_column(values, nulls, STATS_VARIANT_POSITION, Int32GetDatum(v->position));
 		if (weight_sum > 0.0)
-		{
-			values[8] = Float8GetDatum(v->weight / weight_sum);
-			nulls[8] = false;
-		}
+			set_column(values, nulls, STATS_WEIGHT, Float8GetDatum(v->weight / weight_sum));
 
 		if (allocations[i] > 0)
 		{
@@ -280,22 +323,13 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 			ctb = abt_stats_chance_to_beat(conversions[i], allocations[i],
 										   conversions[control], allocations[control]);
 		}
-		derived[0] = rate;
-		derived[1] = low;
-		derived[2] = high;
-		derived[3] = uplift;
-		derived[4] = p;
-		derived[5] = ctb;
-		derived[6] = srm;
-		/* NULL where meaningless (NaN) */
-		for (int c = 0; c < DERIVED_COLUMNS; c++)
-		{
-			if (!isnan(derived[c]) && !isinf(derived[c]))
-			{
-				values[FIRST_DERIVED_COLUMN + c] = Float8GetDatum(derived[c]);
-				nulls[FIRST_DERIVED_COLUMN + c] = false;
-			}
-		}
+		set_float_column(values, nulls, STATS_CONVERSION_RATE, rate);
+		set_float_column(values, nulls, STATS_CI_LOW, low);
+		set_float_column(values, nulls, STATS_CI_HIGH, high);
+		set_float_column(values, nulls, STATS_UPLIFT, uplift);
+		set_float_column(values, nulls, STATS_P_VALUE, p);
+		set_float_column(values, nulls, STATS_CHANCE_TO_BEAT, ctb);
+		set_float_column(values, nulls, STATS_SRM_P_VALUE, srm);
 		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 	}
 }
@@ -314,7 +348,7 @@ emit_experiment(StatsOutput *out, AbtConfig *config)
 
 		/* one row: the id alone, or the experiment without elements */
 		begin_row(out, values, nulls);
-		nulls[1] = config == NULL;
+		nulls[STATS_STATUS] = config == NULL;
 		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 		return;
 	}
@@ -330,7 +364,7 @@ emit_experiment(StatsOutput *out, AbtConfig *config)
 static HTAB *
 read_experiments(Datum ids, Datum *id_values, int nids)
 {
-	Oid			argtypes[1] = {get_array_type(UUIDOID)};
+	Oid			argtypes[1] = {UUIDARRAYOID};
 	Datum		args[1] = {ids};
 	HTAB	   *requested;
 	TupleDesc	desc;
@@ -357,12 +391,12 @@ read_experiments(Datum ids, Datum *id_values, int nids)
 		HeapTuple	tuple = SPI_tuptable->vals[i];
 		bool		isnull;
 		RequestedExperiment *r = hash_search(requested,
-											 DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)),
+											 DatumGetUUIDP(SPI_getbinval(tuple, desc, EXPERIMENTS_ID, &isnull)),
 											 HASH_FIND, NULL);
 
 		r->visible = true;
-		r->status = SPI_getbinval(tuple, desc, 2, &isnull);
-		r->version = DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+		r->status = SPI_getbinval(tuple, desc, EXPERIMENTS_STATUS, &isnull);
+		r->version = DatumGetInt64(SPI_getbinval(tuple, desc, EXPERIMENTS_CONFIG_VERSION, &isnull));
 	}
 	return requested;
 }
@@ -382,30 +416,25 @@ Datum
 abt_variant_stats(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ArrayType  *ids;
+	Datum		ids;
 	Datum	   *id_values;
 	int			nids;
 	HTAB	   *requested;
 	StatsOutput out;
 	MemoryContext rows_context;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("experiment ids must not be null")));
-	ids = PG_GETARG_ARRAYTYPE_P(0);
-	if (array_contains_nulls(ids))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("experiment ids must not contain null")));
+	id_values = abt_arg_experiment_ids(fcinfo, 0, &nids);
+	ids = PG_GETARG_DATUM(0);
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != STATS_COLUMNS)
+		elog(ERROR, "abt_variant_stats: the result type has %d columns, expected %d",
+			 rsinfo->setDesc->natts, STATS_COLUMNS);
 	check_config_privileges();
-	deconstruct_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &id_values, NULL, &nids);
 
 	SPI_connect();
-	requested = read_experiments(PointerGetDatum(ids), id_values, nids);
+	requested = read_experiments(ids, id_values, nids);
 	out.rsinfo = rsinfo;
-	out.sums = read_counters(PointerGetDatum(ids));
+	out.sums = read_counters(ids);
 	rows_context = AllocSetContextCreate(CurrentMemoryContext, "abt_variant_stats rows",
 										 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < nids; i++)

@@ -415,7 +415,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	series = load_series(experiment_id, per_variant, nbuckets, &nseries);
 	if (rollups_fit(&spec, starts, nbuckets))
 	{
-		TimestampTz first_rollup = from - (from % ABT_ROLLUP_BUCKET_USECS);
+		TimestampTz first_rollup = abt_rollup_bucket(from);
 
 		/*
 		 * to the end of the last bucket: a READ COMMITTED reader sees rows

@@ -1,6 +1,8 @@
 /*
- * gbhash.c
- *		GrowthBook-compatible hashing (hash version 2) and enrolment.
+ * growthbook.c
+ *		GrowthBook-compatible hashing (hash version 2), coverage and
+ *		bucketing: everything that decides which variant a visitor sees,
+ *		given the configuration.  A leaf: it reads no table.
  *
  * GrowthBook's SDKs hash JavaScript strings, i.e. UTF-16 code units, with
  * 32-bit FNV-1a.  To give a visitor the same bucket as a GrowthBook SDK, the
@@ -108,6 +110,70 @@ abt_in_coverage(double hash, double coverage)
 	if (coverage <= 0.0)
 		return false;
 	return hash <= coverage;
+}
+
+/*
+ * Sets each variant's bucket range as GrowthBook's getBucketRanges(n, 1,
+ * weights) does with the weights normalised to sum 1, or records why the
+ * element can't bucket anyone.
+ */
+void
+abt_set_bucket_ranges(AbtElement *element, double *weights)
+{
+	double		largest = 0.0;
+	double		total = 0.0;
+	double		cumulative = 0.0;
+
+	if (element->nvariants == 0)
+	{
+		element->problem = "has no variants";
+		return;
+	}
+	for (int i = 0; i < element->nvariants; i++)
+		largest = Max(largest, weights[i]);
+	if (!(largest > 0.0))
+	{
+		element->problem = "has only variants of weight 0";
+		return;
+	}
+	/* scale by the largest first: a sum of huge finite weights can overflow */
+	for (int i = 0; i < element->nvariants; i++)
+	{
+		weights[i] /= largest;
+		total += weights[i];
+	}
+	for (int i = 0; i < element->nvariants; i++)
+	{
+		double		w = weights[i] / total;
+
+		element->variants[i].range_start = cumulative;
+		cumulative += w;
+		element->variants[i].range_end = element->variants[i].range_start + w;
+	}
+}
+
+/*
+ * GrowthBook's chooseVariation(gbhash(element seed, visitor), ranges): the
+ * index of the variant whose range holds the visitor's hash.
+ */
+int
+abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len)
+{
+	double		n = abt_gbhash(element->seed, strlen(element->seed), user_id, user_id_len);
+	int			last_positive = -1;
+
+	Assert(element->problem == NULL);
+	for (int i = 0; i < element->nvariants; i++)
+	{
+		AbtVariant *v = &element->variants[i];
+
+		if (n >= v->range_start && n < v->range_end)
+			return i;
+		if (v->range_end > v->range_start)
+			last_positive = i;
+	}
+	/* only rounding can leave the top of [0, 1) uncovered: it is the last range's */
+	return last_positive;
 }
 
 /* SQL: abt_gbhash(seed text, id text) returns the GrowthBook v2 hash. */
