@@ -1,0 +1,726 @@
+/*
+ * metric_math.c
+ *		Dependency-free statistics for per-goal metrics: the moments of a
+ *		mean or proportion metric, the frequentist two-sample test on the
+ *		relative uplift (fixed-horizon and sequential), Student's t
+ *		distribution, and Holm-Bonferroni / Benjamini-Hochberg adjusted
+ *		p-values.
+ *
+ * The test is GrowthBook's frequentist engine (gbstats, frequentist/tests.py:
+ * TwoSidedTTest and SequentialTwoSidedTTest with difference_type
+ * "relative"), re-derived from its formulas so that a team moving from
+ * GrowthBook sees the same numbers:
+ *	 uplift = (m_B - m_A) / |m_A|
+ *	 se^2	= v_B / (n_B m_A^2) + v_A m_B^2 / (n_A m_A^4)	(delta method)
+ *	 dof	= (v_B/n_B + v_A/n_A)^2 /
+ *			  (v_B^2 / (n_B^2 (n_B-1)) + v_A^2 / (n_A^2 (n_A-1)))	(Welch)
+ *	 p		= 2 (1 - T_dof(|uplift / se|)),	CI = uplift -+ t_{1-alpha/2,dof} se
+ * The sequential variant replaces p and CI by an always-valid confidence
+ * sequence (Waudby-Smith et al., arXiv 2103.06476v7, eqs. 9, 155, 161).
+ * One deliberate difference: gbstats also gives up when either variant's
+ * own variance is 0; here only a zero standard error does (a control with
+ * rate 1 against a variant with rate 0.9 still gets a result).
+ *
+ * Plain C99 using only the C library (no PostgreSQL headers), so the same
+ * file builds inside the extension and in the standalone unit test
+ * test/unit/metric_math_test.c.  Functions return NAN where the result is
+ * meaningless; the SQL layer maps NAN to NULL.  No file-global state: the
+ * p-value adjustments sort an index array that the caller provides.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metric_math.h"
+
+/* sqrt(2) and pi; M_SQRT2 and M_PI are POSIX, not C99 */
+#define ABT_SQRT2 1.41421356237309504880
+#define ABT_PI 3.14159265358979323846
+
+/* log(sqrt(2 pi)) */
+#define ABT_LN_SQRT_2PI 0.91893853320467274178
+
+/*
+ * Student t: above this many degrees of freedom use Hill's normalising
+ * expansion.  Below it the incomplete beta continued fraction is accurate
+ * to ~1e-12 relative; above it the continued fraction cancels (its error
+ * grows like eps * dof) while Hill's expansion is accurate to ~1e-13.
+ */
+#define T_HILL_MIN_DOF 2e4
+
+/* Incomplete beta: iteration cap and tiny number for Lentz's method */
+#define BETA_CF_MAX_ITER 100000
+#define BETA_CF_FPMIN (DBL_MIN / DBL_EPSILON)
+
+/* t quantile: iteration cap of the safeguarded Newton search */
+#define T_QUANTILE_MAX_ITER 200
+
+/*
+ * Mean metric: a numerator sum_squares - sum^2/n within this fraction of
+ * sum_squares is rounding (constant values), not variance.
+ */
+#define VARIANCE_ROUNDING_SLACK (64.0 * DBL_EPSILON)
+
+/* Standard normal upper tail P(Z > z), via erfc for accurate tails. */
+static double
+normal_sf(double z)
+{
+	return 0.5 * erfc(z / ABT_SQRT2);
+}
+
+/* Standard normal density. */
+static double
+normal_pdf(double z)
+{
+	return exp(-0.5 * z * z - ABT_LN_SQRT_2PI);
+}
+
+/*
+ * Standard normal upper quantile: the z with P(Z > z) = q, 0 < q <= 0.5.
+ * Starts from Abramowitz-Stegun 26.2.23 (error < 4.5e-4) and polishes with
+ * Halley's method on erfc, which triples the correct digits per step.
+ */
+static double
+normal_upper_quantile(double q)
+{
+	double		r = sqrt(-2.0 * log(q));
+	double		z;
+	int			i;
+
+	z = r - (2.515517 + r * (0.802853 + r * 0.010328)) /
+		(1.0 + r * (1.432788 + r * (0.189269 + r * 0.001308)));
+	for (i = 0; i < 8; i++)
+	{
+		double		u = (normal_sf(z) - q) / normal_pdf(z);
+		double		dz = u / (1.0 - 0.5 * z * u);
+
+		z += dz;
+		if (fabs(dz) <= 2.0 * DBL_EPSILON * fabs(z) || !isfinite(z))
+			break;
+	}
+	return z;
+}
+
+/* Stirling remainder lgamma(x) - ((x - 0.5) log x - x + log(2 pi) / 2), x >= 10. */
+static double
+stirling_tail(double x)
+{
+	double		r = 1.0 / x;
+	double		r2 = r * r;
+	double		series = 1.0 / 1680.0 - r2 / 1188.0;
+
+	series = 1.0 / 1260.0 - r2 * series;
+	series = 1.0 / 360.0 - r2 * series;
+	return r * (1.0 / 12.0 - r2 * series);
+}
+
+/*
+ * lgamma(x + d) - lgamma(x) for x > 0, d >= 0, without subtracting two huge
+ * lgamma values when x is large (lgamma(1e9) ~ 2e10 carries an absolute
+ * rounding error ~ 4e-6).
+ */
+static double
+lgamma_shift(double x, double d)
+{
+	if (x < 10.0)
+		return lgamma(x + d) - lgamma(x);
+	return (x - 0.5) * log1p(d / x) + d * (log(x + d) - 1.0) +
+		(stirling_tail(x + d) - stirling_tail(x));
+}
+
+/* log B(a, b) for a small b (here 1/2) and any a > 0, without cancellation. */
+static double
+log_beta(double a, double b)
+{
+	double		lo = fmin(a, b);
+	double		hi = fmax(a, b);
+
+	return lgamma(lo) - lgamma_shift(hi, lo);
+}
+
+/*
+ * Continued fraction of the regularized incomplete beta I_x(a, b) by the
+ * modified Lentz method; y = 1 - x is passed separately so that the first
+ * term keeps its precision when x is near 1.
+ */
+static double
+beta_contfrac(double a, double b, double x, double y)
+{
+	double		qab = a + b;
+	double		qap = a + 1.0;
+	double		qam = a - 1.0;
+	double		c = 1.0;
+	double		d;
+	double		h;
+	int			m;
+
+	/* 1 - qab x / qap, rewritten as (1 - b + qab y) / qap when x is near 1 */
+	d = (x > 0.5) ? (1.0 - b + qab * y) / qap : 1.0 - qab * x / qap;
+	if (fabs(d) < BETA_CF_FPMIN)
+		d = BETA_CF_FPMIN;
+	d = 1.0 / d;
+	h = d;
+
+	for (m = 1; m <= BETA_CF_MAX_ITER; m++)
+	{
+		double		dm = (double) m;
+		double		m2 = 2.0 * dm;
+		double		aa;
+		double		del;
+
+		/* even step */
+		aa = dm * (b - dm) * x / ((qam + m2) * (a + m2));
+		d = 1.0 + aa * d;
+		if (fabs(d) < BETA_CF_FPMIN)
+			d = BETA_CF_FPMIN;
+		c = 1.0 + aa / c;
+		if (fabs(c) < BETA_CF_FPMIN)
+			c = BETA_CF_FPMIN;
+		d = 1.0 / d;
+		h *= d * c;
+
+		/* odd step */
+		aa = -(a + dm) * (qab + dm) * x / ((a + m2) * (qap + m2));
+		d = 1.0 + aa * d;
+		if (fabs(d) < BETA_CF_FPMIN)
+			d = BETA_CF_FPMIN;
+		c = 1.0 + aa / c;
+		if (fabs(c) < BETA_CF_FPMIN)
+			c = BETA_CF_FPMIN;
+		d = 1.0 / d;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1.0) <= DBL_EPSILON)
+			break;
+	}
+	return h;
+}
+
+/* log(1 + t^2 / dof) for t >= 0, without overflow for huge t. */
+static double
+log1p_t2_over_dof(double t, double dof)
+{
+	if (t <= sqrt(dof))
+		return log1p((t / dof) * t);
+	return 2.0 * log(t) - log(dof) + log1p((dof / t) / t);
+}
+
+/*
+ * Upper tail P(T > t) of Student's t, t >= 0, 0 < dof (may be +Inf).
+ * P(T > t) = I_x(dof/2, 1/2) / 2 with x = dof / (dof + t^2), evaluated by
+ * the continued fraction on whichever side of the symmetry
+ * I_x(a, b) = 1 - I_{1-x}(b, a) converges fast; for large dof, Hill's
+ * normalising expansion (G. W. Hill, Algorithm 395, CACM 13 (1970)):
+ * w = sqrt((dof - 1/2) log(1 + t^2/dof)) is normal up to a series in
+ * 1 / (48 (dof - 1/2)^2).
+ */
+static double
+t_sf(double t, double dof)
+{
+	double		a;
+	double		b;
+	double		x;
+	double		y;
+	double		lnx;
+	double		lny;
+	double		front;
+
+	if (t == 0.0)
+		return 0.5;
+	if (isinf(t))
+		return 0.0;
+	if (isinf(dof))
+		return normal_sf(t);
+
+	if (dof > T_HILL_MIN_DOF)
+	{
+		double		ah = dof - 0.5;
+		double		bh = 48.0 * ah * ah;
+		double		w2 = ah * log1p_t2_over_dof(t, dof);
+		double		w;
+		double		z;
+
+		/* beyond w = 40 the tail is below the smallest double */
+		if (!(w2 < 1600.0))
+			return 0.0;
+		w = sqrt(w2);
+		z = w + (w2 + 3.0) * w / bh -
+			(((4.0 * w2 + 33.0) * w2 + 240.0) * w2 + 855.0) * w /
+			(10.0 * bh * (bh + 0.8 * w2 * w2 + 100.0));
+		return normal_sf(z);
+	}
+
+	a = 0.5 * dof;
+	b = 0.5;
+	/* ln x and ln y from t and dof themselves: v or u may underflow */
+	if (t <= sqrt(dof))
+	{
+		double		v = (t / dof) * t;
+
+		x = 1.0 / (1.0 + v);
+		y = v / (1.0 + v);
+		lnx = -log1p(v);
+		lny = 2.0 * log(t) - log(dof) - log1p(v);
+	}
+	else
+	{
+		double		u = (dof / t) / t;
+
+		x = u / (1.0 + u);
+		y = 1.0 / (1.0 + u);
+		lnx = log(dof) - 2.0 * log(t) - log1p(u);
+		lny = -log1p(u);
+	}
+
+	front = exp(a * lnx + b * lny - log_beta(a, b));
+	if (y > (b + 1.0) / (a + b + 2.0))
+		return 0.5 * front * beta_contfrac(a, b, x, y) / a;
+	return 0.5 * (1.0 - front * beta_contfrac(b, a, y, x) / b);
+}
+
+/* Log of the Student t density, 0 < dof (may be +Inf): finite where the density underflows. */
+static double
+t_log_pdf(double t, double dof)
+{
+	if (isinf(dof))
+		return -0.5 * t * t - ABT_LN_SQRT_2PI;
+	return lgamma_shift(0.5 * dof, 0.5) - 0.5 * log(dof * ABT_PI) -
+		0.5 * (dof + 1.0) * log1p_t2_over_dof(fabs(t), dof);
+}
+
+/* Student t cumulative distribution function; NAN for NAN t or dof <= 0. */
+double
+abt_metric_t_cdf(double t, double dof)
+{
+	if (isnan(t) || isnan(dof) || !(dof > 0.0))
+		return NAN;
+	if (t >= 0.0)
+		return 1.0 - t_sf(t, dof);
+	return t_sf(-t, dof);
+}
+
+/*
+ * Cornish-Fisher start for the t quantile from the normal one
+ * (Abramowitz-Stegun 26.7.5); the Newton search corrects what it misses.
+ */
+static double
+cornish_fisher_t(double z, double dof)
+{
+	double		z2 = z * z;
+	double		g1 = (z2 + 1.0) * z / 4.0;
+	double		g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+	double		g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+	double		g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) *
+		z / 92160.0;
+
+	return z + (g1 + (g2 + (g3 + g4 / dof) / dof) / dof) / dof;
+}
+
+/*
+ * Upper quantile of Student's t: the t > 0 with P(T > t) = q, 0 < q < 0.5.
+ * Newton's method on log P(T > t) from the Cornish-Fisher start, kept inside
+ * a bracket [lo, hi] that every evaluation narrows; a step that leaves the
+ * bracket is replaced by doubling (no upper bound yet) or by bisection
+ * (geometric while the bracket spans more than a factor 2).
+ */
+static double
+t_upper_quantile(double q, double dof)
+{
+	double		z = normal_upper_quantile(q);
+	double		t;
+	double		lo = 0.0;
+	double		hi = INFINITY;
+	double		prev_step = INFINITY;
+	int			i;
+
+	if (isinf(dof))
+		return z;
+
+	t = (dof >= 1.0) ? cornish_fisher_t(z, dof) : z;
+	if (!(t > 0.0) || !isfinite(t))
+		t = (z > 0.0) ? z : 1.0;
+
+	for (i = 0; i < T_QUANTILE_MAX_ITER; i++)
+	{
+		double		s = t_sf(t, dof);
+		double		next = NAN;
+		double		step;
+
+		if (s == q)
+			return t;
+		if (s > q)
+			lo = t;
+		else
+			hi = t;
+
+		/*
+		 * Newton on log P(T > t): in t near 0, in log t beyond 1, where the
+		 * tail is close to a power of t (heavy tails converge in few steps).
+		 * The ratio tail / density is taken in logs: far out both underflow.
+		 */
+		if (s > 0.0)
+		{
+			double		ls = log(s);
+			double		g = ls - log(q);
+
+			if (t > 1.0)
+				next = t * exp(g * exp(ls - log(t) - t_log_pdf(t, dof)));
+			else
+				next = t + g * exp(ls - t_log_pdf(t, dof));
+			if (next == t)
+				return t;		/* converged to the last bit */
+		}
+		if (!(next > lo && next < hi))
+		{
+			if (isinf(hi))
+				next = 2.0 * lo;
+			else if (lo > 0.0 && hi > 2.0 * lo)
+				next = sqrt(lo) * sqrt(hi);	/* lo * hi may overflow */
+			else
+				next = 0.5 * (lo + hi);
+		}
+
+		step = fabs(next - t);
+		if (step <= 2.0 * DBL_EPSILON * next ||
+			(isfinite(hi) && hi - lo <= 2.0 * DBL_EPSILON * hi))
+			return next;
+
+		/*
+		 * Newton converges quadratically until the steps reach the noise of
+		 * t_sf (~1e-13 relative); a step no smaller than half the previous
+		 * one there means the noise floor.
+		 */
+		if (step <= 1e-11 * next && step > 0.5 * prev_step)
+			return next;
+		prev_step = step;
+		t = next;
+	}
+	return t;
+}
+
+/*
+ * Student t quantile: the t with abt_metric_t_cdf(t, dof) = p.  -Inf for
+ * p = 0, +Inf for p = 1; NAN for p outside [0, 1], NAN p or dof <= 0.
+ */
+double
+abt_metric_t_quantile(double p, double dof)
+{
+	if (isnan(p) || isnan(dof) || !(dof > 0.0) || p < 0.0 || p > 1.0)
+		return NAN;
+	if (p == 0.0)
+		return -INFINITY;
+	if (p == 1.0)
+		return INFINITY;
+	if (p == 0.5)
+		return 0.0;
+	if (p < 0.5)
+		return -t_upper_quantile(p, dof);
+	return t_upper_quantile(1.0 - p, dof);
+}
+
+/*
+ * Mean and sample variance of a metric from its n, sum y and sum y^2:
+ * mean = sum/n, variance = (sum_squares - sum^2/n) / (n - 1), 0 when n = 1.
+ * A numerator that is negative only by rounding (or positive only by
+ * rounding, for constant values) counts as 0; clearly negative (impossible
+ * aggregates) gives variance NAN.  Both NAN when n <= 0 or an input is not
+ * finite.
+ */
+void
+abt_metric_mean_moments(int64_t n, double sum, double sum_squares,
+						double *mean, double *variance)
+{
+	double		dn;
+	double		num;
+
+	if (n <= 0 || !isfinite(sum) || !isfinite(sum_squares))
+	{
+		*mean = NAN;
+		*variance = NAN;
+		return;
+	}
+	dn = (double) n;
+	*mean = sum / dn;
+	if (n == 1)
+	{
+		*variance = 0.0;
+		return;
+	}
+	num = sum_squares - sum * (sum / dn);
+	if (fabs(num) <= VARIANCE_ROUNDING_SLACK * fabs(sum_squares))
+		num = 0.0;
+	*variance = (num >= 0.0) ? num / (dn - 1.0) : NAN;
+}
+
+/*
+ * Mean x/n and variance mean (1 - mean) of a 0/1 metric (no n - 1, as
+ * gbstats' ProportionStatistic).  Both NAN when n <= 0 or converters is
+ * outside [0, n].
+ */
+void
+abt_metric_proportion_moments(int64_t n, int64_t converters,
+							  double *mean, double *variance)
+{
+	double		m;
+
+	if (n <= 0 || converters < 0 || converters > n)
+	{
+		*mean = NAN;
+		*variance = NAN;
+		return;
+	}
+	m = (double) converters / (double) n;
+	*mean = m;
+	*variance = m * (1.0 - m);
+}
+
+/* Set every field of a test result to NAN (the comparison is undefined). */
+static void
+test_set_null(AbtMetricTest *result)
+{
+	result->uplift = NAN;
+	result->se = NAN;
+	result->dof = NAN;
+	result->p_value = NAN;
+	result->ci_low = NAN;
+	result->ci_high = NAN;
+	result->chance_to_beat = NAN;
+}
+
+/*
+ * Uplift, delta-method standard error, Welch dof and chance to beat shared
+ * by both tests.  False (result all NAN) with fewer than 2 visitors on
+ * either side, a NAN, infinite or negative moment, a control mean of 0, or
+ * a standard error of 0.
+ */
+static bool
+effect_moments(int64_t n_a, double mean_a, double var_a,
+			   int64_t n_b, double mean_b, double var_b,
+			   AbtMetricTest *result)
+{
+	double		na;
+	double		nb;
+	double		ratio;
+	double		wa;
+	double		wb;
+	double		se;
+
+	test_set_null(result);
+	if (n_a < 2 || n_b < 2)
+		return false;
+	if (!isfinite(mean_a) || !isfinite(mean_b) ||
+		!isfinite(var_a) || !isfinite(var_b) ||
+		var_a < 0.0 || var_b < 0.0 || mean_a == 0.0)
+		return false;
+
+	na = (double) n_a;
+	nb = (double) n_b;
+
+	/*
+	 * se^2 = v_B/(n_B m_A^2) + v_A m_B^2/(n_A m_A^4), written with
+	 * m_B/m_A so that m_A^4 cannot overflow or underflow.
+	 */
+	ratio = mean_b / mean_a;
+	se = sqrt((var_b / nb + var_a * ratio * ratio / na) / (mean_a * mean_a));
+	if (!(se > 0.0) || !isfinite(se))
+		return false;
+
+	wa = var_a / na;
+	wb = var_b / nb;
+	result->uplift = (mean_b - mean_a) / fabs(mean_a);
+	result->se = se;
+	result->dof = (wb + wa) * (wb + wa) /
+		(wb * wb / (nb - 1.0) + wa * wa / (na - 1.0));
+	result->chance_to_beat = normal_sf(-result->uplift / se);
+	return true;
+}
+
+/*
+ * Fixed-horizon two-sided Welch t-test of B (variant) against A (control)
+ * on the relative uplift: p = 2 P(T_dof > |uplift/se|) and the 1 - alpha
+ * interval uplift -+ t_{1-alpha/2, dof} se.  All NAN as effect_moments
+ * says, or when alpha is not in (0, 1).
+ */
+void
+abt_metric_ttest(int64_t n_a, double mean_a, double var_a,
+				 int64_t n_b, double mean_b, double var_b,
+				 double alpha, AbtMetricTest *result)
+{
+	double		half;
+	double		p;
+
+	if (!(alpha > 0.0 && alpha < 1.0) ||
+		!effect_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, result))
+	{
+		test_set_null(result);
+		return;
+	}
+
+	p = 2.0 * t_sf(fabs(result->uplift / result->se), result->dof);
+	result->p_value = fmin(p, 1.0);
+	half = abt_metric_t_quantile(1.0 - 0.5 * alpha, result->dof) * result->se;
+	result->ci_low = result->uplift - half;
+	result->ci_high = result->uplift + half;
+}
+
+/*
+ * Sequential two-sided test (gbstats SequentialTwoSidedTTest): with
+ * N = n_A + n_B, rho^2 = (-2 ln alpha + ln(-2 ln alpha + 1)) / N*,
+ * halfwidth = se sqrt(N) sqrt(2 (N rho^2 + 1) ln(sqrt(N rho^2 + 1)/alpha)
+ * / (N rho)^2), p = min(1, 1/e) with
+ * e = exp(rho^2 st^2 / (2 (N rho^2 + 1))) / sqrt(N rho^2 + 1),
+ * st^2 = uplift^2 N / se^2.  p is taken in logs, so a huge e cannot
+ * overflow.  dof and chance_to_beat are filled as in the fixed test.  All
+ * NAN as abt_metric_ttest, or when tuning is not finite and positive.
+ */
+void
+abt_metric_sequential_ttest(int64_t n_a, double mean_a, double var_a,
+							int64_t n_b, double mean_b, double var_b,
+							double alpha, double tuning,
+							AbtMetricTest *result)
+{
+	double		n;
+	double		l;
+	double		rho2;
+	double		nr;
+	double		half;
+	double		st2;
+	double		log_inv_e;
+
+	if (!(alpha > 0.0 && alpha < 1.0) || !(tuning > 0.0) || !isfinite(tuning) ||
+		!effect_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, result))
+	{
+		test_set_null(result);
+		return;
+	}
+
+	n = (double) n_a + (double) n_b;
+	l = -2.0 * log(alpha);
+	rho2 = (l + log(l + 1.0)) / tuning;
+	nr = n * rho2 + 1.0;
+
+	/* s sqrt(X / (N^2 rho^2)) with s = se sqrt(N) is se sqrt(X / (N rho^2)) */
+	half = result->se * sqrt(2.0 * nr * (0.5 * log(nr) - log(alpha)) / (n * rho2));
+	result->ci_low = result->uplift - half;
+	result->ci_high = result->uplift + half;
+
+	st2 = (result->uplift / result->se) * (result->uplift / result->se) * n;
+	log_inv_e = 0.5 * log(nr) - rho2 * st2 / (2.0 * nr);
+	result->p_value = exp(fmin(log_inv_e, 0.0));
+}
+
+/* Restore the max-heap below root in order[0..end), keyed on p[order[]]. */
+static void
+sift_down(const double *p, int *order, int root, int end)
+{
+	for (;;)
+	{
+		int			child = 2 * root + 1;
+		int			tmp;
+
+		if (child >= end)
+			break;
+		if (child + 1 < end && p[order[child + 1]] > p[order[child]])
+			child++;
+		if (!(p[order[child]] > p[order[root]]))
+			break;
+		tmp = order[root];
+		order[root] = order[child];
+		order[child] = tmp;
+		root = child;
+	}
+}
+
+/*
+ * Fill order[] with the indexes of the non-NAN p[i], by ascending p
+ * (heapsort: O(n log n), no allocation, no global comparator state); returns
+ * how many.  Ties may come in any order: neither adjustment depends on it.
+ */
+static int
+sort_pvalues(const double *p, int n, int *order)
+{
+	int			m = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (!isnan(p[i]))
+			order[m++] = i;
+	for (i = m / 2 - 1; i >= 0; i--)
+		sift_down(p, order, i, m);
+	for (i = m - 1; i > 0; i--)
+	{
+		int			tmp = order[0];
+
+		order[0] = order[i];
+		order[i] = tmp;
+		sift_down(p, order, 0, i);
+	}
+	return m;
+}
+
+/*
+ * Holm-Bonferroni adjusted p-values over the family of the non-NAN p[i]
+ * (m of them), as GrowthBook's adjustPValuesHolmBonferroni: by ascending p,
+ * min(1, p (m - k)) for rank k = 0.., made non-decreasing by a running
+ * maximum.  NAN entries stay NAN and do not count in m.  order is caller
+ * workspace of n ints; adjusted may be the same array as p.  Returns m.
+ */
+int
+abt_metric_adjust_holm(const double *p, int n, int *order, double *adjusted)
+{
+	int			m;
+	int			k;
+	double		running = 0.0;
+
+	if (n <= 0)
+		return 0;
+	m = sort_pvalues(p, n, order);
+	for (k = 0; k < n; k++)
+		if (isnan(p[k]))
+			adjusted[k] = NAN;
+	for (k = 0; k < m; k++)
+	{
+		int			idx = order[k];
+		double		v = fmin(p[idx] * (double) (m - k), 1.0);
+
+		if (v > running)
+			running = v;
+		adjusted[idx] = running;
+	}
+	return m;
+}
+
+/*
+ * Benjamini-Hochberg adjusted p-values over the family of the non-NAN p[i]
+ * (m of them), as GrowthBook's adjustPValuesBenjaminiHochberg: by
+ * descending p, min(1, p m / r) for ascending rank r = m..1, made
+ * non-increasing by a running minimum.  NAN entries stay NAN and do not
+ * count in m.  order is caller workspace of n ints; adjusted may be the
+ * same array as p.  Returns m.
+ */
+int
+abt_metric_adjust_bh(const double *p, int n, int *order, double *adjusted)
+{
+	int			m;
+	int			k;
+	double		running = INFINITY;
+
+	if (n <= 0)
+		return 0;
+	m = sort_pvalues(p, n, order);
+	for (k = 0; k < n; k++)
+		if (isnan(p[k]))
+			adjusted[k] = NAN;
+	for (k = m - 1; k >= 0; k--)
+	{
+		int			idx = order[k];
+		double		v = fmin(p[idx] * (double) m / (double) (k + 1), 1.0);
+
+		if (v < running)
+			running = v;
+		adjusted[idx] = running;
+	}
+	return m;
+}

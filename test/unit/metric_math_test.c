@@ -1,0 +1,1117 @@
+/*
+ * metric_math_test.c
+ *		Standalone TAP unit test of src/metric_math.c.
+ *
+ * Build and run from the repository root:
+ *	 gcc -O2 -Wall -Wextra -Werror -Isrc test/unit/metric_math_test.c \
+ *		 src/metric_math.c -lm && ./a.out
+ *
+ * Reference values are NOT taken from this code:
+ * - the t CDF, t quantile and full test results come from
+ *	 test/unit/metric_reference.py (50-digit mpmath: the regularized
+ *	 incomplete beta, its root, and GrowthBook's gbstats formulas re-derived
+ *	 in mpmath);
+ * - the rounded test results are those of GrowthBook's own unit tests,
+ *	 packages/stats/tests/frequentist/test_tests.py (TestTwoSidedTTest,
+ *	 TestSequentialTTest), which issue 9 also quotes;
+ * - the Holm and Benjamini-Hochberg cases are those of GrowthBook's
+ *	 packages/shared/test/experiments.test.ts ("pvalue correction method");
+ * - closed forms (t with 1 and 2 degrees of freedom), hand-computed small
+ *	 cases and a brute-force O(n^2) adjustment for larger families.
+ * Exit status is non-zero when any test fails.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "metric_math.h"
+
+#define MAX_TESTS 512
+#define MAX_LINE 256
+#define MAX_NOTES 64
+
+/* size of the pseudo-random family checked against brute force */
+#define NBIG 300
+
+/* pi, as C99 has no M_PI */
+#define TEST_PI 3.14159265358979323846
+
+/* One recorded TAP result line (printed after the plan). */
+typedef struct TestResult
+{
+	bool		ok;
+	char		desc[MAX_LINE];
+	char		diag[MAX_LINE];
+} TestResult;
+
+static TestResult results[MAX_TESTS];
+static int	ntests = 0;
+static char notes[MAX_NOTES][MAX_LINE];
+static int	nnotes = 0;
+
+/* Record a test result with a printf-style description. */
+static void
+record(bool ok, const char *diag, const char *fmt,...)
+{
+	va_list		ap;
+	TestResult *r;
+
+	if (ntests >= MAX_TESTS)
+		return;
+	r = &results[ntests++];
+	r->ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(r->desc, sizeof(r->desc), fmt, ap);
+	va_end(ap);
+	snprintf(r->diag, sizeof(r->diag), "%s", diag ? diag : "");
+}
+
+/* Record a TAP comment printed after the results. */
+static void
+note(const char *fmt,...)
+{
+	va_list		ap;
+
+	if (nnotes >= MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(notes[nnotes++], MAX_LINE, fmt, ap);
+	va_end(ap);
+}
+
+/* True when |got - want| <= tol (NAN matches NAN only, infinities match exactly). */
+static bool
+close_enough(double got, double want, double tol)
+{
+	if (isnan(want))
+		return isnan(got);
+	if (isinf(want))
+		return got == want;
+	return !isnan(got) && fabs(got - want) <= tol;
+}
+
+/* Check |got - want| <= tol (NAN matches NAN only). */
+static void
+check_close(const char *name, double got, double want, double tol)
+{
+	char		diag[MAX_LINE];
+
+	snprintf(diag, sizeof(diag), "got %.17g, want %.17g, tol %g", got, want, tol);
+	record(close_enough(got, want, tol), diag, "%s", name);
+}
+
+/* Check got against want with a relative tolerance. */
+static void
+check_rel(const char *name, double got, double want, double rtol)
+{
+	check_close(name, got, want, fabs(want) * rtol);
+}
+
+/* Check a boolean condition. */
+static void
+check_true(const char *name, bool cond, const char *diag)
+{
+	record(cond, diag, "%s", name);
+}
+
+/* Check that every field of a test result is NAN. */
+static void
+check_null(const char *name, const AbtMetricTest *r)
+{
+	bool		ok = isnan(r->uplift) && isnan(r->se) && isnan(r->dof) &&
+		isnan(r->p_value) && isnan(r->ci_low) && isnan(r->ci_high) &&
+		isnan(r->chance_to_beat);
+	char		diag[MAX_LINE];
+
+	snprintf(diag, sizeof(diag), "uplift %g se %g p %g ci %g..%g",
+			 r->uplift, r->se, r->p_value, r->ci_low, r->ci_high);
+	record(ok, diag, "%s", name);
+}
+
+/* Seconds of CPU time now. */
+static double
+now_seconds(void)
+{
+	return (double) clock() / CLOCKS_PER_SEC;
+}
+
+/* Moments of mean and proportion metrics, and their NAN and rounding cases. */
+static void
+test_moments(void)
+{
+	double		mean;
+	double		var;
+
+	/* gbstats' test aggregates: exact means 0.41, 0.7 and variances 15.21, 38.44 */
+	abt_metric_mean_moments(3407, 1396.87, 52377.9767, &mean, &var);
+	check_close("mean moments A: mean", mean, 0.41, 1e-15);
+	check_rel("mean moments A: variance", var, 15.21, 1e-12);
+	abt_metric_mean_moments(3461, 2422.7, 134698.29, &mean, &var);
+	check_close("mean moments B: mean", mean, 0.7, 1e-15);
+	check_rel("mean moments B: variance", var, 38.44, 1e-12);
+
+	/* per visitor y = 20, 0, 5: mean 25/3, variance (425 - 625/3) / 2 = 325/3 */
+	abt_metric_mean_moments(3, 25.0, 425.0, &mean, &var);
+	check_rel("mean moments 20, 0, 5: variance 325/3", var, 325.0 / 3.0, 1e-14);
+
+	abt_metric_mean_moments(1, 49.9, 49.9 * 49.9, &mean, &var);
+	check_true("mean moments n = 1: mean = sum, variance 0",
+			   mean == 49.9 && var == 0.0, "");
+	abt_metric_mean_moments(0, 0.0, 0.0, &mean, &var);
+	check_true("mean moments n = 0: NAN", isnan(mean) && isnan(var), "");
+	abt_metric_mean_moments(3, 0.3, 0.03, &mean, &var);
+	check_true("mean moments constant 0.1 x 3: variance exactly 0 (rounding is not variance)",
+			   var == 0.0, "");
+	abt_metric_mean_moments(3, 3.0 * 49.9, 3.0 * 49.9 * 49.9, &mean, &var);
+	check_true("mean moments constant 49.9 x 3: variance exactly 0", var == 0.0, "");
+	/* gbstats' "missing variance" aggregates: impossible (sum^2/n > sum of squares) */
+	abt_metric_mean_moments(2, 1396.87, 52377.9767, &mean, &var);
+	check_true("mean moments impossible aggregates: variance NAN", isnan(var), "");
+	abt_metric_mean_moments(5, NAN, 1.0, &mean, &var);
+	check_true("mean moments NAN sum: NAN", isnan(mean) && isnan(var), "");
+	abt_metric_mean_moments(5, 1.0, INFINITY, &mean, &var);
+	check_true("mean moments infinite sum of squares: NAN", isnan(mean) && isnan(var), "");
+	abt_metric_mean_moments(4, -10.0, 100.0, &mean, &var);
+	check_true("mean moments negative values (refunds): mean -2.5, variance 25",
+			   mean == -2.5 && fabs(var - 25.0) < 1e-13, "");
+
+	abt_metric_proportion_moments(28, 14, &mean, &var);
+	check_true("proportion moments 14/28: 0.5, 0.25", mean == 0.5 && var == 0.25, "");
+	abt_metric_proportion_moments(30, 16, &mean, &var);
+	check_rel("proportion moments 16/30: variance (8/15)(7/15)", var, 56.0 / 225.0, 1e-15);
+	abt_metric_proportion_moments(10, 0, &mean, &var);
+	check_true("proportion moments 0/10: 0, 0", mean == 0.0 && var == 0.0, "");
+	abt_metric_proportion_moments(0, 0, &mean, &var);
+	check_true("proportion moments 0/0: NAN", isnan(mean) && isnan(var), "");
+	abt_metric_proportion_moments(10, 11, &mean, &var);
+	check_true("proportion moments 11/10: NAN", isnan(mean) && isnan(var), "");
+	abt_metric_proportion_moments(10, -1, &mean, &var);
+	check_true("proportion moments -1/10: NAN", isnan(mean) && isnan(var), "");
+}
+
+/* Student t CDF against 50-digit incomplete beta values (metric_reference.py). */
+static void
+test_t_cdf(void)
+{
+	static const struct
+	{
+		double		dof;
+		double		t;
+		double		cdf;
+	}			cases[] = {
+		{1, -40, 0.0079560899120258133},
+		{1, -12, 0.026464676059589875},
+		{1, -3.5, 0.088585532782904749},
+		{1, -1.96, 0.15017144588801657},
+		{1, -0.7, 0.30559988778578521},
+		{1, -1e-3, 0.49968169021991944},
+		{1, 0.4, 0.62111894159084340},
+		{1, 1.3, 0.79128559983984726},
+		{1, 2.5, 0.87888105840915660},
+		{1, 8, 0.96041657583943446},
+		{1, 50, 0.99363465089902720},
+		{1.5, -40, 0.0014898121954656227},
+		{1.5, -12, 0.0090210146370139320},
+		{1.5, -3.5, 0.054112977494828879},
+		{1.5, -1.96, 0.11482994867335711},
+		{1.5, -0.7, 0.28821912044134331},
+		{1.5, -1e-3, 0.49965926511335987},
+		{1.5, 0.4, 0.63063953099856791},
+		{1.5, 1.3, 0.82098530439920953},
+		{1.5, 2.5, 0.91509674869265197},
+		{1.5, 8, 0.98354082452954659},
+		{1.5, 50, 0.99893378454485557},
+		{2, -40, 3.1220733609237032e-4},
+		{2, -12, 0.0034364668385792301},
+		{2, -3.5, 0.036413675027234668},
+		{2, -1.96, 0.094528654800866132},
+		{2, -0.7, 0.27819651231643273},
+		{2, -1e-3, 0.49964644669779504},
+		{2, 0.4, 0.63608276348795434},
+		{2, 1.3, 0.83837648409197981},
+		{2, 2.5, 0.93519413988924460},
+		{2, 8, 0.99236596391733093},
+		{2, 50, 0.99980011992005596},
+		{2.5, -40, 7.0978171452466915e-5},
+		{2.5, -12, 0.0014181075150391619},
+		{2.5, -3.5, 0.026172773480160169},
+		{2.5, -1.96, 0.081473782236406993},
+		{2.5, -0.7, 0.27170247159477403},
+		{2.5, -1e-3, 0.49963819136039244},
+		{2.5, 0.4, 0.63959036553463850},
+		{2.5, 1.3, 0.84975660536464588},
+		{2.5, 2.5, 0.94771501846092231},
+		{2.5, 8, 0.99617167793447828},
+		{2.5, 50, 0.99995934752457521},
+		{3, -40, 1.7190340394579264e-5},
+		{3, -12, 6.2250790039466837e-4},
+		{3, -3.5, 0.019740518809641400},
+		{3, -1.96, 0.072426104282426825},
+		{3, -0.7, 0.26716349915238181},
+		{3, -1e-3, 0.49963244748473047},
+		{3, 0.4, 0.64203242301281492},
+		{3, 1.3, 0.85776624563605130},
+		{3, 2.5, 0.95614667649596723},
+		{3, 8, 0.99796171120610727},
+		{3, 50, 0.99999119142397936},
+		{7.3, -40, 4.0185675839568595e-10},
+		{7.3, -12, 2.2778926147852750e-6},
+		{7.3, -3.5, 0.0046715692642427786},
+		{7.3, -1.96, 0.044561436050009334},
+		{7.3, -0.7, 0.25280857009312917},
+		{7.3, -1e-3, 0.49961444849051221},
+		{7.3, 0.4, 0.64969812895656591},
+		{7.3, 1.3, 0.88342922496691709},
+		{7.3, 2.5, 0.98017488266719976},
+		{7.3, 8, 0.99996369013395904},
+		{7.3, 50, 0.99999999992076020},
+		{30, -40, 6.8630225972032014e-28},
+		{30, -12, 2.7900927075996280e-13},
+		{30, -3.5, 7.3840371882212653e-4},
+		{30, -1.96, 0.029671156448025236},
+		{30, -0.7, 0.24466022174983575},
+		{30, -1e-3, 0.49960436788324255},
+		{30, 0.4, 0.65400474174290400},
+		{30, 1.3, 0.89824952073094155},
+		{30, 2.5, 0.99094217546596665},
+		{30, 8, 0.99999999686708876},
+		{30, 50, 1.0000000000000000},
+		{5841.74, -40, 0.0},
+		{5841.74, -12, 4.3053491207122625e-33},
+		{5841.74, -3.5, 2.3436514441555468e-4},
+		{5841.74, -1.96, 0.025021630107017978},
+		{5841.74, -0.7, 0.24197758943548303},
+		{5841.74, -1e-3, 0.49960107485865386},
+		{5841.74, 0.4, 0.65541442901268912},
+		{5841.74, 1.3, 0.90317387027215706},
+		{5841.74, 2.5, 0.99377673285564190},
+		{5841.74, 8, 0.99999999999999926},
+		{5841.74, 50, 1.0000000000000000},
+		{19999, -40, 0.0},
+		{19999, -12, 2.3075488625542064e-33},
+		{19999, -3.5, 2.3313533766097078e-4},
+		{19999, -1.96, 0.025004827845844239},
+		{19999, -0.7, 0.24196772339870530},
+		{19999, -1e-3, 0.49960106277308811},
+		{19999, 0.4, 0.65541960555192664},
+		{19999, 1.3, 0.90319202418866155},
+		{19999, 2.5, 0.99378636273538171},
+		{19999, 8, 0.99999999999999934},
+		{19999, 50, 1.0000000000000000},
+		{20001, -40, 0.0},
+		{20001, -12, 2.3074887991991225e-33},
+		{20001, -3.5, 2.3313528700263119e-4},
+		{20001, -1.96, 0.025004827152595850},
+		{20001, -0.7, 0.24196772299161195},
+		{20001, -1e-3, 0.49960106277258944},
+		{20001, 0.4, 0.65541960576552028},
+		{20001, 1.3, 0.90319202493773683},
+		{20001, 2.5, 0.99378636313260420},
+		{20001, 8, 0.99999999999999934},
+		{20001, 50, 1.0000000000000000},
+		{1e5, -40, 0.0},
+		{1e5, -12, 1.8722529059781755e-33},
+		{1e5, -3.5, 2.3273026968555012e-4},
+		{1e5, -1.96, 0.024999281597150817},
+		{1e5, -0.7, 0.24196446642366107},
+		{1e5, -1e-3, 0.49960105878344389},
+		{1e5, 0.4, 0.65542131441757013},
+		{1e5, 1.3, 0.90319801722840999},
+		{1e5, 2.5, 0.99378954040372048},
+		{1e5, 8, 0.99999999999999937},
+		{1e5, 50, 1.0000000000000000},
+		{1e7, -40, 0.0},
+		{1e7, -12, 1.7774160254673177e-33},
+		{1e7, -3.5, 2.3263009080342457e-4},
+		{1e7, -1.96, 0.024997909012657094},
+		{1e7, -0.7, 0.24196366036509417},
+		{1e7, -1e-3, 0.49960105779606250},
+		{1e7, 0.4, 0.65542173733839060},
+		{1e7, 1.3, 0.90319950043249090},
+		{1e7, 2.5, 0.99379032673171076},
+		{1e7, 8, 0.99999999999999938},
+		{1e7, 50, 1.0000000000000000},
+		{1e10, -40, 0.0},
+		{1e10, -12, 1.7764830457548404e-33},
+		{1e10, -3.5, 2.3262908004729154e-4},
+		{1e10, -1.96, 0.024997895162084870},
+		{1e10, -0.7, 0.24196365223121504},
+		{1e10, -1e-3, 0.49960105778609891},
+		{1e10, 0.4, 0.65542174160605223},
+		{1e10, 1.3, 0.90319951539940777},
+		{1e10, 2.5, 0.99379033466628135},
+		{1e10, 8, 0.99999999999999938},
+		{1e10, 50, 1.0000000000000000},
+		{1e15, -40, 0.0},
+		{1e15, -12, 1.7764821120870158e-33},
+		{1e15, -3.5, 2.3262907903553515e-4},
+		{1e15, -1.96, 0.024997895148220573},
+		{1e15, -0.7, 0.24196365222307310},
+		{1e15, -1e-3, 0.49960105778608894},
+		{1e15, 0.4, 0.65542174161032412},
+		{1e15, 1.3, 0.90319951541438952},
+		{1e15, 2.5, 0.99379033467422379},
+		{1e15, 8, 0.99999999999999938},
+		{1e15, 50, 1.0000000000000000},
+		{INFINITY, -40, 0.0},
+		{INFINITY, -12, 1.7764821120776790e-33},
+		{INFINITY, -3.5, 2.3262907903552504e-4},
+		{INFINITY, -1.96, 0.024997895148220434},
+		{INFINITY, -0.7, 0.24196365222307301},
+		{INFINITY, -1e-3, 0.49960105778608894},
+		{INFINITY, 0.4, 0.65542174161032417},
+		{INFINITY, 1.3, 0.90319951541438967},
+		{INFINITY, 2.5, 0.99379033467422386},
+		{INFINITY, 8, 0.99999999999999938},
+		{INFINITY, 50, 1.0000000000000000},
+	};
+	size_t		ncases = sizeof(cases) / sizeof(cases[0]);
+	size_t		i = 0;
+
+	/* one TAP line per dof: abs error <= 1e-12, lower tails relative <= 1e-10 */
+	while (i < ncases)
+	{
+		double		dof = cases[i].dof;
+		double		worst_abs = 0.0;
+		double		worst_rel = 0.0;
+		bool		ok = true;
+		char		diag[MAX_LINE] = "";
+		char		name[MAX_LINE];
+
+		for (; i < ncases && (cases[i].dof == dof || (isinf(dof) && isinf(cases[i].dof))); i++)
+		{
+			double		got = abt_metric_t_cdf(cases[i].t, dof);
+			double		want = cases[i].cdf;
+			double		err = fabs(got - want);
+			bool		this_ok = !isnan(got) && err <= 1e-12;
+
+			worst_abs = fmax(worst_abs, err);
+			if (want < 0.5)
+			{
+				if (want > 1e-290)
+				{
+					worst_rel = fmax(worst_rel, err / want);
+					this_ok = this_ok && err <= 1e-10 * want;
+				}
+				else
+					this_ok = this_ok && got <= 1e-290;
+			}
+			if (!this_ok && ok)
+				snprintf(diag, sizeof(diag), "t = %g: got %.17g, want %.17g",
+						 cases[i].t, got, want);
+			ok = ok && this_ok;
+		}
+		snprintf(name, sizeof(name),
+				 "t_cdf dof %g at 11 points (worst abs %.1e, worst tail rel %.1e)",
+				 dof, worst_abs, worst_rel);
+		record(ok, diag, "%s", name);
+	}
+
+	check_close("t_cdf(0, 3) = 0.5", abt_metric_t_cdf(0.0, 3.0), 0.5, 0.0);
+	check_close("t_cdf(+Inf, 3) = 1", abt_metric_t_cdf(INFINITY, 3.0), 1.0, 0.0);
+	check_close("t_cdf(-Inf, 3) = 0", abt_metric_t_cdf(-INFINITY, 3.0), 0.0, 0.0);
+	check_close("t_cdf(NAN, 3) is NAN", abt_metric_t_cdf(NAN, 3.0), NAN, 0.0);
+	check_close("t_cdf(1, 0) is NAN", abt_metric_t_cdf(1.0, 0.0), NAN, 0.0);
+	check_close("t_cdf(1, -2) is NAN", abt_metric_t_cdf(1.0, -2.0), NAN, 0.0);
+	check_close("t_cdf(1, NAN) is NAN", abt_metric_t_cdf(1.0, NAN), NAN, 0.0);
+	/* closed forms: dof 1 is Cauchy, 1/2 + atan(t)/pi; tail ~ 1/(pi |t|) */
+	check_rel("t_cdf(-1e200, 1) = 1/(pi 1e200) (no overflow)",
+			  abt_metric_t_cdf(-1e200, 1.0), 1.0 / (TEST_PI * 1e200), 1e-12);
+	check_close("t_cdf(0.75, 1) = 1/2 + atan(0.75)/pi",
+				abt_metric_t_cdf(0.75, 1.0), 0.5 + atan(0.75) / TEST_PI, 1e-15);
+	/* dof 2: 1/2 + t / (2 sqrt(2 + t^2)) */
+	check_close("t_cdf(1.5, 2) = 1/2 + t/(2 sqrt(2 + t^2))",
+				abt_metric_t_cdf(1.5, 2.0), 0.5 + 1.5 / (2.0 * sqrt(2.0 + 2.25)), 1e-15);
+	check_rel("t_cdf(-1e-8, 2) near 1/2 keeps its digits",
+			  0.5 - abt_metric_t_cdf(-1e-8, 2.0), 1e-8 / (2.0 * sqrt(2.0 + 1e-16)), 1e-7);
+}
+
+/* Student t quantile against 50-digit roots (metric_reference.py) and closed forms. */
+static void
+test_t_quantile(void)
+{
+	static const struct
+	{
+		double		dof;
+		double		p;
+		double		t;
+	}			cases[] = {
+		{1, 1e-12, -3.1830988618379067e+11},
+		{1, 1e-6, -318309.88618274347},
+		{1, 0.001, -318.30883898555045},
+		{1, 0.025, -12.706204736174705},
+		{1, 0.3, -0.72654252800536089},
+		{1, 0.7, 0.72654252800536089},
+		{1, 0.975, 12.706204736174705},
+		{1, 0.999, 318.30883898555045},
+		{1, 0.999999, 318309.88618274347},
+		{1.5, 1e-12, -5.2194694273446354e+7},
+		{1.5, 1e-6, -5219.4693247069458},
+		{1.5, 0.001, -52.184430008992648},
+		{1.5, 0.025, -6.0166631044279319},
+		{1.5, 0.3, -0.65179548260235705},
+		{1.5, 0.7, 0.65179548260235705},
+		{1.5, 0.975, 6.0166631044279319},
+		{1.5, 0.999, 52.184430008992648},
+		{1.5, 0.999999, 5219.4693247069458},
+		{2, 1e-12, -707106.78118548686},
+		{2, 1e-6, -707.10572052593380},
+		{2, 0.001, -22.327124770119875},
+		{2, 0.025, -4.3026527297494639},
+		{2, 0.3, -0.61721339984836764},
+		{2, 0.7, 0.61721339984836764},
+		{2, 0.975, 4.3026527297494639},
+		{2, 0.999, 22.327124770119875},
+		{2, 0.999999, 707.10572052593380},
+		{2.5, 1e-12, -55306.174076515815},
+		{2.5, 1e-6, -220.17342917823684},
+		{2.5, 0.001, -13.822193110865965},
+		{2.5, 0.025, -3.5746548420036832},
+		{2.5, 0.3, -0.59730773825231746},
+		{2.5, 0.7, 0.59730773825231746},
+		{2.5, 0.975, 3.5746548420036832},
+		{2.5, 0.999, 13.822193110865965},
+		{2.5, 0.999999, 220.17342917823684},
+		{3, 1e-12, -10331.108244292486},
+		{3, 1e-6, -103.29946778041934},
+		{3, 0.001, -10.214531852407387},
+		{3, 0.025, -3.1824463052837096},
+		{3, 0.3, -0.58438972743981867},
+		{3, 0.7, 0.58438972743981867},
+		{3, 0.975, 3.1824463052837096},
+		{3, 0.999, 10.214531852407387},
+		{3, 0.999999, 103.29946778041934},
+		{7.3, 1e-12, -91.094866593897543},
+		{7.3, 1e-6, -13.493523060744642},
+		{7.3, 0.001, -4.6888659935383738},
+		{7.3, 0.025, -2.3450667365477036},
+		{7.3, 0.3, -0.54806289794217735},
+		{7.3, 0.7, 0.54806289794217735},
+		{7.3, 0.975, 2.3450667365477036},
+		{7.3, 0.999, 4.6888659935383738},
+		{7.3, 0.999999, 13.493523060744642},
+		{30, 1e-12, -11.397217523311411},
+		{30, 1e-6, -5.8711171204188826},
+		{30, 0.001, -3.3851848668293051},
+		{30, 0.025, -2.0422724563012383},
+		{30, 0.3, -0.53001900390650448},
+		{30, 0.7, 0.53001900390650448},
+		{30, 0.975, 2.0422724563012383},
+		{30, 0.999, 3.3851848668293051},
+		{30, 0.999999, 5.8711171204188826},
+		{5841.74, 1e-12, -7.0497097542858834},
+		{5841.74, 1e-6, -4.7582283663237508},
+		{5841.74, 0.001, -3.0916280377610003},
+		{5841.74, 0.025, -1.9603701570958002},
+		{5841.74, 0.3, -0.52442912736709376},
+		{5841.74, 0.7, 0.52442912736709376},
+		{5841.74, 0.975, 1.9603701570958002},
+		{5841.74, 0.999, 3.0916280377610003},
+		{5841.74, 0.999999, 4.7582283663237508},
+		{19999, 1e-12, -7.0389255446222030},
+		{19999, 1e-6, -4.7548267057585357},
+		{19999, 0.001, -3.0906398822355961},
+		{19999, 0.025, -1.9600826110898155},
+		{19999, 0.3, -0.52440887083845105},
+		{19999, 0.7, 0.52440887083845105},
+		{19999, 0.975, 1.9600826110898155},
+		{19999, 0.999, 3.0906398822355961},
+		{19999, 0.999999, 4.7548267057585357},
+		{20001, 1e-12, -7.0389251002334583},
+		{20001, 1e-6, -4.7548265654897306},
+		{20001, 0.001, -3.0906398414751033},
+		{20001, 0.025, -1.9600825992270480},
+		{20001, 0.3, -0.52440887000266918},
+		{20001, 0.7, 0.52440887000266918},
+		{20001, 0.975, 1.9600825992270480},
+		{20001, 0.999, 3.0906398414751033},
+		{20001, 0.999999, 4.7548265654897306},
+		{1e5, 1e-12, -7.0353717423935763},
+		{1e5, 1e-6, -4.7537047163912883},
+		{1e5, 0.001, -3.0903138094272376},
+		{1e5, 0.025, -1.9599877075346096},
+		{1e5, 0.3, -0.52440218423354571},
+		{1e5, 0.7, 0.52440218423354571},
+		{1e5, 0.975, 1.9599877075346096},
+		{1e5, 0.999, 3.0903138094272376},
+		{1e5, 0.999999, 4.7537047163912883},
+		{1e7, 1e-12, -7.0344927035261599},
+		{1e7, 1e-6, -4.7534271127555771},
+		{1e7, 0.001, -3.0902331211809118},
+		{1e7, 0.025, -1.9599642217672055},
+		{1e7, 0.3, -0.52440052942325377},
+		{1e7, 0.7, 0.52440052942325377},
+		{1e7, 0.975, 1.9599642217672055},
+		{1e7, 0.999, 3.0902331211809118},
+		{1e7, 0.999999, 4.7534271127555771},
+		{1e10, 1e-12, -7.0344838341793474},
+		{1e10, 1e-6, -4.7534243116268302},
+		{1e10, 0.001, -3.0902323069828264},
+		{1e10, 0.025, -1.9599639847772814},
+		{1e10, 0.3, -0.52440051272475600},
+		{1e10, 0.7, 0.52440051272475600},
+		{1e10, 0.975, 1.9599639847772814},
+		{1e10, 0.999, 3.0902323069828264},
+		{1e10, 0.999999, 4.7534243116268302},
+		{1e15, 1e-12, -7.0344838253012207},
+		{1e15, 1e-6, -4.7534243088229270},
+		{1e15, 0.001, -3.0902323061678217},
+		{1e15, 0.025, -1.9599639845400566},
+		{1e15, 0.3, -0.52440051270804095},
+		{1e15, 0.7, 0.52440051270804095},
+		{1e15, 0.975, 1.9599639845400566},
+		{1e15, 0.999, 3.0902323061678217},
+		{1e15, 0.999999, 4.7534243088229270},
+		{INFINITY, 1e-12, -7.0344838253011319},
+		{INFINITY, 1e-6, -4.7534243088228989},
+		{INFINITY, 0.001, -3.0902323061678135},
+		{INFINITY, 0.025, -1.9599639845400542},
+		{INFINITY, 0.3, -0.52440051270804078},
+		{INFINITY, 0.7, 0.52440051270804078},
+		{INFINITY, 0.975, 1.9599639845400542},
+		{INFINITY, 0.999, 3.0902323061678135},
+		{INFINITY, 0.999999, 4.7534243088228989},
+	};
+	static const double round_trip_p[] = {1e-300, 1e-20, 1e-9, 0.01, 0.4999999, 0.5000001, 0.8, 0.99};
+	static const double round_trip_dof[] = {1.0, 1.2, 2.0, 4.5, 17.0, 300.0, 19999.5, 20000.5, 3e6, 1e12};
+	size_t		ncases = sizeof(cases) / sizeof(cases[0]);
+	size_t		i = 0;
+	size_t		j;
+	double		worst = 0.0;
+	char		name[MAX_LINE];
+	char		diag[MAX_LINE];
+
+	/* one TAP line per dof: relative error <= 1e-10 */
+	while (i < ncases)
+	{
+		double		dof = cases[i].dof;
+		double		worst_rel = 0.0;
+		bool		ok = true;
+
+		diag[0] = '\0';
+		for (; i < ncases && (cases[i].dof == dof || (isinf(dof) && isinf(cases[i].dof))); i++)
+		{
+			double		got = abt_metric_t_quantile(cases[i].p, dof);
+			double		rel = fabs(got - cases[i].t) / fabs(cases[i].t);
+			bool		this_ok = !isnan(got) && rel <= 1e-10;
+
+			worst_rel = fmax(worst_rel, isnan(got) ? INFINITY : rel);
+			if (!this_ok && ok)
+				snprintf(diag, sizeof(diag), "p = %g: got %.17g, want %.17g",
+						 cases[i].p, got, cases[i].t);
+			ok = ok && this_ok;
+		}
+		snprintf(name, sizeof(name), "t_quantile dof %g at 9 points (worst rel %.1e)",
+				 dof, worst_rel);
+		record(ok, diag, "%s", name);
+	}
+
+	/* closed forms: dof 1 is tan(pi (p - 1/2)), dof 2 is (2p - 1) / sqrt(2 p (1 - p)) */
+	check_rel("t_quantile(0.75, 1) = 1", abt_metric_t_quantile(0.75, 1.0), 1.0, 1e-13);
+	check_rel("t_quantile(1e-300, 1) = -1/(pi 1e-300)",
+			  abt_metric_t_quantile(1e-300, 1.0), -1.0 / (TEST_PI * 1e-300), 1e-10);
+	check_rel("t_quantile(0.9, 2) closed form", abt_metric_t_quantile(0.9, 2.0),
+			  0.8 / sqrt(2.0 * 0.9 * 0.1), 1e-13);
+	check_rel("t_quantile(1e-12, 2) closed form", abt_metric_t_quantile(1e-12, 2.0),
+			  (2e-12 - 1.0) / sqrt(2e-12 * (1.0 - 1e-12)), 1e-10);
+
+	/* round trip cdf(quantile(p)) = p over fractional, moderate and huge dof */
+	for (i = 0; i < sizeof(round_trip_dof) / sizeof(round_trip_dof[0]); i++)
+		for (j = 0; j < sizeof(round_trip_p) / sizeof(round_trip_p[0]); j++)
+		{
+			double		p = round_trip_p[j];
+			double		back = abt_metric_t_cdf(abt_metric_t_quantile(p, round_trip_dof[i]),
+												round_trip_dof[i]);
+
+			worst = fmax(worst, fabs(back - p) / fmin(p, 1.0 - p));
+		}
+	snprintf(diag, sizeof(diag), "worst relative error %.2e", worst);
+	check_true("t_cdf(t_quantile(p)) = p (relative to min(p, 1-p)) over 10 dof x 8 p",
+			   worst <= 1e-9, diag);
+
+	check_close("t_quantile(0.5, 7) = 0", abt_metric_t_quantile(0.5, 7.0), 0.0, 0.0);
+	check_close("t_quantile(0, 7) = -Inf", abt_metric_t_quantile(0.0, 7.0), -INFINITY, 0.0);
+	check_close("t_quantile(1, 7) = +Inf", abt_metric_t_quantile(1.0, 7.0), INFINITY, 0.0);
+	check_close("t_quantile(1.5, 7) is NAN", abt_metric_t_quantile(1.5, 7.0), NAN, 0.0);
+	check_close("t_quantile(-0.1, 7) is NAN", abt_metric_t_quantile(-0.1, 7.0), NAN, 0.0);
+	check_close("t_quantile(NAN, 7) is NAN", abt_metric_t_quantile(NAN, 7.0), NAN, 0.0);
+	check_close("t_quantile(0.3, 0) is NAN", abt_metric_t_quantile(0.3, 0.0), NAN, 0.0);
+}
+
+/* Fixed and sequential tests against gbstats' formulas in 50 digits (metric_reference.py). */
+static void
+test_reference_tests(void)
+{
+	static const struct
+	{
+		const char *label;
+		int64_t		n_a;
+		double		mean_a;
+		double		var_a;
+		int64_t		n_b;
+		double		mean_b;
+		double		var_b;
+		double		alpha;
+		bool		sequential;
+		double		tuning;
+		double		want[7];	/* uplift, se, dof, p, ci_low, ci_high, ctb */
+	}			cases[] = {
+		{"mean 3407 vs 3461",
+			3407, 0.41000000000000000, 15.210000000000000, 3461, 0.70000000000000000, 38.440000000000000, 0.05, false, 5000,
+			{0.70731707317073171, 0.37879436166814280, 5841.7420320935644, 0.061911827456183551,
+			-0.035260089066117919, 1.4498942354075813, 0.96906910853238147}},
+		{"mean 3407 vs 3461, alpha 0.1",
+			3407, 0.41000000000000000, 15.210000000000000, 3461, 0.70000000000000000, 38.440000000000000, 0.1, false, 5000,
+			{0.70731707317073171, 0.37879436166814280, 5841.7420320935644, 0.061911827456183551,
+			0.084156972431159035, 1.3304771739103044, 0.96906910853238147}},
+		{"proportion 14/28 vs 16/30",
+			28, 0.50000000000000000, 0.25000000000000000, 30, 0.53333333333333333, 0.24888888888888889, 0.05, false, 5000,
+			{0.066666666666666667, 0.27169855689735605, 55.707449148622057, 0.80707168320218873,
+			-0.47767402827067862, 0.61100736160401195, 0.59691501044424005}},
+		{"sequential mean 3000 vs 3461, N* 1000",
+			3000, 0.46562333333333333, 17.248269901422696, 3461, 0.70000000000000000, 38.440000000000000, 0.05, true, 1000,
+			{0.50336108585623573, 0.33341221464007344, 6087.3825491597706, 1.0000000000000000,
+			-0.55844050510773140, 1.5651626768202029, 0.93444332168574064}},
+		{"sequential mean 3000 vs 3461, N* 5000",
+			3000, 0.46562333333333333, 17.248269901422696, 3461, 0.70000000000000000, 38.440000000000000, 0.05, true, 5000,
+			{0.50336108585623573, 0.33341221464007344, 6087.3825491597706, 1.0000000000000000,
+			-0.50971776085564249, 1.5164399325681139, 0.93444332168574064}},
+		{"sequential proportion 1396/3000 vs 2422/3461",
+			3000, 0.46533333333333333, 0.24879822222222222, 3461, 0.69979774631609361, 0.21008086056700990, 0.05, true, 5000,
+			{0.50386335168214960, 0.033860214798231226, 6143.1608848605041, 5.1747166828397680e-44,
+			0.40097849668594152, 0.60674820667835769, 1.0000000000000000}},
+		{"proportion 50000/1e6 vs 50600/1e6",
+			1000000, 0.050000000000000000, 0.047500000000000000, 1000000, 0.050600000000000000, 0.048039640000000000, 0.05, false, 5000,
+			{0.012000000000000000, 0.0062188899330989932, 1.9999341946974664e+6, 0.053655962223086096,
+			-1.8880766938667149e-4, 0.024188807669386671, 0.97317208952584971}},
+		{"sequential proportion 50000/1e6 vs 50600/1e6",
+			1000000, 0.050000000000000000, 0.047500000000000000, 1000000, 0.050600000000000000, 0.048039640000000000, 0.05, true, 5000,
+			{0.012000000000000000, 0.0062188899330989932, 1.9999341946974664e+6, 1.0000000000000000,
+			-0.011318018121067915, 0.035318018121067915, 0.97317208952584971}},
+		{"negative control mean",
+			50, -2.0000000000000000, 4.0816326530612245, 60, -1.5000000000000000, 2.7966101694915254, 0.05, false, 5000,
+			{0.25000000000000000, 0.15209251858528759, 95.163920753035736, 0.10353060470043013,
+			-0.051935117069018893, 0.55193511706901889, 0.94988466207681520}},
+	};
+	static const char *const fields[] = {"uplift", "se", "dof", "p", "ci_low", "ci_high",
+	"chance_to_beat"};
+	size_t		i;
+	int			f;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		AbtMetricTest r;
+		double		got[7];
+
+		if (cases[i].sequential)
+			abt_metric_sequential_ttest(cases[i].n_a, cases[i].mean_a, cases[i].var_a,
+										cases[i].n_b, cases[i].mean_b, cases[i].var_b,
+										cases[i].alpha, cases[i].tuning, &r);
+		else
+			abt_metric_ttest(cases[i].n_a, cases[i].mean_a, cases[i].var_a,
+							 cases[i].n_b, cases[i].mean_b, cases[i].var_b,
+							 cases[i].alpha, &r);
+		got[0] = r.uplift;
+		got[1] = r.se;
+		got[2] = r.dof;
+		got[3] = r.p_value;
+		got[4] = r.ci_low;
+		got[5] = r.ci_high;
+		got[6] = r.chance_to_beat;
+		for (f = 0; f < 7; f++)
+		{
+			char		name[MAX_LINE];
+			double		want = cases[i].want[f];
+
+			snprintf(name, sizeof(name), "%s: %s", cases[i].label, fields[f]);
+			/* relative 1e-10, or 1e-12 absolute for values near 0 */
+			check_close(name, got[f], want, fmax(1e-10 * fabs(want), 1e-12));
+		}
+	}
+}
+
+/* gbstats' own published results (5 decimals), from raw sums through the moments. */
+static void
+test_gbstats_published(void)
+{
+	/* rounding to 5 decimals leaves at most half a unit in the last place */
+	const double tol = 5.0e-6 + 1e-12;
+	double		ma;
+	double		va;
+	double		mb;
+	double		vb;
+	AbtMetricTest r;
+	AbtMetricTest below;
+	AbtMetricTest near;
+	AbtMetricTest above;
+
+	/* TestTwoSidedTTest.test_two_sided_ttest (issue 9's mean metric values) */
+	abt_metric_mean_moments(3407, 1396.87, 52377.9767, &ma, &va);
+	abt_metric_mean_moments(3461, 2422.7, 134698.29, &mb, &vb);
+	abt_metric_ttest(3407, ma, va, 3461, mb, vb, 0.05, &r);
+	check_close("gbstats two-sided mean: uplift 0.70732", r.uplift, 0.70732, tol);
+	check_close("gbstats two-sided mean: se 0.37879", r.se, 0.37879, tol);
+	check_close("gbstats two-sided mean: dof 5841.74 (issue 9)", r.dof, 5841.74, 0.005);
+	check_close("gbstats two-sided mean: p 0.06191", r.p_value, 0.06191, tol);
+	check_close("gbstats two-sided mean: ci_low -0.03526", r.ci_low, -0.03526, tol);
+	check_close("gbstats two-sided mean: ci_high 1.44989", r.ci_high, 1.44989, tol);
+
+	/* TestTwoSidedTTest.test_two_sided_ttest_binom */
+	abt_metric_proportion_moments(28, 14, &ma, &va);
+	abt_metric_proportion_moments(30, 16, &mb, &vb);
+	abt_metric_ttest(28, ma, va, 30, mb, vb, 0.05, &r);
+	check_close("gbstats two-sided proportion: uplift 0.06667", r.uplift, 0.06667, tol);
+	check_close("gbstats two-sided proportion: se 0.2717", r.se, 0.2717, tol);
+	check_close("gbstats two-sided proportion: p 0.80707", r.p_value, 0.80707, tol);
+	check_close("gbstats two-sided proportion: ci_low -0.47767", r.ci_low, -0.47767, tol);
+	check_close("gbstats two-sided proportion: ci_high 0.61101", r.ci_high, 0.61101, tol);
+
+	/* TestTwoSidedTTest.test_two_sided_ttest_missing_variance: no result */
+	abt_metric_mean_moments(2, 1396.87, 52377.9767, &ma, &va);
+	abt_metric_mean_moments(3461, 2422.7, 134698.29, &mb, &vb);
+	abt_metric_ttest(2, ma, va, 3461, mb, vb, 0.05, &r);
+	check_null("gbstats missing variance (impossible aggregates): all NAN", &r);
+
+	/* TestSequentialTTest.test_sequential_test_runs (N* = 1000) */
+	abt_metric_mean_moments(3000, 1396.87, 52377.9767, &ma, &va);
+	abt_metric_mean_moments(3461, 2422.7, 134698.29, &mb, &vb);
+	abt_metric_sequential_ttest(3000, ma, va, 3461, mb, vb, 0.05, 1000.0, &r);
+	check_close("gbstats sequential mean: uplift 0.50336", r.uplift, 0.50336, tol);
+	check_close("gbstats sequential mean: se 0.33341", r.se, 0.33341, tol);
+	check_close("gbstats sequential mean: ci_low -0.55844", r.ci_low, -0.55844, tol);
+	check_close("gbstats sequential mean: ci_high 1.56516", r.ci_high, 1.56516, tol);
+	check_close("gbstats sequential mean: p 1", r.p_value, 1.0, 0.0);
+
+	/* TestSequentialTTest.test_sequential_test_tuning_as_expected */
+	abt_metric_sequential_ttest(3000, ma, va, 3461, mb, vb, 0.05, 10.0, &below);
+	abt_metric_sequential_ttest(3000, ma, va, 3461, mb, vb, 0.05, 6461.0, &near);
+	abt_metric_sequential_ttest(3000, ma, va, 3461, mb, vb, 0.05, 10000.0, &above);
+	check_true("gbstats sequential tuning: N* 10 wider than N* 10000",
+			   below.ci_low < above.ci_low && below.ci_high > above.ci_high, "");
+	check_true("gbstats sequential tuning: N* 10 wider than N* = N",
+			   below.ci_low < near.ci_low && below.ci_high > near.ci_high, "");
+	check_true("gbstats sequential tuning: N* 10000 wider than N* = N",
+			   above.ci_low < near.ci_low && above.ci_high > near.ci_high, "");
+
+	/* TestSequentialTTest.test_sequential_test_runs_prop (default N* = 5000) */
+	abt_metric_proportion_moments(3000, 1396, &ma, &va);
+	abt_metric_proportion_moments(3461, 2422, &mb, &vb);
+	abt_metric_sequential_ttest(3000, ma, va, 3461, mb, vb, 0.05,
+								ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT, &r);
+	check_close("gbstats sequential proportion: uplift 0.50386", r.uplift, 0.50386, tol);
+	check_close("gbstats sequential proportion: se 0.03386", r.se, 0.03386, tol);
+	check_close("gbstats sequential proportion: ci_low 0.40098", r.ci_low, 0.40098, tol);
+	check_close("gbstats sequential proportion: ci_high 0.60675", r.ci_high, 0.60675, tol);
+	check_close("gbstats sequential proportion: p 0.0", r.p_value, 0.0, tol);
+
+	/* the sequential interval is wider than the fixed one at the same data */
+	abt_metric_ttest(3000, ma, va, 3461, mb, vb, 0.05, &r);
+	check_true("sequential interval contains the fixed-horizon one",
+			   below.ci_low < r.ci_low && near.ci_high > r.ci_high, "");
+}
+
+/* The documented NULL cases of both tests. */
+static void
+test_null_cases(void)
+{
+	AbtMetricTest r;
+
+	abt_metric_ttest(1, 0.5, 0.0, 100, 0.6, 0.24, 0.05, &r);
+	check_null("ttest n_a = 1: NAN", &r);
+	abt_metric_ttest(100, 0.5, 0.25, 1, 0.6, 0.0, 0.05, &r);
+	check_null("ttest n_b = 1: NAN", &r);
+	abt_metric_ttest(0, NAN, NAN, 100, 0.6, 0.24, 0.05, &r);
+	check_null("ttest n_a = 0: NAN", &r);
+	abt_metric_ttest(100, 0.0, 0.0, 100, 0.1, 0.09, 0.05, &r);
+	check_null("ttest control mean 0: NAN", &r);
+	abt_metric_ttest(100, 5.0, 0.0, 100, 10.0, 0.0, 0.05, &r);
+	check_null("ttest se 0 (constant values on both sides): NAN", &r);
+	abt_metric_ttest(100, 0.5, 0.25, 100, NAN, 0.24, 0.05, &r);
+	check_null("ttest NAN mean: NAN", &r);
+	abt_metric_ttest(100, 0.5, -0.25, 100, 0.6, 0.24, 0.05, &r);
+	check_null("ttest negative variance: NAN", &r);
+	abt_metric_ttest(100, 0.5, 0.25, 100, 0.6, 0.24, 0.0, &r);
+	check_null("ttest alpha 0: NAN", &r);
+	abt_metric_ttest(100, 0.5, 0.25, 100, 0.6, 0.24, 1.0, &r);
+	check_null("ttest alpha 1: NAN", &r);
+	abt_metric_sequential_ttest(1, 0.5, 0.0, 100, 0.6, 0.24, 0.05, 5000.0, &r);
+	check_null("sequential n_a = 1: NAN", &r);
+	abt_metric_sequential_ttest(100, 0.0, 0.0, 100, 0.6, 0.24, 0.05, 5000.0, &r);
+	check_null("sequential control mean 0: NAN", &r);
+	abt_metric_sequential_ttest(100, 5.0, 0.0, 100, 10.0, 0.0, 0.05, 5000.0, &r);
+	check_null("sequential se 0: NAN", &r);
+	abt_metric_sequential_ttest(100, 0.5, 0.25, 100, 0.6, 0.24, 0.05, 0.0, &r);
+	check_null("sequential tuning 0: NAN", &r);
+	abt_metric_sequential_ttest(100, 0.5, 0.25, 100, 0.6, 0.24, 0.05, INFINITY, &r);
+	check_null("sequential tuning +Inf: NAN", &r);
+
+	/* a control with variance 0 but a variant without is a result (see the file header) */
+	abt_metric_ttest(100, 1.0, 0.0, 100, 0.9, 0.09, 0.05, &r);
+	check_true("ttest control 100/100 vs 90/100: defined, uplift -0.1, dof n_b - 1",
+			   fabs(r.uplift + 0.1) < 1e-15 && fabs(r.dof - 99.0) < 1e-9 &&
+			   r.p_value > 0.0 && r.p_value < 0.01, "");
+	/* equal groups: uplift 0, p 1, chance 0.5 */
+	abt_metric_ttest(500, 2.0, 3.0, 500, 2.0, 3.0, 0.05, &r);
+	check_true("ttest identical groups: uplift 0, p 1, chance 0.5, symmetric CI",
+			   r.uplift == 0.0 && r.p_value == 1.0 && r.chance_to_beat == 0.5 &&
+			   r.ci_low == -r.ci_high, "");
+	/* a huge effect: p underflows to 0, not NAN */
+	abt_metric_ttest(1000000, 0.01, 0.0099, 1000000, 0.5, 0.25, 0.05, &r);
+	check_true("ttest huge effect: p = 0 and chance 1, not NAN",
+			   r.p_value == 0.0 && r.chance_to_beat == 1.0, "");
+	abt_metric_sequential_ttest(1000000, 0.01, 0.0099, 1000000, 0.5, 0.25, 0.05, 5000.0, &r);
+	check_true("sequential huge effect: p = 0, not NAN (e-value in logs)",
+			   r.p_value == 0.0, "");
+}
+
+/* Holm adjustment by brute force: sorted copy, then the running maximum. */
+static void
+brute_holm(const double *p, int n, double *out)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		/* rank-free definition: max over j with p_j <= p_i of min(1, (m - rank_j) p_j) */
+		double		best = 0.0;
+		int			j;
+
+		for (j = 0; j < n; j++)
+		{
+			int			below = 0;
+			int			k;
+
+			if (!(p[j] <= p[i]))
+				continue;
+			/* rank of j = number of k before it in a stable ascending order */
+			for (k = 0; k < n; k++)
+				if (p[k] < p[j] || (p[k] == p[j] && k < j))
+					below++;
+			best = fmax(best, fmin(1.0, p[j] * (double) (n - below)));
+		}
+		out[i] = best;
+	}
+}
+
+/* BH adjustment by brute force: min over j with p_j >= p_i of min(1, m p_j / rank_j). */
+static void
+brute_bh(const double *p, int n, double *out)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		double		best = 1.0;
+		int			j;
+
+		for (j = 0; j < n; j++)
+		{
+			int			rank = 1;
+			int			k;
+
+			if (!(p[j] >= p[i]))
+				continue;
+			for (k = 0; k < n; k++)
+				if (p[k] < p[j] || (p[k] == p[j] && k < j))
+					rank++;
+			best = fmin(best, fmin(1.0, p[j] * (double) n / (double) rank));
+		}
+		out[i] = best;
+	}
+}
+
+/* Holm-Bonferroni and Benjamini-Hochberg adjustments. */
+static void
+test_adjustments(void)
+{
+	/* GrowthBook experiments.test.ts, in input order */
+	static const double holm_in[] = {0.01, 0.04, 0.03, 0.005, 0.55, 0.6};
+	static const double holm_want[] = {0.05, 0.12, 0.12, 0.03, 1.0, 1.0};
+	static const double bh_in[] = {0.898, 0.138, 0.007, 0.964, 0.538, 0.006, 0.138};
+	static const double bh_want[] = {0.964, 0.2415, 0.0245, 0.964, 0.7532, 0.0245, 0.2415};
+	/* hand-computed: NAN skipped, m = 3 */
+	static const double nan_in[] = {0.01, NAN, 0.04, 0.03};
+	static const double nan_holm[] = {0.03, NAN, 0.06, 0.06};
+	static const double nan_bh[] = {0.03, NAN, 0.04, 0.04};
+	double		out[NBIG];
+	double		want[NBIG];
+	double		big[NBIG];
+	double		alias[8];
+	int			order[NBIG];
+	int			i;
+	int			m;
+	double		worst;
+	bool		ok;
+	char		diag[MAX_LINE];
+	uint64_t	state = 88172645463325252ULL;
+
+	m = abt_metric_adjust_holm(holm_in, 6, order, out);
+	worst = 0.0;
+	for (i = 0; i < 6; i++)
+		worst = fmax(worst, fabs(out[i] - holm_want[i]));
+	snprintf(diag, sizeof(diag), "worst error %.2e, m %d", worst, m);
+	check_true("holm: GrowthBook's case", m == 6 && worst <= 1e-15, diag);
+
+	m = abt_metric_adjust_bh(bh_in, 7, order, out);
+	worst = 0.0;
+	for (i = 0; i < 7; i++)
+		worst = fmax(worst, fabs(out[i] - bh_want[i]));
+	snprintf(diag, sizeof(diag), "worst error %.2e, m %d", worst, m);
+	/* GrowthBook's test compares after toFixed(8) */
+	check_true("bh: GrowthBook's case (8 decimals)", m == 7 && worst <= 5e-9, diag);
+
+	m = abt_metric_adjust_holm(nan_in, 4, order, out);
+	ok = m == 3 && isnan(out[1]);
+	for (i = 0; i < 4; i++)
+		if (i != 1)
+			ok = ok && fabs(out[i] - nan_holm[i]) <= 1e-15;
+	check_true("holm: NAN entries skipped (m = 3) and left NAN", ok, "");
+	m = abt_metric_adjust_bh(nan_in, 4, order, out);
+	ok = m == 3 && isnan(out[1]);
+	for (i = 0; i < 4; i++)
+		if (i != 1)
+			ok = ok && fabs(out[i] - nan_bh[i]) <= 1e-15;
+	check_true("bh: NAN entries skipped (m = 3) and left NAN", ok, "");
+
+	alias[0] = NAN;
+	alias[1] = NAN;
+	m = abt_metric_adjust_holm(alias, 2, order, alias);
+	check_true("holm: all NAN gives m = 0, all NAN", m == 0 && isnan(alias[0]) && isnan(alias[1]), "");
+	check_true("holm and bh: n = 0 gives 0",
+			   abt_metric_adjust_holm(NULL, 0, NULL, NULL) == 0 &&
+			   abt_metric_adjust_bh(NULL, 0, NULL, NULL) == 0, "");
+	alias[0] = 0.2;
+	m = abt_metric_adjust_bh(alias, 1, order, alias);
+	check_true("bh: single p unchanged", m == 1 && alias[0] == 0.2, "");
+
+	memcpy(alias, holm_in, sizeof(holm_in));
+	abt_metric_adjust_holm(alias, 6, order, alias);
+	worst = 0.0;
+	for (i = 0; i < 6; i++)
+		worst = fmax(worst, fabs(alias[i] - holm_want[i]));
+	check_true("holm: output may be the input array", worst <= 1e-15, "");
+	memcpy(alias, bh_in, sizeof(bh_in));
+	abt_metric_adjust_bh(alias, 7, order, alias);
+	worst = 0.0;
+	for (i = 0; i < 7; i++)
+		worst = fmax(worst, fabs(alias[i] - bh_want[i]));
+	check_true("bh: output may be the input array", worst <= 5e-9, "");
+
+	/* a larger family with ties and tiny values against the O(n^2) definitions */
+	for (i = 0; i < NBIG; i++)
+	{
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		big[i] = (double) (state % 1000) / 1000.0;	/* many ties */
+		if (i % 7 == 0)
+			big[i] *= 1e-6;
+	}
+	abt_metric_adjust_holm(big, NBIG, order, out);
+	brute_holm(big, NBIG, want);
+	worst = 0.0;
+	ok = true;
+	for (i = 0; i < NBIG; i++)
+	{
+		worst = fmax(worst, fabs(out[i] - want[i]));
+		ok = ok && out[i] >= big[i] && out[i] <= 1.0;
+	}
+	snprintf(diag, sizeof(diag), "worst error %.2e", worst);
+	check_true("holm: 300 p-values with ties equal the brute-force definition, p <= adj <= 1",
+			   ok && worst <= 1e-15, diag);
+	abt_metric_adjust_bh(big, NBIG, order, want);
+	brute_bh(big, NBIG, out);
+	worst = 0.0;
+	ok = true;
+	for (i = 0; i < NBIG; i++)
+	{
+		worst = fmax(worst, fabs(out[i] - want[i]));
+		ok = ok && want[i] >= big[i] && want[i] <= 1.0;
+	}
+	snprintf(diag, sizeof(diag), "worst error %.2e", worst);
+	check_true("bh: 300 p-values with ties equal the brute-force definition, p <= adj <= 1",
+			   ok && worst <= 1e-15, diag);
+}
+
+/* Report (no assertion) the time per call of the tests and the quantile. */
+static void
+time_tests(void)
+{
+	static const struct
+	{
+		const char *label;
+		int64_t		n;
+		bool		sequential;
+	}			cases[] = {
+		{"ttest, n 3000 per side", 3000, false},
+		{"ttest, n 1e6 per side (Hill's expansion)", 1000000, false},
+		{"sequential, n 1e6 per side", 1000000, true},
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		volatile double sink = 0.0;
+		double		start = now_seconds();
+		double		elapsed;
+		long		calls = 0;
+
+		do
+		{
+			int			k;
+
+			for (k = 0; k < 20; k++)
+			{
+				AbtMetricTest r;
+
+				if (cases[i].sequential)
+					abt_metric_sequential_ttest(cases[i].n, 0.05, 0.0475, cases[i].n,
+												0.0506 + 1e-6 * k, 0.048, 0.05, 5000.0, &r);
+				else
+					abt_metric_ttest(cases[i].n, 0.05, 0.0475, cases[i].n,
+									 0.0506 + 1e-6 * k, 0.048, 0.05, &r);
+				sink += r.p_value;
+			}
+			calls += 20;
+			elapsed = now_seconds() - start;
+		} while (elapsed < 0.05);
+		(void) sink;
+		note("%s: %.2f us/call", cases[i].label, elapsed / calls * 1e6);
+	}
+}
+
+int
+main(void)
+{
+	int			i;
+	int			failed = 0;
+
+	test_moments();
+	test_t_cdf();
+	test_t_quantile();
+	test_reference_tests();
+	test_gbstats_published();
+	test_null_cases();
+	test_adjustments();
+	time_tests();
+
+	printf("1..%d\n", ntests);
+	for (i = 0; i < ntests; i++)
+	{
+		printf("%sok %d - %s\n", results[i].ok ? "" : "not ", i + 1, results[i].desc);
+		if (!results[i].ok)
+		{
+			printf("#   %s\n", results[i].diag);
+			failed++;
+		}
+	}
+	for (i = 0; i < nnotes; i++)
+		printf("# %s\n", notes[i]);
+	if (failed)
+		printf("# %d of %d tests failed\n", failed, ntests);
+	return failed ? 1 : 0;
+}
