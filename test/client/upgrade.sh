@@ -1,78 +1,379 @@
 #!/usr/bin/env bash
-# test/client/upgrade.sh -- ALTER EXTENSION abtest UPDATE from every earlier
-# released version keeps data and answers.
+# test/client/upgrade.sh -- ALTER EXTENSION abtest UPDATE from every released
+# version keeps rows, counters, answers and realtime membership, and the
+# newest library serves a database that is not updated yet.
 #
-# For each version with a full install script sql/abtest--V.sql other than
-# the default one: install V, assign and convert visitors, ALTER EXTENSION
-# abtest UPDATE, and check that the rows are unchanged, returning visitors get
-# the same variants, counters still equal the rows and new visitors work.
-# A released install script is never edited, so its data shape is what a
-# user of that release has.  Version 1.0 is the first release: until a later
-# one exists there is nothing to update from, and the test says so.
+# 1. Released scripts are never edited: the sha256 of every script of a
+#    released version (every sql/abtest--*.sql whose target is not
+#    default_version) must equal the checksum kept below.  A script of a
+#    release without a checksum here fails too (add it when releasing).
+# 2. For each released version V (1.0 so far), in a database of its own:
+#    CREATE PUBLICATION, SET abtest.publication to it, CREATE EXTENSION abtest
+#    VERSION 'V', then the same calls as in a fresh database at
+#    default_version (the reference): an experiment with 2 elements and one
+#    with 1 element, visitors through abt_assign, abt_assign_bulk and
+#    abt_assign_batch, conversions with goals and values, a lead, settled
+#    counters (abt_settle_counters, and by pausing), conversions after the
+#    settling.  The installed abtest.so is always the newest, so these calls
+#    already run the new library against V's schema:
+#     - every call's answer at V equals the reference's (new flags included),
+#       and so do the rows, counters, analytics and publication (without
+#       what legitimately differs between two databases: backend slots,
+#       config_version stamps, the leads' clock times);
+#     - the live counters and rollups equal the assignment rows.
+#    Then ALTER EXTENSION abtest UPDATE, and:
+#     - extversion is default_version; no object of V left the extension;
+#     - every table's rows (exactly, slots and stamps included), the
+#       sequences, the live and settled counters, the answers for returning
+#       and unknown visitors, abt_variant_stats, abt_timeline and
+#       abt_timeline_variants, and the publications are unchanged;
+#     - new visitors (abt_assign, bulk, batch) and conversions work: answers
+#       equal the reference's fed the same calls, counters equal the rows.
+# Times are fixed relative to the start of the test (BASE, 30 hours ago), so
+# the 168-hour timelines hold all of them; only non-empty buckets are
+# compared, as the window's empty edges move with now().  No sleeps.
 set -uo pipefail
 
 : "${PGHOST:?}" "${PGPORT:?}" "${ABT_TMP:?}" "${ABT_BIN:?}"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 TAG=$$_$RANDOM
 WORK=$ABT_TMP/upgrade.$TAG
-mkdir -p "$WORK" && chmod 755 "$WORK"
+{ mkdir -p "$WORK" && chmod 755 "$WORK"; } || { echo "Bail out! cannot create $WORK"; exit 1; }
 . test/client/lib/tap.sh
 
+# sha256 of the scripts of released versions.  Never change a line; add the
+# scripts of each new release (e.g. abtest--1.0--1.1.sql when 1.1 is out).
+RELEASED_SHA256=(
+    "abtest--1.0.sql 9272878e7d366dd3a64b2b7e8de4f881641c4d351f8b3efa1be173de1c897c42"
+)
+
+# the server's clock and zone must not change the answers
+as_pg() { (cd "$WORK" && runuser -u postgres -- env LC_ALL=C.UTF-8 PGTZ=UTC "$@"); }
+# run DB: SQL on stdin, unaligned output, stop at the first error
+run() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
+        "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1"; }
+
 DEFAULT=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" abtest.control)
-EXP=c0000000-0000-4000-8000-000000000001
+PUB=abt_upgrade_pub
+EXP1=c1000000-0000-4000-8000-000000000001       # active, 2 elements
+EXP2=c2000000-0000-4000-8000-000000000002       # coverage 0.7, paused after the load
+UNKNOWN=c9000000-0000-4000-8000-000000000009
+BASE=$(date -u -d "@$(( $(date +%s) / 3600 * 3600 - 30 * 3600 ))" '+%Y-%m-%d %H:%M:%S+00')
 DBS=()
-trap 'for d in "${DBS[@]}"; do q postgres "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done; rm -rf "$WORK"' EXIT
-
-# answers FOR the 200 known visitors, with "new" dropped (the first call's)
-answers() {
-    q "$1" "SELECT md5(string_agg((abt_assign('$EXP', 'v' || g) - 'new')::text, '|' ORDER BY g))
-              FROM generate_series(1, 200) g"
+cleanup() {
+    local d
+    for d in "${DBS[@]}"; do
+        q postgres "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1
+    done
+    rm -rf -- "$WORK"
 }
-counters_match() {
-    q "$1" "SELECT count(*) FROM abtest.variant_totals t
-             WHERE t.total_allocations <> (SELECT count(*) FROM abtest.assignments a,
-                                                  jsonb_each_text(a.variants) v
-                                            WHERE v.value::uuid = t.variant_id)"
+trap cleanup EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+
+# same_file DESCRIPTION GOT EXPECTED: the two files are equal (diff if not)
+same_file() {
+    if cmp -s "$2" "$3"; then
+        ok "$1"
+    else
+        not_ok "$1"
+        diff "$3" "$2" | head -n 30 | cut -c 1-300 | sed 's/^/#   /'
+    fi
 }
 
-versions=()
-for f in sql/abtest--*.sql; do
-    v=${f#sql/abtest--}; v=${v%.sql}
-    case "$v" in *--*) continue ;; esac          # an update script
-    [ "$v" = "$DEFAULT" ] || versions+=("$v")
+# ----------------------------------------------------- 1. released scripts
+for entry in "${RELEASED_SHA256[@]}"; do
+    f=${entry% *}
+    sum=$(sha256sum "sql/$f" 2>/dev/null | cut -d ' ' -f 1)
+    is "${sum:-missing}" "${entry#* }" "released script sql/$f is unchanged (sha256)"
 done
+missing=()
+released_versions=()
+for f in sql/abtest--*.sql; do
+    f=${f#sql/}
+    v=${f%.sql}; v=${v##*--}                    # the version the script ends at
+    [ "$v" = "$DEFAULT" ] && continue           # the release in the making
+    printf '%s\n' "${RELEASED_SHA256[@]}" | grep -q "^$f " || missing+=("$f")
+    case " ${released_versions[*]} " in *" $v "*) ;; *) released_versions+=("$v") ;; esac
+done
+is "${missing[*]}" "" "every script of a released version has a checksum in this test"
+check "there is a released version to update from (${released_versions[*]})" \
+    test "${#released_versions[@]}" -gt 0
 
-if [ ${#versions[@]} -eq 0 ]; then
-    echo "ok 1 # SKIP no release before $DEFAULT: nothing to update from"
-    echo "1..1"
-    exit 0
-fi
+# ------------------------------------------------------------- the calls
+# The load: every call's answer is printed, so two databases fed it compare.
+load_sql() {
+    cat <<SQL
+INSERT INTO abtest.experiments (id, user_id, name, status, seed, coverage, created_at) VALUES
+    ('$EXP1', 'c0000000-0000-4000-8000-0000000000aa', 'homepage', 'active', 'home-seed', 1, '$BASE'),
+    ('$EXP2', NULL, 'pricing', 'active', 'price-seed', 0.7, '$BASE');
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, selector, position, created_at) VALUES
+    ('c1100000-0000-4000-8000-000000000011', '$EXP1', 'headline', 'h1.hero', 0, '$BASE'),
+    ('c1200000-0000-4000-8000-000000000012', '$EXP1', 'button', '#signup', 1, '$BASE'),
+    ('c2100000-0000-4000-8000-000000000021', '$EXP2', 'price', '.price', 0, '$BASE');
+INSERT INTO abtest.element_variants (id, element_id, name, content, weight, is_control, position, created_at) VALUES
+    ('c1110000-0000-4000-8000-000000000111', 'c1100000-0000-4000-8000-000000000011', 'original',
+     '{"text": "Welcome"}', 1, true, 0, '$BASE'),
+    ('c1120000-0000-4000-8000-000000000112', 'c1100000-0000-4000-8000-000000000011', 'bold',
+     '{"text": "Welcome!", "weight": 700}', 2, false, 1, '$BASE'),
+    ('c1130000-0000-4000-8000-000000000113', 'c1100000-0000-4000-8000-000000000011', 'emoji',
+     '{"text": "Welcome \ud83d\udc4b"}', 0.5, false, 2, '$BASE'),
+    ('c1210000-0000-4000-8000-000000000121', 'c1200000-0000-4000-8000-000000000012', 'blue',
+     '{"color": "#00f"}', 1, true, 0, '$BASE'),
+    ('c1220000-0000-4000-8000-000000000122', 'c1200000-0000-4000-8000-000000000012', 'green',
+     '{"color": "#0f0"}', 1, false, 1, '$BASE'),
+    ('c2110000-0000-4000-8000-000000000211', 'c2100000-0000-4000-8000-000000000021', 'low',
+     '{"price": 9}', 1, true, 0, '$BASE'),
+    ('c2120000-0000-4000-8000-000000000212', 'c2100000-0000-4000-8000-000000000021', 'high',
+     '{"price": 19.5}', 1, false, 1, '$BASE');
+SELECT 'assign', g, abt_assign('$EXP1', 'v' || g, '$BASE'::timestamptz + g * interval '7 minutes')
+  FROM generate_series(1, 60) g;
+SELECT 'bulk', b.* FROM abt_assign_bulk('$EXP1',
+    ARRAY(SELECT 'bulk-' || g FROM generate_series(1, 100) g) || '{bulk-7}',
+    '$BASE'::timestamptz + interval '1 hour 5 minutes') b;
+SELECT 'batch', g, abt_assign_batch(ARRAY['$EXP2', '$EXP1']::uuid[], 'batch-' || g,
+                                    '$BASE'::timestamptz + g * interval '13 minutes')
+  FROM generate_series(1, 20) g;
+SELECT 'assign2', g, abt_assign('$EXP2', 'v' || g, '$BASE'::timestamptz + interval '2 hours')
+  FROM generate_series(1, 40) g;
+SELECT 'convert', g, abt_convert('$EXP1', 'v' || g, 'signup', g * 1.5,
+                                 '$BASE'::timestamptz + g * interval '7 minutes' + interval '20 minutes')
+  FROM generate_series(1, 60, 3) g;
+SELECT 'convert again', g, abt_convert('$EXP1', 'v' || g, 'purchase', 9.99,
+                                       '$BASE'::timestamptz + interval '9 hours')
+  FROM generate_series(1, 60, 6) g;
+SELECT 'convert bulk', g, abt_convert('$EXP1', 'bulk-' || g, 'conversion', NULL,
+                                      '$BASE'::timestamptz + interval '3 hours')
+  FROM generate_series(1, 100, 5) g;
+SELECT 'convert batch', g, abt_convert('$EXP2', 'batch-' || g, 'upgrade', 19.5,
+                                       '$BASE'::timestamptz + interval '4 hours')
+  FROM generate_series(1, 20, 2) g;
+SELECT 'convert unknown', abt_convert('$EXP1', 'nobody', 'signup', 1, '$BASE');
+SELECT 'lead', abt_lead_capture('{"email": "v3@example.com"}', '$EXP1', 'v3');
+SELECT 'settle', abt_settle_counters('$EXP1');
+UPDATE abtest.experiments SET status = 'paused' WHERE id = '$EXP2';
+-- after the settling: live and settled counters differ
+SELECT 'convert late', g, abt_convert('$EXP1', 'v' || g, 'signup', NULL,
+                                      '$BASE'::timestamptz + interval '8 hours')
+  FROM generate_series(2, 60, 4) g;
+SQL
+}
 
-for v in "${versions[@]}"; do
-    db=abt_upgrade_${v//./_}_$TAG
+# New visitors and conversions after the update.
+after_sql() {
+    cat <<SQL
+SELECT 'assign', g, abt_assign('$EXP1', 'after-' || g, '$BASE'::timestamptz + interval '10 hours')
+  FROM generate_series(1, 10) g;
+SELECT 'bulk', b.* FROM abt_assign_bulk('$EXP1',
+    ARRAY(SELECT 'after-bulk-' || g FROM generate_series(1, 20) g),
+    '$BASE'::timestamptz + interval '10 hours 20 minutes') b;
+SELECT 'batch', g, abt_assign_batch(ARRAY['$EXP1', '$EXP2']::uuid[], 'after-batch-' || g,
+                                    '$BASE'::timestamptz + interval '10 hours 40 minutes')
+  FROM generate_series(1, 5) g;
+SELECT 'convert', g, abt_convert('$EXP1', 'after-' || g, 'signup', g,
+                                 '$BASE'::timestamptz + interval '11 hours')
+  FROM generate_series(1, 10) g;
+SELECT 'convert returning', g, abt_convert('$EXP1', 'v' || g, 'signup', NULL,
+                                           '$BASE'::timestamptz + interval '11 hours')
+  FROM generate_series(1, 60, 5) g;
+SELECT 'settle', abt_settle_counters();
+SQL
+}
+
+# ------------------------------------------------------------- snapshots
+TABLES=(experiments experiment_elements element_variants assignments conversions leads
+        variant_counters experiment_timeline variant_timeline realtime_publications)
+
+# rows_sql MODE TABLE: the rows compared.  exact: all columns; portable
+# (two databases): counters and rollups summed over backend slots, no
+# config_version stamps, no clock times of leads.
+rows_sql() {
+    case "$1:$2" in
+        portable:experiments) echo "SELECT to_jsonb(t) - 'config_version' FROM abtest.experiments t" ;;
+        portable:leads) echo "SELECT to_jsonb(t) - 'created_at' - 'updated_at' FROM abtest.leads t" ;;
+        portable:variant_counters)
+            echo "SELECT experiment_id, variant_id, sum(allocations), sum(conversions)
+                    FROM abtest.variant_counters GROUP BY 1, 2" ;;
+        portable:experiment_timeline)
+            echo "SELECT experiment_id, bucket, sum(assignments), sum(conversions)
+                    FROM abtest.experiment_timeline GROUP BY 1, 2" ;;
+        portable:variant_timeline)
+            echo "SELECT experiment_id, variant_id, bucket, sum(assignments), sum(conversions)
+                    FROM abtest.variant_timeline GROUP BY 1, 2, 3" ;;
+        *) echo "SELECT * FROM abtest.$2" ;;
+    esac
+}
+
+# snapshot DB MODE OUT: writes OUT.rows, OUT.counters, OUT.answers, OUT.pub
+snapshot() {
+    local db=$1 mode=$2 out=$3 t
+    {
+        for t in "${TABLES[@]}"; do
+            echo "SELECT '$t', count(*), md5(coalesce(string_agg(r::text, E'\n' ORDER BY r::text), ''))
+                    FROM ($(rows_sql "$mode" "$t")) r;"
+        done
+        if [ "$mode" = exact ]; then
+            for t in config_version_seq conversions_id_seq leads_id_seq; do
+                echo "SELECT '$t', last_value, is_called FROM abtest.$t;"
+            done
+        fi
+    } | run "$db" >"$out.rows" 2>&1
+    run "$db" >"$out.counters" 2>&1 <<SQL
+SELECT 'live', t.* FROM abtest.variant_totals t ORDER BY t.variant_id;
+SELECT 'settled', v.id, v.total_allocations, v.total_conversions, v.conversion_rate
+  FROM abtest.element_variants v ORDER BY v.id;
+SQL
+    run "$db" >"$out.answers" 2>&1 <<SQL
+SELECT 'assign', e, u, abt_assign(e, u) - 'new'
+  FROM (VALUES (1, '$EXP1'::uuid), (2, '$EXP2'::uuid)) x(n, e),
+       LATERAL (SELECT 'v' || g FROM generate_series(1, 60) g
+                UNION ALL SELECT 'bulk-' || g FROM generate_series(1, 100) g
+                UNION ALL SELECT 'batch-' || g FROM generate_series(1, 20) g
+                UNION ALL SELECT 'stranger-' || g FROM generate_series(1, 10) g
+                 WHERE x.n = 2) v(u)
+ ORDER BY x.n, u;
+SELECT 'batch', g, abt_assign_batch(ARRAY['$EXP1', '$EXP2']::uuid[], 'batch-' || g)
+  FROM generate_series(1, 20) g;
+SELECT 'stats', s.* FROM abt_variant_stats(ARRAY['$EXP1', '$UNKNOWN', '$EXP2']::uuid[])
+  WITH ORDINALITY s ORDER BY s.ordinality;
+SELECT 'experiment stats', s.* FROM abt_experiment_stats('$EXP2') WITH ORDINALITY s ORDER BY s.ordinality;
+SELECT 'timeline', e, b, t.*
+  FROM unnest(ARRAY['$EXP1', '$EXP2']::uuid[]) e,
+       unnest(ARRAY['1 hour', '15 minutes', '1 day']::interval[]) b,
+       abt_timeline(e, 168, b) t
+ WHERE t.assignments > 0 OR t.conversions > 0
+ ORDER BY e, b, t.bucket;
+SELECT 'timeline variants', e, t.*
+  FROM unnest(ARRAY['$EXP1', '$EXP2']::uuid[]) e, abt_timeline_variants(e, 168) t
+ WHERE t.assignments > 0 OR t.conversions > 0
+ ORDER BY e, t.bucket, t.element_id, t.variant_id;
+SQL
+    run "$db" >"$out.pub" 2>&1 <<SQL
+SELECT p.pubname, p.puballtables, p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate
+  FROM pg_publication p ORDER BY 1;
+SELECT 'member', pubname, schemaname, tablename FROM pg_publication_tables ORDER BY 2, 3, 4;
+SQL
+}
+
+# The live counters and rollups against the rows they count: '' when they agree.
+counter_mismatches() {
+    q "$1" "WITH a AS (
+              SELECT a.experiment_id, s.value::uuid AS variant_id, count(*) AS allocations,
+                     count(a.converted_at) AS conversions
+                FROM abtest.assignments a, jsonb_each_text(a.variants) s GROUP BY 1, 2),
+            e AS (
+              SELECT a.experiment_id, count(*) AS n, count(a.converted_at) AS c
+                FROM abtest.assignments a GROUP BY 1),
+            r AS (
+              SELECT experiment_id, sum(assignments) AS n, sum(conversions) AS c
+                FROM abtest.experiment_timeline GROUP BY 1)
+            SELECT concat_ws('; ',
+              (SELECT string_agg(format('variant %s: counters %s/%s, rows %s/%s', t.variant_id,
+                                        t.total_allocations, t.total_conversions,
+                                        coalesce(a.allocations, 0), coalesce(a.conversions, 0)), '; ')
+                 FROM abtest.variant_totals t
+                 FULL JOIN a ON a.experiment_id = t.experiment_id AND a.variant_id = t.variant_id
+                WHERE (t.total_allocations, t.total_conversions)
+                      IS DISTINCT FROM (coalesce(a.allocations, 0), coalesce(a.conversions, 0))),
+              (SELECT string_agg(format('experiment %s: rollups %s/%s, rows %s/%s',
+                                        coalesce(e.experiment_id, r.experiment_id), r.n, r.c, e.n, e.c), '; ')
+                 FROM e FULL JOIN r ON r.experiment_id = e.experiment_id
+                WHERE (e.n, e.c) IS DISTINCT FROM (r.n, r.c)))"
+}
+members() {
+    q "$1" "SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
+             WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+               AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'abtest')
+             ORDER BY 1"
+}
+extversion() { q "$1" "SELECT extversion FROM pg_extension WHERE extname = 'abtest'"; }
+
+# new_db NAME [VERSION]: a database with the publication and abtest installed
+new_db() {
+    local db=$1 version=""
+    if [ -n "${2:-}" ]; then version=" VERSION '$2'"; fi
     DBS+=("$db")
-    q postgres "CREATE DATABASE $db" >/dev/null || bail "CREATE DATABASE $db"
-    q "$db" "SET abtest.publication = ''; CREATE EXTENSION abtest VERSION '$v'" >/dev/null \
-        || { not_ok "CREATE EXTENSION abtest VERSION '$v'"; continue; }
-    q "$db" "INSERT INTO abtest.experiments (id, name, status) VALUES ('$EXP', 'upgrade', 'active');
-             INSERT INTO abtest.experiment_elements (id, experiment_id, name)
-                  VALUES ('c0000000-0000-4000-8000-000000000002', '$EXP', 'headline');
-             INSERT INTO abtest.element_variants (element_id, name, position)
-                  VALUES ('c0000000-0000-4000-8000-000000000002', 'A', 0),
-                         ('c0000000-0000-4000-8000-000000000002', 'B', 1);
-             SELECT count(abt_assign('$EXP', 'v' || g)) FROM generate_series(1, 200) g;
-             SELECT count(abt_convert('$EXP', 'v' || g)) FROM generate_series(1, 200, 7) g;" >/dev/null \
-        || { not_ok "$v: load data"; continue; }
-    before_rows=$(q "$db" "SELECT md5(string_agg(a::text, ',' ORDER BY user_id)) FROM abtest.assignments a")
-    before_answers=$(answers "$db")
-    q "$db" "ALTER EXTENSION abtest UPDATE" >/dev/null && ok "$v: ALTER EXTENSION abtest UPDATE" \
-        || { not_ok "$v: ALTER EXTENSION abtest UPDATE"; continue; }
-    is "$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'abtest'")" "$DEFAULT" \
-       "$v: now at $DEFAULT"
-    is "$(q "$db" "SELECT md5(string_agg(a::text, ',' ORDER BY user_id)) FROM abtest.assignments a")" \
-       "$before_rows" "$v: assignments unchanged"
-    is "$(answers "$db")" "$before_answers" "$v: returning visitors get the same answers"
-    is "$(counters_match "$db")" "0" "$v: counters equal the rows"
-    is "$(q "$db" "SELECT abt_assign('$EXP', 'after-update') ->> 'new'")" "true" "$v: new visitors are assigned"
+    q postgres "CREATE DATABASE $db" >/dev/null \
+        && run "$db" >/dev/null <<SQL
+CREATE PUBLICATION $PUB;
+SET abtest.publication = '$PUB';
+CREATE EXTENSION abtest$version;
+SQL
+}
+
+# ------------------------------------------------------------- 2. update
+for V in "${released_versions[@]}"; do
+    db=abt_upgrade_${V//./_}_$TAG
+    ref=abt_upgrade_ref_${V//./_}_$TAG
+    W=$WORK/$V
+    mkdir -p "$W" && chmod 755 "$W"
+
+    new_db "$ref" || bail "could not create the reference database at $DEFAULT"
+    is "$(extversion "$ref")" "$DEFAULT" "reference: CREATE EXTENSION abtest installs $DEFAULT"
+    new_db "$db" "$V" || { not_ok "$V: CREATE EXTENSION abtest VERSION '$V'"; continue; }
+    is "$(extversion "$db")" "$V" "$V: CREATE EXTENSION abtest VERSION '$V' installs $V"
+
+    # the load, at V with the newest library, and at default_version
+    load_sql | run "$ref" >"$W/ref.load" 2>&1 || { cat "$W/ref.load"; bail "reference: load failed"; }
+    load_sql | run "$db" >"$W/old.load" 2>&1
+    rc=$?
+    is "$rc" 0 "$V: the load runs (assign, bulk, batch, convert, lead, settle, pause)"
+    check "$V: the load assigned visitors through every entry point" \
+        grep -q '^bulk|bulk-100|{.*"new": true' "$W/old.load"
+    same_file "$V: every call's answer at $V equals a fresh $DEFAULT install's" "$W/old.load" "$W/ref.load"
+    snapshot "$ref" portable "$W/ref"
+    snapshot "$db" portable "$W/old-portable"
+    same_file "$V: rows at $V equal the fresh install's (slots summed)" "$W/old-portable.rows" "$W/ref.rows"
+    same_file "$V: live and settled counters at $V equal the fresh install's" \
+        "$W/old-portable.counters" "$W/ref.counters"
+    same_file "$V: answers, stats and timelines at $V equal the fresh install's" \
+        "$W/old-portable.answers" "$W/ref.answers"
+    same_file "$V: publications at $V equal the fresh install's" "$W/old-portable.pub" "$W/ref.pub"
+    is "$(grep -c '^member|' "$W/old-portable.pub")" "4" "$V: the publication has the 4 realtime tables"
+    is "$(counter_mismatches "$db")" "" "$V: live counters and rollups equal the assignment rows"
+    check "$V: settled and live counters differ (conversions after settling)" \
+        test "$(q "$db" "SELECT count(*) FROM abtest.element_variants v JOIN abtest.variant_totals t
+                          ON t.variant_id = v.id
+                         WHERE v.total_conversions <> t.total_conversions")" -gt 0
+
+    snapshot "$db" exact "$W/before"
+    members "$db" >"$W/before.members"
+
+    if q "$db" "ALTER EXTENSION abtest UPDATE" >"$W/update.out" 2>&1; then
+        ok "$V: ALTER EXTENSION abtest UPDATE"
+    else
+        not_ok "$V: ALTER EXTENSION abtest UPDATE"
+        sed 's/^/#   /' "$W/update.out"
+        continue
+    fi
+    is "$(extversion "$db")" "$DEFAULT" "$V: now at $DEFAULT"
+    members "$db" >"$W/after.members"
+    is "$(comm -23 "$W/before.members" "$W/after.members" | tr '\n' ' ')" "" \
+       "$V: every object of $V is still a member of the extension"
+
+    snapshot "$db" exact "$W/after"
+    same_file "$V: rows and sequences unchanged by the update (exactly)" "$W/after.rows" "$W/before.rows"
+    same_file "$V: live and settled counters unchanged" "$W/after.counters" "$W/before.counters"
+    same_file "$V: answers, stats and timelines unchanged" "$W/after.answers" "$W/before.answers"
+    same_file "$V: publications and their tables unchanged" "$W/after.pub" "$W/before.pub"
+
+    # new visitors and conversions, against the reference fed the same calls
+    after_sql | run "$ref" >"$W/ref.after" 2>&1 || { cat "$W/ref.after"; bail "reference: new visitors failed"; }
+    after_sql | run "$db" >"$W/old.after" 2>&1
+    is "$?" 0 "$V: new visitors and conversions after the update run"
+    same_file "$V: new visitors' and conversions' answers equal the fresh install's" \
+        "$W/old.after" "$W/ref.after"
+    is "$(grep -c '^assign|[0-9]*|{.*"new": true' "$W/old.after")" "10" \
+       "$V: 10 new visitors through abt_assign"
+    is "$(grep -c '^bulk|after-bulk-[0-9]*|{.*"new": true' "$W/old.after")" "20" \
+       "$V: 20 new visitors through abt_assign_bulk"
+    is "$(grep -c '^convert|[0-9]*|t$' "$W/old.after")" "10" "$V: their first conversions count"
+    is "$(counter_mismatches "$db")" "" "$V: after new visitors, counters and rollups equal the rows"
+    snapshot "$ref" portable "$W/ref2"
+    snapshot "$db" portable "$W/new-portable"
+    same_file "$V: after new visitors, rows equal the fresh install's" "$W/new-portable.rows" "$W/ref2.rows"
+    same_file "$V: after new visitors, counters equal the fresh install's" \
+        "$W/new-portable.counters" "$W/ref2.counters"
+    same_file "$V: after new visitors, answers equal the fresh install's" \
+        "$W/new-portable.answers" "$W/ref2.answers"
 done
 finish

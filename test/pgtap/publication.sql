@@ -2,13 +2,21 @@
 -- by abtest.publication (default supabase_realtime); every published table
 -- can be updated and deleted from (it has a usable replica identity).
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 CREATE EXTENSION abtest;
 
 -- with the default setting
 SELECT is(current_setting('abtest.publication'), 'supabase_realtime',
           'abtest.publication defaults to supabase_realtime');
+-- The default publication is written twice: the setting's boot value (C,
+-- _PG_init) and abt_realtime_publish's default argument (the released 1.0
+-- script, which cannot change): they must stay equal.
+SELECT isnt((SELECT boot_val FROM pg_settings WHERE name = 'abtest.publication'), NULL,
+            'the library defines abtest.publication (it has a boot value)');
+SELECT is(pg_get_function_arg_default('abt_realtime_publish(name)'::regprocedure, 1),
+          (SELECT format('%L::name', boot_val) FROM pg_settings WHERE name = 'abtest.publication'),
+          'abt_realtime_publish''s default publication is abtest.publication''s boot value');
 SELECT ok(EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'supabase_realtime'),
           'CREATE EXTENSION created the publication supabase_realtime');
 SELECT results_eq(
