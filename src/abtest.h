@@ -32,6 +32,14 @@
  */
 #define ABT_MAX_ID_CHARS 256
 
+/*
+ * What a visitor's call (owner.c: a caller that may not write the tables
+ * directly) accepts beyond that: experiments in one abt_assign_batch call,
+ * characters of a conversion goal (abtest.goals' CHECK repeats it).
+ */
+#define ABT_MAX_PAGE_EXPERIMENTS 50
+#define ABT_MAX_VISITOR_GOAL_CHARS 64
+
 /* Width of the timeline rollup buckets: 15 minutes divides every modern UTC offset. */
 #define ABT_ROLLUP_BUCKET_USECS (INT64CONST(15) * 60 * USECS_PER_SEC)
 
@@ -87,6 +95,13 @@ typedef struct AbtElement
 	const char *problem;		/* why no new visitor can be bucketed, or NULL */
 } AbtElement;
 
+/* A goal an experiment declares for visitors' conversions (abtest.goals). */
+typedef struct AbtGoal
+{
+	char	   *name;
+	struct NumericData *max_value;	/* largest value a visitor may send, or NULL */
+} AbtGoal;
+
 /* The configuration of one experiment at one config_version. */
 typedef struct AbtConfig
 {
@@ -96,6 +111,9 @@ typedef struct AbtConfig
 	int			nelements;
 	AbtElement *elements;
 	HTAB	   *answers;		/* answers built so far, see answer.c */
+	bool		goals_loaded;	/* goals below are loaded (on first need) */
+	int			ngoals;			/* 0: the experiment declares no goals */
+	AbtGoal    *goals;
 } AbtConfig;
 
 /* The experiment row and the visitor's assignment, as read by abt_lookup(). */
@@ -133,6 +151,29 @@ extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs,
 extern SPIPlanPtr abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void abt_check_spi(int rc, int expected, const char *what);
 
+/* owner.c: whom the writing functions act as, and what their caller may do */
+typedef enum AbtTable
+{
+	ABT_TABLE_EXPERIMENTS,
+	ABT_TABLE_ASSIGNMENTS,
+	ABT_TABLE_CONVERSIONS,
+	ABT_NUM_TABLES
+} AbtTable;
+
+typedef struct AbtUserContext
+{
+	Oid			userid;
+	int			sec_context;
+} AbtUserContext;
+
+extern bool abt_is_table(Oid relid, AbtTable table);
+extern bool abt_caller_may_insert(AbtTable table);
+extern void abt_act_as_owner(AbtUserContext *saved);
+extern void abt_restore_user(const AbtUserContext *saved);
+
+/* checks.c, needing AbtTable */
+extern void abt_check_time_choice(TimestampTz at, AbtTable table, const char *what);
+
 /* experiment_lock.c */
 extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id);
 
@@ -148,6 +189,7 @@ extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
 
 /* config_cache.c */
 extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
+extern void abt_config_load_goals(AbtConfig *config);
 
 /* answer.c: the jsonb abt_assign returns */
 extern Jsonb *abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,

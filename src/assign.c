@@ -386,10 +386,14 @@ abt_assign(PG_FUNCTION_ARGS)
 	TimestampTz at = abt_arg_time(fcinfo, 2, "assignment time");
 	MemoryContext caller = CurrentMemoryContext;
 	Jsonb	   *answer;
+	AbtUserContext saved;
 
 	abt_check_visitor(user_id, "visitor id");
+	abt_check_time_choice(at, ABT_TABLE_ASSIGNMENTS, "assignment time");
 	SPI_connect();
+	abt_act_as_owner(&saved);
 	answer = assign_one(experiment_id, user_id, at, caller, NULL);
+	abt_restore_user(&saved);
 	SPI_finish();
 	PG_RETURN_JSONB_P(answer);
 }
@@ -414,9 +418,18 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	MemoryContext per_call;
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
+	AbtUserContext saved;
 
 	elems = abt_arg_experiment_ids(fcinfo, 0, &n);
 	abt_check_visitor(user_id, "visitor id");
+	abt_check_time_choice(at, ABT_TABLE_ASSIGNMENTS, "assignment time");
+	if (n > ABT_MAX_PAGE_EXPERIMENTS && !abt_caller_may_insert(ABT_TABLE_ASSIGNMENTS))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many experiments in one call"),
+				 errdetail("%d experiments were given; a visitor's call takes at most %d.",
+						   n, ABT_MAX_PAGE_EXPERIMENTS),
+				 errhint("Split the page's experiments over several calls, or call as a role that may insert into abtest.assignments.")));
 	uuids = palloc(sizeof(pg_uuid_t) * (n + 1));
 	order = palloc(sizeof(int) * (n + 1));
 	answers = palloc(sizeof(Jsonb *) * (n + 1));
@@ -428,6 +441,7 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	qsort_arg(order, n, sizeof(int), index_cmp_uuid, uuids);
 
 	SPI_connect();
+	abt_act_as_owner(&saved);
 	per_call = AllocSetContextCreate(CurrentMemoryContext, "abtest per experiment",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
@@ -438,6 +452,7 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(per_call);
 	}
+	abt_restore_user(&saved);
 	SPI_finish();
 
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
@@ -496,6 +511,7 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 	Jsonb	  **answers;
 	MemoryContext per_call;
 	BulkCounts	bulk;
+	AbtUserContext saved;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -519,6 +535,7 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 	bulk.allocations = palloc(sizeof(int64) * bulk.capacity);
 	bulk.assignments = 0;
 	SPI_connect();
+	abt_act_as_owner(&saved);
 	per_call = AllocSetContextCreate(CurrentMemoryContext, "abtest per visitor",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
@@ -531,6 +548,7 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 		MemoryContextReset(per_call);
 	}
 	bulk_apply(experiment_id, at, &bulk);
+	abt_restore_user(&saved);
 	SPI_finish();
 
 	for (int i = 0; i < n; i++)

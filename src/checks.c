@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
@@ -66,6 +67,22 @@ abt_arg_time(FunctionCallInfo fcinfo, int argno, const char *what)
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("%s must be finite", what)));
 	return ts;
+}
+
+/*
+ * Only a trusted caller (owner.c) chooses an event's time: a visitor's call
+ * happens now (the default of `at`, now(), is the transaction's start), so
+ * that nobody can write into a past or future bucket of a timeline.
+ */
+void
+abt_check_time_choice(TimestampTz at, AbtTable table, const char *what)
+{
+	if (at != GetCurrentTransactionStartTimestamp() && !abt_caller_may_insert(table))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to choose the %s", what),
+				 errdetail("A visitor's call takes the time from the server."),
+				 errhint("Leave \"at\" out, or call as a role that may insert into abtest.assignments and abtest.conversions (the extension owner, service_role).")));
 }
 
 /* Rejects a visitor id (or goal, as `what` says) that is NULL, empty or too long. */

@@ -26,6 +26,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/syscache.h"
 
 #include "abtest.h"
@@ -35,10 +36,9 @@
 
 static HTAB *config_cache = NULL;
 static MemoryContext config_cache_context = NULL;
-static Oid	experiments_relid = InvalidOid;
-static Oid	experiments_owner = InvalidOid;
 static bool config_cache_stale = false;
 static SPIPlanPtr load_plan = NULL;
+static SPIPlanPtr goals_plan = NULL;
 
 /* Result columns of load_sql (SPI numbers columns from 1). */
 enum
@@ -67,6 +67,18 @@ static const char *load_sql =
 " WHERE e.id OPERATOR(pg_catalog.=) $1"
 " ORDER BY el.position, el.id, v.position, v.id";
 
+/* The goals an experiment declares for visitors' conversions (1.1: abtest.goals). */
+static const char *goals_sql =
+"SELECT g.goal, g.max_value"
+"  FROM abtest.goals g"
+" WHERE g.experiment_id OPERATOR(pg_catalog.=) $1";
+
+enum
+{
+	GOALS_GOAL = 1,
+	GOALS_MAX_VALUE
+};
+
 /* Forgets every cached configuration. */
 static void
 config_cache_reset(void)
@@ -85,29 +97,8 @@ config_cache_reset(void)
 static void
 config_cache_relcache_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == experiments_relid)
+	if (relid == InvalidOid || abt_is_table(relid, ABT_TABLE_EXPERIMENTS))
 		config_cache_stale = true;
-}
-
-/* Looks up abtest.experiments and its owner once (until the relcache callback). */
-static void
-lookup_experiments_table(void)
-{
-	HeapTuple	tuple;
-
-	if (experiments_relid != InvalidOid)
-		return;
-	experiments_relid = get_relname_relid("experiments",
-										  get_namespace_oid("abtest", false));
-	if (experiments_relid == InvalidOid)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table abtest.experiments does not exist")));
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(experiments_relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", experiments_relid);
-	experiments_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
 }
 
 /* Creates the hash table, registering the invalidation callback once. */
@@ -122,7 +113,6 @@ config_cache_init(void)
 		CacheRegisterRelcacheCallback(config_cache_relcache_callback, (Datum) 0);
 		callback_registered = true;
 	}
-	lookup_experiments_table();
 	config_cache_context = AllocSetContextCreate(CacheMemoryContext,
 												 "abtest config cache",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -218,6 +208,23 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 }
 
 /*
+ * Runs a read-only query of the configuration as the owner of the tables,
+ * past row-level security (an error restores the user); the rows are in
+ * SPI_tuptable.
+ */
+static void
+execute_as_owner(SPIPlanPtr plan, Datum *args, const char *what)
+{
+	AbtUserContext saved;
+	int			rc;
+
+	abt_act_as_owner(&saved);
+	rc = SPI_execute_plan(plan, args, NULL, true, 0);
+	abt_restore_user(&saved);
+	abt_check_spi(rc, SPI_OK_SELECT, what);
+}
+
+/*
  * Returns the configuration of an experiment whose row carries `version`,
  * from the cache or freshly loaded.  The caller is connected to SPI.
  */
@@ -228,17 +235,12 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	bool		found;
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1];
-	int			rc;
 	MemoryContext oldcontext;
-	Oid			save_userid;
-	int			save_sec_context;
 
 	/* a configuration handed out before is not used past this point */
 	if (config_cache_stale)
 	{
 		config_cache_reset();
-		experiments_relid = InvalidOid;
-		experiments_owner = InvalidOid;
 		config_cache_stale = false;
 	}
 	if (config_cache == NULL)
@@ -247,16 +249,9 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	if (config != NULL && config->version == version)
 		return config;
 
-	/* as the table owner, past row-level security (an error restores the user) */
-	lookup_experiments_table();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(experiments_owner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_NOFORCE_RLS);
 	args[0] = UUIDPGetDatum(experiment_id);
-	rc = SPI_execute_plan(abt_plan(&load_plan, load_sql, 1, argtypes), args, NULL, true, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	abt_check_spi(rc, SPI_OK_SELECT, "loading an experiment configuration");
+	execute_as_owner(abt_plan(&load_plan, load_sql, 1, argtypes), args,
+					 "loading an experiment configuration");
 	if (SPI_processed == 0)
 		abt_report_unknown_experiment(experiment_id);	/* deleted meanwhile */
 
@@ -273,10 +268,51 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	config->nelements = 0;
 	config->elements = NULL;
 	config->answers = NULL;
+	config->goals_loaded = false;
+	config->ngoals = 0;
+	config->goals = NULL;
 	config->version = -1;		/* not valid until fully built */
 	oldcontext = MemoryContextSwitchTo(config->context);
 	config_build(config, SPI_tuptable, SPI_processed);
 	MemoryContextSwitchTo(oldcontext);
 	SPI_freetuptable(SPI_tuptable);
 	return config;
+}
+
+/*
+ * Loads, once per configuration, the goals the experiment declares for
+ * visitors' conversions (abtest.goals, new in 1.1: only the 1.1 visitor
+ * form of abt_convert asks, so a database still at 1.0 never runs this).
+ * Changing a goal gives the experiment a new config_version, as changing an
+ * element does.  The caller is connected to SPI.
+ */
+void
+abt_config_load_goals(AbtConfig *config)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	MemoryContext oldcontext;
+
+	if (config->goals_loaded)
+		return;
+	args[0] = UUIDPGetDatum(&config->experiment_id);
+	execute_as_owner(abt_plan(&goals_plan, goals_sql, 1, argtypes), args,
+					 "loading an experiment's goals");
+	oldcontext = MemoryContextSwitchTo(config->context);
+	config->goals = palloc0(sizeof(AbtGoal) * (SPI_processed + 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		max_value;
+
+		config->goals[r].name = copy_text(tuple, desc, GOALS_GOAL);
+		max_value = SPI_getbinval(tuple, desc, GOALS_MAX_VALUE, &isnull);
+		config->goals[r].max_value = isnull ? NULL : DatumGetNumericCopy(max_value);
+	}
+	config->ngoals = (int) SPI_processed;
+	MemoryContextSwitchTo(oldcontext);
+	SPI_freetuptable(SPI_tuptable);
+	config->goals_loaded = true;
 }

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "storage/backendid.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
@@ -62,10 +63,61 @@ static const char *event_sql =
 " VALUES ($1, $2, $3, $4, $5)";
 
 /*
+ * The rules a visitor's event must meet (owner.c: a caller that may not
+ * insert into abtest.conversions itself):
+ * a goal of at most ABT_MAX_VISITOR_GOAL_CHARS characters and, when the
+ * experiment declares goals (abtest.goals), one of them, with a value
+ * between 0 and the goal's max_value when it has one.  Trusted callers'
+ * events are not held to them: refunds, imports, any goal.
+ */
+static void
+check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric value)
+{
+	AbtConfig  *config;
+	AbtGoal    *declared = NULL;
+	int			nchars = pg_mbstrlen_with_len(VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal));
+
+	if (nchars > ABT_MAX_VISITOR_GOAL_CHARS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conversion goal is too long"),
+				 errdetail("It has %d characters; a visitor's event may have at most %d.",
+						   nchars, ABT_MAX_VISITOR_GOAL_CHARS)));
+	config = abt_config_get(experiment_id, version);
+	abt_config_load_goals(config);
+	if (config->ngoals == 0)
+		return;					/* no declared goals: any goal, any value */
+	for (int i = 0; i < config->ngoals && declared == NULL; i++)
+		if (strlen(config->goals[i].name) == VARSIZE_ANY_EXHDR(goal) &&
+			memcmp(config->goals[i].name, VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal)) == 0)
+			declared = &config->goals[i];
+	if (declared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conversion goal \"%s\" is not declared for this experiment",
+						text_to_cstring(goal)),
+				 errdetail("The experiment declares its goals in abtest.goals; a visitor's event must name one of them.")));
+	if (value == NULL || declared->max_value == NULL)
+		return;
+	if (DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(value),
+										 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(value),
+										 NumericGetDatum(declared->max_value))))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("conversion value is out of range for goal \"%s\"", declared->name),
+				 errdetail("A visitor's event may carry a value from 0 to %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(declared->max_value))))));
+}
+
+/*
  * SQL: abt_convert(experiment_id uuid, user_id text, goal text, value numeric,
- * at timestamptz) returns boolean: true for the visitor's first conversion,
- * false for a later one, NULL (nothing recorded) when the visitor has no
- * assignment in the experiment.
+ * at timestamptz) returns boolean: true for the visitor's first
+ * conversion, false for a later one, NULL (nothing recorded) when the
+ * visitor has no assignment in the experiment.  A visitor (owner.c) sends
+ * events now, within check_visitor_event's rules; a trusted caller chooses
+ * any time, goal and value.
  */
 Datum
 abt_convert(PG_FUNCTION_ARGS)
@@ -81,6 +133,8 @@ abt_convert(PG_FUNCTION_ARGS)
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	int			rc;
+	bool		trusted;
+	AbtUserContext saved;
 
 	experiment_id = abt_arg_experiment_id(fcinfo, 0);
 	abt_check_visitor(user_id, "visitor id");
@@ -95,15 +149,23 @@ abt_convert(PG_FUNCTION_ARGS)
 					 errmsg("conversion value must be a finite number")));
 	}
 	at = abt_arg_time(fcinfo, 4, "conversion time");
+	trusted = abt_caller_may_insert(ABT_TABLE_CONVERSIONS);
+	if (!trusted)
+		abt_check_time_choice(at, ABT_TABLE_CONVERSIONS, "conversion time");
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
 	abt_lock_experiment_shared(experiment_id);
 	SPI_connect();
+	abt_act_as_owner(&saved);
 	abt_lookup(experiment_id, user_id, &lookup);
 	if (!lookup.experiment_found)
 		abt_report_unknown_experiment(experiment_id);
+	if (!trusted)
+		check_visitor_event(experiment_id, lookup.version, goal,
+							PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3));
 	if (!lookup.assigned)
 	{
+		abt_restore_user(&saved);
 		SPI_finish();
 		PG_RETURN_NULL();
 	}
@@ -138,6 +200,7 @@ abt_convert(PG_FUNCTION_ARGS)
 	args[4] = TimestampTzGetDatum(at);
 	rc = SPI_execute_plan(abt_plan(&event_plan, event_sql, 5, event_types), args, nulls, false, 0);
 	abt_check_spi(rc, SPI_OK_INSERT, "recording a conversion event");
+	abt_restore_user(&saved);
 	SPI_finish();
 	PG_RETURN_BOOL(first);
 }

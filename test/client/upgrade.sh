@@ -286,6 +286,24 @@ members() {
              ORDER BY 1"
 }
 extversion() { q "$1" "SELECT extversion FROM pg_extension WHERE extname = 'abtest'"; }
+# access_model DB: who may do what -- the extension's functions (security,
+# privileges), the abtest relations' privileges, policies and triggers
+access_model() {
+    q "$1" "SELECT 'function|' || p.oid::regprocedure || '|' || p.prosecdef || '|' || coalesce(p.proacl::text, '')
+              FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+             WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass
+               AND d.deptype = 'e' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'abtest')
+            UNION ALL
+            SELECT 'relation|' || c.oid::regclass || '|' || coalesce(c.relacl::text, '') || '|' || c.relrowsecurity
+              FROM pg_class c WHERE c.relnamespace = 'abtest'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+            UNION ALL
+            SELECT 'policy|' || polrelid::regclass || '|' || polname || '|' || polcmd::text FROM pg_policy
+             WHERE polrelid::regclass::text LIKE 'abtest.%'
+            UNION ALL
+            SELECT 'trigger|' || tgrelid::regclass || '|' || tgname FROM pg_trigger
+             WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'abtest.%'
+            ORDER BY 1"
+}
 
 # new_db NAME [VERSION]: a database with the publication and abtest installed
 new_db() {
@@ -349,6 +367,16 @@ for V in "${released_versions[@]}"; do
     members "$db" >"$W/after.members"
     is "$(comm -23 "$W/before.members" "$W/after.members" | tr '\n' ' ')" "" \
        "$V: every object of $V is still a member of the extension"
+    access_model "$ref" >"$W/ref.access"
+    access_model "$db" >"$W/after.access"
+    same_file "$V: the update applies $DEFAULT's access model (function security and privileges, grants, policies, triggers)" \
+        "$W/after.access" "$W/ref.access"
+    check "$V: after the update PUBLIC may not import in bulk" \
+        test "$(q "$db" "SELECT has_function_privilege('public', 'abt_assign_bulk(uuid,text[],timestamptz)', 'EXECUTE')")" = f
+    is "$(q "$db" "CREATE ROLE abt_upgrade_visitor_$TAG; SET ROLE abt_upgrade_visitor_$TAG;
+                   SELECT abt_assign('$EXP1', 'backdated', '2001-01-01')" 2>&1 | grep -o 'permission denied to choose the assignment time')" \
+       "permission denied to choose the assignment time" "$V: after the update a visitor cannot backdate an assignment"
+    q "$db" "DROP ROLE abt_upgrade_visitor_$TAG" >/dev/null 2>&1
 
     snapshot "$db" exact "$W/after"
     same_file "$V: rows and sequences unchanged by the update (exactly)" "$W/after.rows" "$W/before.rows"

@@ -11,7 +11,7 @@
 -- counters, rollups, leads and statistics; service_role sees everything.
 -- test/sql/access.sql has the plain-PostgreSQL case.
 BEGIN;
-SELECT plan(138);
+SELECT plan(148);
 
 DO $$
 BEGIN
@@ -68,10 +68,10 @@ CREATE FUNCTION pg_temp.executable(r name) RETURNS text[] LANGUAGE sql AS $$
        AND has_function_privilege(r, p.oid, 'EXECUTE')
 $$;
 SELECT is(pg_temp.executable('anon'),
-    ARRAY['abt_assign', 'abt_assign_batch', 'abt_assign_bulk', 'abt_convert', 'abt_gbhash', 'abt_lead_capture'],
+    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_lead_capture'],
     'anon may execute the visitor API and abt_lead_capture, nothing else (the default privileges are undone)');
 SELECT is(pg_temp.executable('authenticated'),
-    ARRAY['abt_assign', 'abt_assign_batch', 'abt_assign_bulk', 'abt_convert', 'abt_experiment_stats',
+    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_experiment_stats',
           'abt_gbhash', 'abt_lead_capture', 'abt_timeline', 'abt_timeline_variants', 'abt_variant_stats'],
     'authenticated may execute the visitor API, abt_lead_capture and the analytics, nothing else');
 SELECT is_empty($$
@@ -83,8 +83,23 @@ SELECT is_empty($$
        AND NOT has_function_privilege('service_role', p.oid, 'EXECUTE')
 $$, 'service_role may execute every function of the extension');
 SELECT is(pg_temp.executable('abt_tap_nobody'),
-    ARRAY['abt_assign', 'abt_assign_batch', 'abt_assign_bulk', 'abt_convert', 'abt_gbhash'],
+    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash'],
     'a role without grants may execute the assignment and conversion API, nothing else');
+-- who may choose an event's time, import, and send any goal: a role that may
+-- insert into assignments and conversions itself (src/owner.c)
+SELECT is(array_agg(r ORDER BY r), ARRAY['service_role'],
+          'of Supabase''s roles only service_role may insert into abtest.assignments and abtest.conversions (trusted)')
+  FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) r
+ WHERE has_table_privilege(r, 'abtest.assignments', 'INSERT')
+   AND has_table_privilege(r, 'abtest.conversions', 'INSERT');
+SELECT table_privs_are('abtest', 'goals', 'authenticated', ARRAY['SELECT', 'DELETE'],
+                       'authenticated may read and delete abtest.goals (insert and update: by column)');
+SELECT ok(has_column_privilege('authenticated', 'abtest.goals', 'goal', 'INSERT, UPDATE')
+          AND has_column_privilege('authenticated', 'abtest.goals', 'max_value', 'INSERT, UPDATE')
+          AND has_column_privilege('authenticated', 'abtest.goals', 'experiment_id', 'INSERT')
+          AND NOT has_column_privilege('authenticated', 'abtest.goals', 'experiment_id', 'UPDATE'),
+          'authenticated declares goals and their maximum, and cannot move a goal to another experiment');
+SELECT table_privs_are('abtest', 'goals', 'anon', ARRAY[]::name[], 'anon has no privilege on abtest.goals');
 
 SELECT schema_privs_are('abtest', 'anon', ARRAY[]::name[], 'anon has no privilege on schema abtest');
 SELECT schema_privs_are('abtest', 'authenticated', ARRAY['USAGE'], 'authenticated may use schema abtest');
@@ -189,19 +204,25 @@ SELECT throws_ok($$SELECT abt_timeline('a9000000-0000-4000-8000-0000000000a1')$$
                  'anon cannot read timelines');
 SELECT throws_ok('SELECT abt_settle_counters()', '42501', NULL, 'anon cannot settle counters');
 SELECT throws_ok($$SELECT abt_leads_claim('anon')$$, '42501', NULL, 'anon cannot claim leads');
-SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'anon-1', '2024-10-02')->>'enrolled', 'true',
+SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'anon-1')->>'enrolled', 'true',
           'anon enrols a visitor into an active experiment');
-SELECT is(abt_convert('a9000000-0000-4000-8000-0000000000a1', 'anon-1', 'signup', 5, '2024-10-02'), true,
+SELECT is(abt_convert('a9000000-0000-4000-8000-0000000000a1', 'anon-1', 'signup', 5), true,
           'anon records the visitor''s conversion');
+SELECT throws_ok($$SELECT abt_assign('a9000000-0000-4000-8000-0000000000a1', 'anon-3', '2001-01-01')$$,
+                 '42501', NULL, 'anon cannot backdate an assignment');
+SELECT throws_ok($$SELECT abt_convert('a9000000-0000-4000-8000-0000000000a1', 'anon-1', 'purchase', 1e12, '1999-01-01')$$,
+                 '42501', NULL, 'anon cannot backdate a conversion');
+SELECT throws_ok($$SELECT * FROM abt_assign_bulk('a9000000-0000-4000-8000-0000000000a1', ARRAY['anon-4', 'anon-5'])$$,
+                 '42501', NULL, 'anon cannot import visitors in bulk');
 SELECT ok(abt_lead_capture('{"email": "anon-1@example.com"}', 'a9000000-0000-4000-8000-0000000000a1', 'anon-1') > 0,
           'anon captures a lead');
-SELECT is(abt_assign(id, 'anon-2', '2024-10-02') - 'experiment_id',
+SELECT is(abt_assign(id, 'anon-2') - 'experiment_id',
           jsonb_build_object('status', status, 'enrolled', false, 'new', false, 'elements', '[]'::jsonb),
           'anon cannot enrol a visitor into a ' || status || ' experiment, nor read its variants')
   FROM (VALUES ('a9000000-0000-4000-8000-0000000000a2'::uuid, 'draft'),
                ('a9000000-0000-4000-8000-0000000000a3', 'paused'),
                ('a9000000-0000-4000-8000-0000000000a4', 'completed')) v(id, status);
-SELECT is(abt_convert(id, 'anon-2', at => '2024-10-02'), NULL,
+SELECT is(abt_convert(id, 'anon-2'), NULL,
           'a visitor of a ' || status || ' experiment has no conversion recorded')
   FROM (VALUES ('a9000000-0000-4000-8000-0000000000a2'::uuid, 'draft'),
                ('a9000000-0000-4000-8000-0000000000a3', 'paused'),
@@ -211,9 +232,9 @@ SET LOCAL ROLE abt_tap_nobody;
 SELECT throws_ok(format('SELECT count(*) FROM %s', t), '42501', NULL, 'a role without grants cannot read ' || t)
   FROM tables WHERE t IN ('abtest.experiments', 'abtest.assignments', 'abtest.leads');
 SELECT throws_ok($$SELECT abt_lead_capture('{}')$$, '42501', NULL, 'a role without grants cannot capture leads');
-SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a2', 'nobody-1', '2024-10-02')->>'enrolled', 'false',
+SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a2', 'nobody-1')->>'enrolled', 'false',
           'a role without grants cannot enrol a visitor into a draft experiment');
-SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'nobody-1', '2024-10-02')->>'enrolled', 'true',
+SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'nobody-1')->>'enrolled', 'true',
           'a role without grants enrols a visitor into an active experiment');
 RESET ROLE;
 
@@ -315,6 +336,12 @@ SELECT is(pg_temp.seen(t), CASE WHEN t IN ('abtest.experiments', 'abtest.experim
           'service_role sees every row of ' || t)
   FROM tables;
 SELECT is((SELECT count(*)::int FROM abt_leads_claim('edge-function', 10)), 4, 'service_role claims the leads');
+SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'svc-1', '2001-01-01')->>'new', 'true',
+          'service_role may choose an assignment''s time (trusted)');
+SELECT is((SELECT count(*)::int FROM abt_assign_bulk('a9000000-0000-4000-8000-0000000000a1', ARRAY['svc-2', 'svc-3'])),
+          2, 'service_role imports visitors in bulk');
+SELECT is(abt_convert('a9000000-0000-4000-8000-0000000000a1', 'svc-1', 'refund', -10, '2001-01-02'), true,
+          'service_role records any goal and value at any time');
 RESET ROLE;
 
 SELECT * FROM finish();

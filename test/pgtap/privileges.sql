@@ -1,12 +1,13 @@
 -- pgTAP: privileges.  PUBLIC (every visitor-facing role) can call the
--- visitor API -- abt_assign, abt_assign_batch, abt_assign_bulk, abt_convert,
--- abt_gbhash -- and nothing else: no USAGE on schema abtest, no privilege on
--- its tables, views or sequences, no EXECUTE on the administrative and
--- analytics functions.  The visitor API runs as the extension owner
--- (SECURITY DEFINER), so a role without any grant can assign and convert.
+-- visitor API -- abt_assign, abt_assign_batch, abt_convert, abt_gbhash --
+-- and nothing else: not the bulk import, no USAGE on schema abtest, no
+-- privilege on its tables, views or sequences, no EXECUTE on the
+-- administrative and analytics functions.  The visitor API runs as its
+-- caller and acts as the tables' owner inside (src/owner.c), so a role
+-- without any grant can assign and convert, now, within the visitor limits.
 -- Also: every table and sequence is registered with pg_extension_config_dump.
 BEGIN;
-SELECT plan(56);
+SELECT plan(61);
 
 CREATE EXTENSION abtest;
 
@@ -21,7 +22,7 @@ SELECT ok(NOT has_schema_privilege('public', 'abtest', 'USAGE'), 'PUBLIC has no 
 -- tables, views and sequences: nothing for PUBLIC
 SELECT table_privs_are('abtest', t, 'public', ARRAY[]::name[], 'PUBLIC has no privilege on abtest.' || t)
   FROM unnest(ARRAY['experiments', 'experiment_elements', 'element_variants', 'assignments', 'conversions',
-                    'leads', 'variant_counters', 'experiment_timeline', 'variant_timeline',
+                    'leads', 'goals', 'variant_counters', 'experiment_timeline', 'variant_timeline',
                     'variant_totals', 'config_version_seq', 'conversions_id_seq', 'leads_id_seq']::name[]) AS t;
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_class c
@@ -36,8 +37,8 @@ SELECT function_privs_are('public', 'abt_assign', ARRAY['uuid', 'text', 'timesta
                           'PUBLIC can execute abt_assign');
 SELECT function_privs_are('public', 'abt_assign_batch', ARRAY['uuid[]', 'text', 'timestamptz'], 'public', ARRAY['EXECUTE'],
                           'PUBLIC can execute abt_assign_batch');
-SELECT function_privs_are('public', 'abt_assign_bulk', ARRAY['uuid', 'text[]', 'timestamptz'], 'public', ARRAY['EXECUTE'],
-                          'PUBLIC can execute abt_assign_bulk');
+SELECT function_privs_are('public', 'abt_assign_bulk', ARRAY['uuid', 'text[]', 'timestamptz'], 'public', ARRAY[]::name[],
+                          'PUBLIC cannot execute abt_assign_bulk (an import: trusted callers only)');
 SELECT function_privs_are('public', 'abt_convert', ARRAY['uuid', 'text', 'text', 'numeric', 'timestamptz'], 'public',
                           ARRAY['EXECUTE'], 'PUBLIC can execute abt_convert');
 SELECT function_privs_are('public', 'abt_gbhash', ARRAY['text', 'text'], 'public', ARRAY['EXECUTE'],
@@ -54,19 +55,20 @@ SELECT results_eq($$
        AND p.pronamespace = 'public'::regnamespace
        AND has_function_privilege('public', p.oid, 'EXECUTE')
      ORDER BY 1$$,
-    $$VALUES ('abt_assign'), ('abt_assign_batch'), ('abt_assign_bulk'), ('abt_convert'), ('abt_gbhash')$$,
+    $$VALUES ('abt_assign'), ('abt_assign_batch'), ('abt_convert'), ('abt_gbhash')$$,
     'PUBLIC can execute exactly the visitor API among the extension''s functions in schema public');
 
--- the visitor API runs as the extension owner, without name lookups through
--- the caller's search_path
-SELECT is_definer('public', 'abt_assign', ARRAY['uuid', 'text', 'timestamp with time zone'],
-                  'abt_assign is SECURITY DEFINER');
-SELECT is_definer('public', 'abt_assign_batch', ARRAY['uuid[]', 'text', 'timestamp with time zone'],
-                  'abt_assign_batch is SECURITY DEFINER');
-SELECT is_definer('public', 'abt_assign_bulk', ARRAY['uuid', 'text[]', 'timestamp with time zone'],
-                  'abt_assign_bulk is SECURITY DEFINER');
-SELECT is_definer('public', 'abt_convert', ARRAY['uuid', 'text', 'text', 'numeric', 'timestamp with time zone'],
-                  'abt_convert is SECURITY DEFINER');
+-- the writing functions run as their caller (so they can tell a visitor from
+-- a trusted caller) and act as the tables' owner inside, without name
+-- lookups through the caller's search_path
+SELECT isnt_definer('public', 'abt_assign', ARRAY['uuid', 'text', 'timestamp with time zone'],
+                    'abt_assign is SECURITY INVOKER (it acts as the owner inside)');
+SELECT isnt_definer('public', 'abt_assign_batch', ARRAY['uuid[]', 'text', 'timestamp with time zone'],
+                    'abt_assign_batch is SECURITY INVOKER (it acts as the owner inside)');
+SELECT isnt_definer('public', 'abt_assign_bulk', ARRAY['uuid', 'text[]', 'timestamp with time zone'],
+                    'abt_assign_bulk is SECURITY INVOKER (it acts as the owner inside)');
+SELECT isnt_definer('public', 'abt_convert', ARRAY['uuid', 'text', 'text', 'numeric', 'timestamp with time zone'],
+                    'abt_convert is SECURITY INVOKER (it acts as the owner inside)');
 SELECT isnt_definer('public', 'abt_gbhash', ARRAY['text', 'text'], 'abt_gbhash is not SECURITY DEFINER (it reads nothing)');
 -- The C entry points either pin search_path to pg_catalog, pg_temp or set
 -- nothing at all (commit 6b13313: their SQL schema-qualifies every name, see
@@ -114,9 +116,19 @@ SELECT is(abt_convert('d0000000-0000-4000-8000-000000000001', 'visitor-1'), fals
           'a role without grants can call abt_convert (later conversion)');
 SELECT is(jsonb_array_length(abt_assign_batch(ARRAY['d0000000-0000-4000-8000-000000000001']::uuid[], 'visitor-2')), 1,
           'a role without grants can call abt_assign_batch');
-SELECT is((SELECT count(*)::int FROM abt_assign_bulk('d0000000-0000-4000-8000-000000000001',
-                                                     ARRAY['visitor-3', 'visitor-4'])), 2,
-          'a role without grants can call abt_assign_bulk');
+SELECT throws_ok($$SELECT * FROM abt_assign_bulk('d0000000-0000-4000-8000-000000000001',
+                                                  ARRAY['visitor-3', 'visitor-4'])$$, '42501', NULL,
+                 'a role without grants cannot call abt_assign_bulk');
+SELECT throws_ok($$SELECT abt_assign('d0000000-0000-4000-8000-000000000001', 'visitor-3', '2001-01-01')$$,
+                 '42501', NULL, 'a role without grants cannot choose an assignment time');
+SELECT throws_ok($$SELECT abt_assign_batch(ARRAY['d0000000-0000-4000-8000-000000000001']::uuid[], 'visitor-3',
+                                           '2030-01-01')$$,
+                 '42501', NULL, 'a role without grants cannot choose a batch''s time');
+SELECT throws_ok($$SELECT abt_convert('d0000000-0000-4000-8000-000000000001', 'visitor-1', 'x', 1, '1999-01-01')$$,
+                 '42501', NULL, 'a role without grants cannot choose a conversion time');
+SELECT throws_ok($$SELECT abt_assign_batch(array_fill('d0000000-0000-4000-8000-000000000001'::uuid, ARRAY[51]),
+                                           'visitor-3')$$,
+                 '54000', NULL, 'a role without grants may ask for at most 50 experiments in one batch');
 SELECT is(abt_gbhash('seed', 'a'), 0.0505::float8, 'a role without grants can call abt_gbhash');
 SELECT throws_ok('SELECT * FROM abtest.experiments', '42501', NULL,
                  'a role without grants cannot read abtest.experiments');
@@ -142,20 +154,20 @@ RESET ROLE;
 SELECT is(current_user::text, 'postgres', 'back to the superuser');
 SELECT results_eq($$SELECT user_id, converted_at IS NOT NULL FROM abtest.assignments
                      WHERE experiment_id = 'd0000000-0000-4000-8000-000000000001' ORDER BY 1$$,
-                  $$VALUES ('visitor-1', true), ('visitor-2', false), ('visitor-3', false), ('visitor-4', false)$$,
-                  'the calls of the role without grants were stored');
+                  $$VALUES ('visitor-1', true), ('visitor-2', false)$$,
+                  'the calls of the role without grants were stored, and only those it may make');
 SELECT results_eq($$SELECT goal, value FROM abtest.conversions
                      WHERE experiment_id = 'd0000000-0000-4000-8000-000000000001' ORDER BY id$$,
                   $$VALUES ('purchase', 12.5), ('conversion', NULL)$$,
                   'both conversion events of the role without grants were stored');
 SELECT is((SELECT sum(total_allocations)::int || '/' || sum(total_conversions)::int FROM abtest.variant_totals
-            WHERE experiment_id = 'd0000000-0000-4000-8000-000000000001'), '4/1',
-          'the live counters count the role''s 4 visitors and 1 converted visitor');
+            WHERE experiment_id = 'd0000000-0000-4000-8000-000000000001'), '2/1',
+          'the live counters count the role''s 2 visitors and 1 converted visitor');
 
 -- pg_dump: every table and sequence of schema abtest is user data
 SELECT ok((SELECT extconfig FROM pg_extension WHERE extname = 'abtest')
            @> ARRAY['abtest.experiments', 'abtest.experiment_elements', 'abtest.element_variants',
-                    'abtest.assignments', 'abtest.conversions', 'abtest.leads', 'abtest.variant_counters',
+                    'abtest.assignments', 'abtest.conversions', 'abtest.leads', 'abtest.goals', 'abtest.variant_counters',
                     'abtest.experiment_timeline', 'abtest.variant_timeline', 'abtest.config_version_seq',
                     'abtest.conversions_id_seq', 'abtest.leads_id_seq']::regclass[]::oid[],
           'pg_extension.extconfig lists the documented tables and sequences');

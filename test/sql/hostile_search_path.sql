@@ -1,55 +1,405 @@
--- A hostile search_path changes nothing: abt_assign and abt_convert run as
--- the extension owner without SET search_path, so every name their SQL uses
--- must be schema-qualified.  Shadow everything they use and call them.
+--
+-- hostile_search_path: a hostile search_path changes nothing.
+--
+-- abt_assign, abt_assign_batch, abt_assign_bulk and abt_convert run their
+-- queries as the extension owner (SECURITY DEFINER, or switching to the
+-- owner themselves) with the caller's search_path, and the configuration
+-- load (config_cache.c) runs as the tables' owner whoever calls
+-- (abt_variant_stats too).  So every name in every query their C code
+-- can run must be schema-qualified: the lookup (also the re-lookup after a
+-- lost insert), the configuration load, the new visitor's insert, the
+-- statement that creates a new slot's or a new bucket's counter rows, the
+-- bulk form's insert and its counts, the first conversion and the event.
+-- The other SECURITY DEFINER functions (lead queue, triggers) pin
+-- search_path = pg_catalog, pg_temp; they run under the hostile path too.
+--
+-- A role creates in schema hostile a look-alike of every operator of
+-- pg_catalog over the types these queries use (exact operand types), of the
+-- functions and the aggregate they call, and of the types they name.  Each
+-- look-alike records that it ran, and as whom, in hostile.calls, then does
+-- what the real one does, as an attacker's would: only the record shows it
+-- ran.  The path puts hostile before pg_catalog.  Tables named like
+-- abtest's, with statement triggers recording every write, shadow them in
+-- pg_temp (searched first for relations) in round 1 and in hostile (pg_temp
+-- last) in round 2.  Each round runs every entry point on experiments of its
+-- own (a fresh configuration and a slot without counter rows).
+--
+-- Then hostile.calls must be empty, the answers as expected, and the real
+-- tables must hold exactly what the calls wrote.  Ids: a0000000-....
+--
 SET client_min_messages = warning;
+
+-- every SECURITY DEFINER function of the extension: each is called below
+-- (a new one must be too), as are the visitor functions
+SELECT p.oid::regprocedure AS security_definer, p.proconfig
+  FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+ WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'abtest') AND d.deptype = 'e'
+   AND p.prosecdef
+ ORDER BY 1::text;
+
 CREATE ROLE abt_hostile;
 CREATE SCHEMA hostile AUTHORIZATION abt_hostile;
 GRANT USAGE ON SCHEMA hostile TO PUBLIC;
+-- The role may call every visitor and lead queue function (whatever PUBLIC
+-- may), and write the tables (it chooses the calls' times, as a trusted
+-- server may): what the functions do as their owner must not depend on it.
+GRANT USAGE ON SCHEMA abtest TO abt_hostile;
+GRANT INSERT ON abtest.assignments, abtest.conversions TO abt_hostile;
+GRANT EXECUTE ON FUNCTION abt_assign(uuid, text, timestamptz), abt_assign_batch(uuid[], text, timestamptz),
+                          abt_assign_bulk(uuid, text[], timestamptz),
+                          abt_convert(uuid, text, text, numeric, timestamptz),
+                          abt_lead_capture(jsonb, uuid, text), abt_leads_claim(text, integer, interval),
+                          abt_lead_complete(bigint, text), abt_lead_fail(bigint, text, text, boolean),
+                          abt_leads_requeue_expired(integer) TO abt_hostile;
 
-INSERT INTO abtest.experiments (id, name, status) VALUES
-    ('a0000000-0000-0000-0000-000000000001', 'hostile path', 'active');
-INSERT INTO abtest.experiment_elements (id, experiment_id, name, selector) VALUES
-    ('a0000000-0000-0000-0000-000000000002', 'a0000000-0000-0000-0000-000000000001', 'headline', 'h1');
-INSERT INTO abtest.element_variants (id, element_id, name, content, is_control, position) VALUES
-    ('a0000000-0000-0000-0000-000000000003', 'a0000000-0000-0000-0000-000000000002', 'A', '{"t": "a"}', true, 0),
-    ('a0000000-0000-0000-0000-000000000004', 'a0000000-0000-0000-0000-000000000002', 'B', '{"t": "b"}', false, 1);
+-- Experiments: two per round (r = 1, 2), elements "headline" (A, B) and
+-- "cta" (X, Y, Z), every weight 1.
+CREATE FUNCTION pg_temp.experiment(r int, e int) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO abtest.experiments (id, name, status, seed)
+    VALUES (format('a0000000-0000-0000-0000-0000000000%s%s', r, e)::uuid, 'hostile ' || r || e, 'active', 'hs' || r || e);
+    INSERT INTO abtest.experiment_elements (id, experiment_id, name, selector, position)
+    SELECT format('a0000000-0000-0000-0001-000000000%s%s%s', r, e, el)::uuid,
+           format('a0000000-0000-0000-0000-0000000000%s%s', r, e)::uuid,
+           (ARRAY['headline', 'cta'])[el], (ARRAY['h1', NULL])[el], el
+      FROM generate_series(1, 2) el;
+    INSERT INTO abtest.element_variants (id, element_id, name, content, is_control, position)
+    SELECT format('a0000000-0000-0000-0002-00000000%s%s%s%s', r, e, el, v)::uuid,
+           format('a0000000-0000-0000-0001-000000000%s%s%s', r, e, el)::uuid,
+           (ARRAY[ARRAY['A', 'B', NULL], ARRAY['X', 'Y', 'Z']])[el][v], jsonb_build_object('v', v), v = 1, v
+      FROM generate_series(1, 2) el, generate_series(1, 3) v
+     WHERE v <= el + 1;
+$$;
+SELECT pg_temp.experiment(r, e) FROM generate_series(1, 2) r, generate_series(1, 2) e;
+
+-- A lost insert, as when a concurrent first call for the visitor commits
+-- first: visitors "lost-..." are never stored, so the call falls back to
+-- the re-lookup (the visitor is then not enrolled).
+CREATE FUNCTION public.abt_hostile_lose_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    IF NEW.user_id LIKE 'lost-%' THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER abt_hostile_lose_insert BEFORE INSERT ON abtest.assignments
+    FOR EACH ROW EXECUTE FUNCTION public.abt_hostile_lose_insert();
+
+-- what the calls answered, stored as they come (no operator of ours runs
+-- under the hostile path)
+CREATE TEMP TABLE answers (n serial, round int, label text, visitor text, answer jsonb);
+
+--
+-- The look-alikes.
+--
+SET ROLE abt_hostile;
+CREATE TABLE hostile.calls (what text, by_role name);
+GRANT INSERT ON hostile.calls TO PUBLIC;
+CREATE FUNCTION hostile.ran(what text) RETURNS boolean LANGUAGE sql AS $$
+    INSERT INTO hostile.calls (what, by_role) VALUES (what, current_user) RETURNING true
+$$;
+
+-- every operator of pg_catalog over these types, the same operand types
+DO $do$
+DECLARE
+    o record;
+    i int := 0;
+BEGIN
+    FOR o IN
+        SELECT oprname, oprleft, oprright, oprresult
+          FROM pg_operator
+         WHERE oprnamespace = 'pg_catalog'::regnamespace
+           AND (oprleft = 0 OR oprleft::regtype = ANY (ARRAY['uuid', 'text', 'int2', 'int4', 'int8', 'float8', 'numeric',
+                                                             'timestamptz', 'interval', 'jsonb', 'bool', 'name']::regtype[]))
+           AND oprright::regtype = ANY (ARRAY['uuid', 'text', 'int2', 'int4', 'int8', 'float8', 'numeric',
+                                              'timestamptz', 'interval', 'jsonb', 'bool', 'name']::regtype[])
+         ORDER BY 1, 2, 3
+    LOOP
+        i := i + 1;
+        IF o.oprleft = 0 THEN
+            EXECUTE format($f$CREATE FUNCTION hostile.op%s(%s) RETURNS %s LANGUAGE plpgsql AS $b$
+                              BEGIN PERFORM hostile.ran(%L); RETURN OPERATOR(pg_catalog.%s) $1; END $b$$f$,
+                           i, o.oprright::regtype, o.oprresult::regtype,
+                           format('%s %s', o.oprname, o.oprright::regtype), o.oprname);
+            EXECUTE format('CREATE OPERATOR hostile.%s (RIGHTARG = %s, FUNCTION = hostile.op%s)',
+                           o.oprname, o.oprright::regtype, i);
+        ELSE
+            EXECUTE format($f$CREATE FUNCTION hostile.op%s(%s, %s) RETURNS %s LANGUAGE plpgsql AS $b$
+                              BEGIN PERFORM hostile.ran(%L); RETURN $1 OPERATOR(pg_catalog.%s) $2; END $b$$f$,
+                           i, o.oprleft::regtype, o.oprright::regtype, o.oprresult::regtype,
+                           format('%s %s %s', o.oprleft::regtype, o.oprname, o.oprright::regtype), o.oprname);
+            EXECUTE format('CREATE OPERATOR hostile.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = hostile.op%s)',
+                           o.oprname, o.oprleft::regtype, o.oprright::regtype, i);
+        END IF;
+    END LOOP;
+END $do$;
+SELECT count(*) > 200 AS operators FROM pg_operator WHERE oprnamespace = 'hostile'::regnamespace;
+SELECT count(*) AS shadowed_equalities FROM pg_operator
+ WHERE oprnamespace = 'hostile'::regnamespace AND oprname = '='
+   AND format('%s, %s', oprleft::regtype, oprright::regtype)
+       IN ('uuid, uuid', 'text, text', 'integer, integer', 'timestamp with time zone, timestamp with time zone',
+           'bigint, bigint');
+
+-- the functions and the aggregate the queries call, and a few more
+CREATE FUNCTION hostile.count_step(bigint) RETURNS bigint LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('count(*)'); RETURN $1 OPERATOR(pg_catalog.+) 1; END$$;
+CREATE AGGREGATE hostile.count(*) (SFUNC = hostile.count_step, STYPE = bigint, INITCOND = '0');
+CREATE FUNCTION hostile.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('unnest(anyarray)'); RETURN QUERY SELECT u FROM pg_catalog.unnest($1) u; END$$;
+CREATE FUNCTION hostile.jsonb_each_text(jsonb, OUT key text, OUT value text) RETURNS SETOF record LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('jsonb_each_text(jsonb)'); RETURN QUERY SELECT * FROM pg_catalog.jsonb_each_text($1); END$$;
+CREATE FUNCTION hostile.date_bin(interval, timestamptz, timestamptz) RETURNS timestamptz LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('date_bin(interval, timestamptz, timestamptz)'); RETURN pg_catalog.date_bin($1, $2, $3); END$$;
+CREATE FUNCTION hostile.now() RETURNS timestamptz LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('now()'); RETURN pg_catalog.now(); END$$;
+CREATE FUNCTION hostile.clock_timestamp() RETURNS timestamptz LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('clock_timestamp()'); RETURN pg_catalog.clock_timestamp(); END$$;
+CREATE FUNCTION hostile.length(text) RETURNS integer LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('length(text)'); RETURN pg_catalog.length($1); END$$;
+CREATE FUNCTION hostile.nextval(regclass) RETURNS bigint LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('nextval(regclass)'); RETURN pg_catalog.nextval($1); END$$;
+CREATE FUNCTION hostile.gen_random_uuid() RETURNS uuid LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('gen_random_uuid()'); RETURN pg_catalog.gen_random_uuid(); END$$;
+CREATE FUNCTION hostile.jsonb_typeof(jsonb) RETURNS text LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('jsonb_typeof(jsonb)'); RETURN pg_catalog.jsonb_typeof($1); END$$;
+
+-- types named without a schema resolve here: a cast to one of these runs its check
+DO $do$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['uuid', 'text', 'jsonb', 'timestamptz', 'int4', 'int8', 'float8', 'bool', 'name', 'regclass'] LOOP
+        EXECUTE format('CREATE DOMAIN hostile.%s AS pg_catalog.%s CHECK (hostile.ran(%L))', t, t, 'type ' || t);
+    END LOOP;
+END $do$;
+RESET ROLE;
+
+-- tables named like abtest's: in pg_temp (round 1), in hostile (round 2);
+-- every write to one is recorded
+CREATE FUNCTION hostile.wrote() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran(TG_OP OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) TG_ARGV[0]); RETURN NULL; END$$;
+ALTER FUNCTION hostile.wrote() OWNER TO abt_hostile;
+DO $do$
+DECLARE
+    t text;
+    s text;
+BEGIN
+    FOREACH s IN ARRAY ARRAY['pg_temp', 'hostile'] LOOP
+        FOREACH t IN ARRAY ARRAY['experiments', 'experiment_elements', 'element_variants', 'assignments',
+                                 'conversions', 'leads', 'variant_counters', 'experiment_timeline',
+                                 'variant_timeline', 'variant_totals', 'realtime_publications'] LOOP
+            EXECUTE format('CREATE TABLE %s.%s (LIKE abtest.%s)', s, t, t);
+            EXECUTE format('CREATE TRIGGER wrote BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s.%s
+                            FOR EACH STATEMENT EXECUTE FUNCTION hostile.wrote(%L)', s, t, s || '.' || t);
+            EXECUTE format('ALTER TABLE %s.%s OWNER TO abt_hostile', s, t);
+            EXECUTE format('GRANT ALL ON %s.%s TO PUBLIC', s, t);
+        END LOOP;
+    END LOOP;
+END $do$;
+
+--
+-- The look-alikes are what an unqualified name finds: the expressions the
+-- queries use, with the operand types they use, unqualified.
+--
+SET ROLE abt_hostile;
+SET search_path = hostile, pg_catalog, public;
+CREATE TEMP TABLE probe AS
+SELECT '00000000-0000-0000-0000-000000000001'::pg_catalog.uuid AS id, 'v'::pg_catalog.text AS visitor,
+       7 AS slot, 41::bigint AS n, pg_catalog.now() AS at, '{"k": "00000000-0000-0000-0000-000000000001"}'::pg_catalog.jsonb AS map;
+SELECT p.id = p.id AS uuid_eq, p.visitor = 'v' AS text_eq, p.slot = 7 AS int_eq, p.at = p.at AS timestamptz_eq,
+       p.n + 1 AS bigint_plus_int, p.n + p.n AS bigint_plus_bigint, p.id = ANY (ARRAY[p.id]) AS uuid_any,
+       (SELECT count(*) FROM unnest(ARRAY[p.id]) u) AS unnest_count,
+       (SELECT e.value::uuid FROM jsonb_each_text(p.map) e) AS each_text_uuid,
+       date_bin('15 minutes', p.at, '2000-01-01 00:00:00+00') = date_bin('15 minutes', p.at, '2000-01-01 00:00:00+00') AS date_bin,
+       p.visitor::text AS text_cast
+  FROM pg_temp.probe p;
+UPDATE variant_counters SET allocations = 0 WHERE false;
+SET search_path = hostile, pg_catalog, public, pg_temp;
+INSERT INTO assignments SELECT * FROM pg_temp.assignments WHERE false;
+RESET search_path;
+RESET ROLE;
+SELECT what, count(*) > 0 AS ran FROM hostile.calls GROUP BY 1 ORDER BY 1;
+DELETE FROM hostile.calls;
+DROP TABLE probe;
+
+--
+-- Round 1: search_path = hostile, pg_catalog, public (pg_temp first for
+-- relations).  Round 2: hostile, pg_catalog, public, pg_temp.
+--
+-- Each round, as abt_hostile: new visitors (the configuration load, the
+-- insert and, for the slot's first visitor, the counter rows' creation; a
+-- later 15-minute bucket creates rollup rows again); a returning visitor; a
+-- lost insert; a batch of two experiments (new in the second) and a batch of
+-- a returning visitor; a bulk call with new, repeated, returning and lost
+-- visitors (inserts, then the counts once), and another adding to the
+-- counter and rollup rows the first made; first and later conversions (the
+-- rows of the visitor's bucket and of this slot exist), a conversion of an
+-- unknown visitor.
+--
+CREATE FUNCTION pg_temp.round(r int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    e1 pg_catalog.uuid := pg_catalog.format('a0000000-0000-0000-0000-0000000000%s1', r);
+    e2 pg_catalog.uuid := pg_catalog.format('a0000000-0000-0000-0000-0000000000%s2', r);
+BEGIN
+    -- the caller's path and role are in effect: nothing here may use an
+    -- operator or name that resolves through them, so values go straight
+    -- into pg_temp.answers
+    INSERT INTO pg_temp.answers (round, label, visitor, answer)
+    VALUES (r, 'assign', 'v1', public.abt_assign(e1, 'v1', '2024-07-01 10:00:00+00')),
+           (r, 'assign', 'v2', public.abt_assign(e1, 'v2', '2024-07-01 10:01:00+00')),
+           (r, 'assign again', 'v1', public.abt_assign(e1, 'v1', '2024-07-01 10:02:00+00')),
+           (r, 'assign, later bucket', 'v3', public.abt_assign(e1, 'v3', '2024-07-01 10:20:00+00')),
+           (r, 'assign, lost insert', 'lost-1', public.abt_assign(e1, 'lost-1', '2024-07-01 10:20:00+00')),
+           (r, 'batch', 'v4', public.abt_assign_batch(ARRAY[e2, e1], 'v4', '2024-07-01 10:30:00+00')),
+           (r, 'batch again', 'v4', public.abt_assign_batch(ARRAY[e1, e2], 'v4', '2024-07-01 10:31:00+00'));
+    INSERT INTO pg_temp.answers (round, label, visitor, answer)
+    SELECT r, 'bulk', b.user_id, b.assignment
+      FROM public.abt_assign_bulk(e2, ARRAY['b1', 'b2', 'b1', 'v4', 'lost-2', 'b3'], '2024-07-01 10:50:00+00') b;
+    -- again in the same bucket: the counts add to the rows the first call made
+    INSERT INTO pg_temp.answers (round, label, visitor, answer)
+    SELECT r, 'bulk, same bucket', b.user_id, b.assignment
+      FROM public.abt_assign_bulk(e2, ARRAY['b4', 'b5', 'b6'], '2024-07-01 10:55:00+00') b;
+    INSERT INTO pg_temp.answers (round, label, visitor, answer)
+    VALUES (r, 'convert', 'v1', pg_catalog.to_jsonb(public.abt_convert(e1, 'v1', 'signup', 5, '2024-07-01 11:00:00+00'))),
+           (r, 'convert again', 'v1', pg_catalog.to_jsonb(public.abt_convert(e1, 'v1', 'buy', NULL, '2024-07-01 11:01:00+00'))),
+           (r, 'convert', 'b2', pg_catalog.to_jsonb(public.abt_convert(e2, 'b2', 'conversion', NULL, '2024-07-01 11:02:00+00'))),
+           (r, 'convert unknown', 'nobody', pg_catalog.to_jsonb(public.abt_convert(e2, 'nobody', 'conversion', NULL, '2024-07-01 11:03:00+00'))),
+           (r, 'assign converted', 'v1', public.abt_assign(e1, 'v1', '2024-07-01 11:04:00+00'));
+END $$;
+GRANT ALL ON answers TO abt_hostile;
+GRANT ALL ON SEQUENCE answers_n_seq TO abt_hostile;
 
 SET ROLE abt_hostile;
--- operators that always answer false, functions and tables shadowing ours
-CREATE FUNCTION hostile.never(uuid, uuid) RETURNS boolean LANGUAGE sql AS 'SELECT false';
-CREATE OPERATOR hostile.= (LEFTARG = uuid, RIGHTARG = uuid, PROCEDURE = hostile.never);
-CREATE FUNCTION hostile.never(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT false';
-CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, PROCEDURE = hostile.never);
-CREATE FUNCTION hostile.plus(bigint, integer) RETURNS bigint LANGUAGE sql AS 'SELECT 1000000::bigint';
-CREATE OPERATOR hostile.+ (LEFTARG = bigint, RIGHTARG = integer, PROCEDURE = hostile.plus);
-CREATE FUNCTION hostile.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE sql AS 'SELECT NULL::anyelement WHERE false';
-CREATE FUNCTION hostile.jsonb_each_text(jsonb, OUT key text, OUT value text) RETURNS SETOF record
-    LANGUAGE sql AS 'SELECT NULL::text, NULL::text WHERE false';
-CREATE FUNCTION hostile.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT '1999-01-01'::timestamptz$$;
-CREATE TABLE hostile.assignments (experiment_id uuid, user_id text, variants jsonb,
-                                  assigned_at timestamptz, converted_at timestamptz);
-CREATE TABLE hostile.variant_counters (experiment_id uuid, variant_id uuid, slot int,
-                                       allocations bigint, conversions bigint);
 SET search_path = hostile, pg_catalog, public;
-
-SELECT public.abt_assign('a0000000-0000-0000-0000-000000000001', 'visitor-1') -> 'enrolled' AS enrolled;
-SELECT public.abt_assign('a0000000-0000-0000-0000-000000000001', 'visitor-1') -> 'new' AS new_second_time;
-SELECT public.abt_convert('a0000000-0000-0000-0000-000000000001', 'visitor-1') AS first_conversion;
-SELECT public.abt_convert('a0000000-0000-0000-0000-000000000001', 'visitor-1') AS later_conversion;
-SELECT count(*) AS hostile_rows FROM hostile.assignments;
+SELECT pg_temp.round(1);
+-- the lead queue: capture (with the visitor's variant), claim, complete, fail, requeue
+INSERT INTO pg_temp.answers (round, label, answer)
+VALUES (1, 'lead capture', pg_catalog.to_jsonb(public.abt_lead_capture('{"email": "a@example.com"}',
+                                                                        'a0000000-0000-0000-0000-000000000011', 'v1'))),
+       (1, 'lead capture', pg_catalog.to_jsonb(public.abt_lead_capture('{"email": "b@example.com"}')));
+INSERT INTO pg_temp.answers (round, label, answer)
+SELECT 1, 'leads claim', pg_catalog.to_jsonb(l.status) FROM public.abt_leads_claim('hostile-worker', 2, '1 hour') l;
 RESET ROLE;
+-- (the role reads no leads: their ids come from here)
+SELECT pg_catalog.count(*) AS claimed FROM abtest.leads WHERE claimed_by OPERATOR(pg_catalog.=) 'hostile-worker';
+CREATE TEMP TABLE lead_ids AS
+SELECT pg_catalog.min(id) AS first, pg_catalog.max(id) AS last FROM abtest.leads
+ WHERE claimed_by OPERATOR(pg_catalog.=) 'hostile-worker';
+GRANT SELECT ON lead_ids TO abt_hostile;
+SET ROLE abt_hostile;
+INSERT INTO pg_temp.answers (round, label, answer)
+SELECT 1, 'lead complete', pg_catalog.to_jsonb(public.abt_lead_complete(first, 'hostile-worker')) FROM pg_temp.lead_ids
+UNION ALL
+SELECT 1, 'lead fail', pg_catalog.to_jsonb(public.abt_lead_fail(last, 'hostile-worker', 'oops', true)) FROM pg_temp.lead_ids
+UNION ALL
+SELECT 1, 'leads requeue', pg_catalog.to_jsonb(public.abt_leads_requeue_expired());
+RESET ROLE;
+
+-- the statistics load the configuration as the tables' owner: a new
+-- configuration version of each experiment, read under the hostile path;
+-- the trigger functions (SECURITY DEFINER) run for these changes too
+SET search_path = hostile, pg_catalog, public;
+UPDATE abtest.element_variants SET content = '{"v": "edited"}'
+ WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0002-000000001111';
+UPDATE abtest.experiment_elements SET selector = 'h2'
+ WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0001-000000000121';
+INSERT INTO pg_temp.answers (round, label, visitor, answer)
+SELECT 1, 'stats', s.variant_name, pg_catalog.jsonb_build_array(s.allocations, s.conversions)
+  FROM public.abt_variant_stats('{a0000000-0000-0000-0000-000000000011,a0000000-0000-0000-0000-000000000012}') s;
+
+SET ROLE abt_hostile;
+SET search_path = hostile, pg_catalog, public, pg_temp;
+SELECT pg_temp.round(2);
+RESET ROLE;
+SET search_path = hostile, pg_catalog, public, pg_temp;
+-- an element and a variant added, the experiment paused (its counters are
+-- settled), another one deleted
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, position)
+VALUES ('a0000000-0000-0000-0001-000000000213', 'a0000000-0000-0000-0000-000000000021', 'footer', 3);
+INSERT INTO abtest.element_variants (id, element_id, name)
+VALUES ('a0000000-0000-0000-0002-000000002131', 'a0000000-0000-0000-0001-000000000213', 'F');
+UPDATE abtest.experiments SET status = 'paused' WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0000-000000000021';
+INSERT INTO pg_temp.answers (round, label, visitor, answer)
+SELECT 2, 'stats', s.variant_name, pg_catalog.jsonb_build_array(s.allocations, s.conversions)
+  FROM public.abt_variant_stats('{a0000000-0000-0000-0000-000000000021,a0000000-0000-0000-0000-000000000022}') s;
+DELETE FROM abtest.experiments WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0000-000000000012';
 RESET search_path;
 
--- the real tables got exactly one assignment, counted once
-SELECT count(*) AS assignments FROM abtest.assignments
- WHERE experiment_id = 'a0000000-0000-0000-0000-000000000001';
-SELECT sum(total_allocations) AS allocations, sum(total_conversions) AS conversions
-  FROM abtest.variant_totals WHERE experiment_id = 'a0000000-0000-0000-0000-000000000001';
-SELECT count(*) AS events FROM abtest.conversions
- WHERE experiment_id = 'a0000000-0000-0000-0000-000000000001';
-SELECT assigned_at > '2000-01-01' AS assigned_now FROM abtest.assignments
- WHERE experiment_id = 'a0000000-0000-0000-0000-000000000001';
+--
+-- Nothing of the role's ran, and no shadow table was written.
+--
+SELECT what, by_role, count(*) AS times FROM hostile.calls GROUP BY 1, 2 ORDER BY 1, 2;
 
-DELETE FROM abtest.experiments WHERE id = 'a0000000-0000-0000-0000-000000000001';
-DROP SCHEMA hostile CASCADE;
+--
+-- The answers.  One line each: status, flags, element=variant.
+--
+SELECT round, label, visitor,
+       CASE jsonb_typeof(answer)
+            WHEN 'object' THEN format('%s enrolled=%s new=%s converted=%s [%s]', answer->>'status',
+                                      answer->>'enrolled', answer->>'new', coalesce(answer->>'converted', '-'),
+                                      (SELECT string_agg((e->>'element') || '=' || (e->>'variant'), ' ' ORDER BY o)
+                                         FROM jsonb_array_elements(answer->'elements') WITH ORDINALITY x(e, o)))
+            WHEN 'array' THEN (SELECT string_agg(format('%s: %s new=%s [%s]', right(a->>'experiment_id', 2),
+                                                        a->>'enrolled', a->>'new',
+                                                        (SELECT string_agg(e->>'variant', ' ' ORDER BY o)
+                                                           FROM jsonb_array_elements(a->'elements') WITH ORDINALITY x(e, o))),
+                                                 '; ' ORDER BY i)
+                                 FROM jsonb_array_elements(answer) WITH ORDINALITY y(a, i))
+            ELSE answer::text END AS answer
+  FROM answers
+ WHERE label NOT IN ('stats', 'lead capture')
+ ORDER BY n;
+SELECT round, count(*) AS lead_ids FROM answers WHERE label = 'lead capture' AND jsonb_typeof(answer) = 'number' GROUP BY 1;
+SELECT status, claimed_by, attempts, last_error, variant_id IS NOT NULL AS has_variant
+  FROM abtest.leads WHERE claimed_by = 'hostile-worker' ORDER BY id;
+-- what abt_variant_stats answered under the hostile path: the live counts
+SELECT round, visitor AS variant, answer AS "[allocations, conversions]" FROM answers WHERE label = 'stats' ORDER BY n;
+
+--
+-- The real tables hold exactly what the calls wrote: the assignments, and
+-- counters and rollups that agree with them.
+--
+SELECT right(experiment_id::text, 2) AS exp, user_id, assigned_at, converted_at
+  FROM abtest.assignments WHERE experiment_id::text LIKE 'a0000000-%' ORDER BY 1, 2;
+SELECT right(experiment_id::text, 2) AS exp, user_id, goal, value, created_at
+  FROM abtest.conversions WHERE experiment_id::text LIKE 'a0000000-%' ORDER BY 1, created_at;
+SELECT right(t.experiment_id::text, 2) AS exp, v.name, t.total_allocations, t.total_conversions,
+       (SELECT count(*) FROM abtest.assignments a
+         WHERE a.experiment_id = t.experiment_id AND a.variants->>t.element_id::text = t.variant_id::text) AS rows,
+       (SELECT count(a.converted_at) FROM abtest.assignments a
+         WHERE a.experiment_id = t.experiment_id AND a.variants->>t.element_id::text = t.variant_id::text) AS converted_rows,
+       v.total_allocations AS settled_allocations, v.total_conversions AS settled_conversions
+  FROM abtest.variant_totals t JOIN abtest.element_variants v ON v.id = t.variant_id
+ WHERE t.experiment_id::text LIKE 'a0000000-%'
+ ORDER BY t.experiment_id, t.variant_id;
+-- rollups per 15-minute bucket of assigned_at: experiment and variant
+SELECT count(*) AS experiment_timeline_mismatches
+  FROM (SELECT experiment_id, bucket, sum(assignments) AS n, sum(conversions) AS c
+          FROM abtest.experiment_timeline WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2) t
+  FULL JOIN (SELECT experiment_id, date_bin('15 minutes', assigned_at, '2000-01-01 00:00:00+00') AS bucket,
+                    count(*) AS n, count(converted_at) AS c
+               FROM abtest.assignments WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2) d
+    USING (experiment_id, bucket)
+ WHERE (t.n, t.c) IS DISTINCT FROM (d.n, d.c);
+SELECT count(*) FILTER (WHERE (t.n, t.c) IS DISTINCT FROM (d.n, d.c)) AS variant_timeline_mismatches,
+       sum(t.n) AS variant_timeline_assignments, sum(t.c) AS variant_timeline_conversions
+  FROM (SELECT experiment_id, variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c
+          FROM abtest.variant_timeline WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) t
+  FULL JOIN (SELECT a.experiment_id, v.value::uuid AS variant_id,
+                    date_bin('15 minutes', a.assigned_at, '2000-01-01 00:00:00+00') AS bucket,
+                    count(*) AS n, count(a.converted_at) AS c
+               FROM abtest.assignments a, jsonb_each_text(a.variants) v
+              WHERE a.experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) d
+    USING (experiment_id, variant_id, bucket);
+-- the deleted experiment left nothing behind
+SELECT (SELECT count(*) FROM abtest.assignments WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS assignments,
+       (SELECT count(*) FROM abtest.variant_counters WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS counters,
+       (SELECT count(*) FROM abtest.experiment_timeline WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS timeline;
+
+DROP TRIGGER abt_hostile_lose_insert ON abtest.assignments;
+DROP FUNCTION public.abt_hostile_lose_insert();
+DELETE FROM abtest.leads WHERE id IN (SELECT answer::text::bigint FROM answers WHERE label = 'lead capture');
+DELETE FROM abtest.experiments WHERE id::text LIKE 'a0000000-%';
+DROP OWNED BY abt_hostile;
 DROP ROLE abt_hostile;

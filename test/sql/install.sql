@@ -39,12 +39,12 @@ INSERT INTO documented_functions VALUES
     ('abt_gbhash(text,text)', true),
     ('abt_assign(uuid,text,timestamptz)', true),
     ('abt_assign_batch(uuid[],text,timestamptz)', true),
-    ('abt_assign_bulk(uuid,text[],timestamptz)', true),
+    ('abt_assign_bulk(uuid,text[],timestamptz)', false),
     ('abt_convert(uuid,text,text,numeric,timestamptz)', true),
     ('abt_settle_counters(uuid)', false),
     ('abt_realtime_publish(name)', false);
--- privileges: the visitors' functions for everyone, the administrative
--- ones and the abtest schema not
+-- privileges: the visitors' functions for everyone, the bulk import, the
+-- administrative ones and the abtest schema not
 SELECT f AS function, p.pronamespace::regnamespace AS schema, p.prosecdef AS security_definer,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute,
        has_function_privilege('public', p.oid, 'EXECUTE') = public_execute AS ok
@@ -66,8 +66,8 @@ INSERT INTO abtest.experiment_elements (id, experiment_id, name) VALUES
 INSERT INTO abtest.element_variants (id, element_id, name) VALUES
     ('a5000000-0000-0000-0002-000000000001', 'a5000000-0000-0000-0001-000000000001', 'only');
 SET ROLE regress_abtest_visitor;
-SELECT abt_assign('a5000000-0000-0000-0000-000000000001', 'r1', '2024-08-01')->'elements'->0->>'variant' AS variant,
-       abt_convert('a5000000-0000-0000-0000-000000000001', 'r1', at => '2024-08-01') AS first_conversion,
+SELECT abt_assign('a5000000-0000-0000-0000-000000000001', 'r1')->'elements'->0->>'variant' AS variant,
+       abt_convert('a5000000-0000-0000-0000-000000000001', 'r1') AS first_conversion,
        abt_gbhash('seed', 'a') AS gbhash;
 SELECT count(*) FROM abtest.assignments;
 SELECT abt_settle_counters();
