@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -114,8 +116,9 @@ abt_in_coverage(double hash, double coverage)
 
 /*
  * Sets each variant's bucket range as GrowthBook's getBucketRanges(n, 1,
- * weights) does with the weights normalised to sum 1, or records why the
- * element can't bucket anyone.
+ * weights) does with the weights normalised to sum 1 (w / sum, summed in
+ * order, so that weights that already sum to 1 give GrowthBook's ranges to
+ * the last bit), or records why the element can't bucket anyone.
  */
 void
 abt_set_bucket_ranges(AbtElement *element, double *weights)
@@ -130,17 +133,24 @@ abt_set_bucket_ranges(AbtElement *element, double *weights)
 		return;
 	}
 	for (int i = 0; i < element->nvariants; i++)
+	{
 		largest = Max(largest, weights[i]);
+		total += weights[i];
+	}
 	if (!(largest > 0.0))
 	{
 		element->problem = "has only variants of weight 0";
 		return;
 	}
-	/* scale by the largest first: a sum of huge finite weights can overflow */
-	for (int i = 0; i < element->nvariants; i++)
+	/* a sum of huge finite weights can overflow: scale by the largest first */
+	if (isinf(total))
 	{
-		weights[i] /= largest;
-		total += weights[i];
+		total = 0.0;
+		for (int i = 0; i < element->nvariants; i++)
+		{
+			weights[i] /= largest;
+			total += weights[i];
+		}
 	}
 	for (int i = 0; i < element->nvariants; i++)
 	{

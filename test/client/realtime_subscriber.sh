@@ -13,7 +13,8 @@
 #
 # Checks (every wait polls for at most $WAIT_S seconds):
 #   - the initial copy brings the rows written before the subscription;
-#   - after abt_assign (single calls from two sessions, abt_assign_bulk),
+#   - after abt_assign (single calls from two sessions open at the same time,
+#     so in two backend slots; abt_assign_bulk),
 #     abt_convert (first and repeat), abt_settle_counters, a content edit and
 #     pausing an experiment (which settles its counters), the subscriber has
 #     exactly the publisher's rows of the four published tables (row count and
@@ -131,6 +132,7 @@ count_unpublished() { # q-function [db]: counts of the unpublished tables
 qp postgres "CREATE DATABASE $DB" >/dev/null || bail "CREATE DATABASE $DB"
 runp "$DB" >/dev/null <<SQL || bail "could not set up $DB"
 CREATE EXTENSION abtest;
+CREATE EXTENSION dblink;
 CREATE TABLE public.app_notes (id int PRIMARY KEY, body text);
 INSERT INTO abtest.experiments (id, name) VALUES ('$EXP_A', 'landing'), ('$EXP_B', 'pricing');
 INSERT INTO abtest.experiment_elements (id, experiment_id, name, selector, position) VALUES
@@ -238,8 +240,13 @@ is "$(qs "SELECT count(*) FROM abtest.assignments WHERE user_id LIKE 'early-%'")
 # rows, later ones update them), bulk, conversions; a second session writes
 # other counter slots; settling and a content edit update element_variants;
 # pausing B settles its counters (trigger); unpublished tables change too.
+# The second session (dblink) connects before the first writes and stays
+# connected until both are done: two live backends never share a backend id,
+# so their counter rows are in two slots.  (Two sessions one after the other
+# could get the same id, the second reusing the first's.)
 SECONDS=0
-runp "$DB" >/dev/null <<SQL || bail "could not write on the publisher (session 1)"
+runp "$DB" >/dev/null <<SQL || bail "could not write on the publisher (sessions 1 and 2)"
+SELECT dblink_connect('session2', 'host=$PGHOST port=$PGPORT dbname=$DB user=postgres');
 SELECT count(abt_assign('$EXP_A', 'single-' || g)) FROM generate_series(1, 30) g;
 SELECT count(*) FROM abt_assign_bulk('$EXP_A', ARRAY(SELECT 'bulk-' || g FROM generate_series(1, 150) g));
 SELECT count(abt_assign('$EXP_B', 'single-' || g)) FROM generate_series(1, 40) g;
@@ -250,14 +257,14 @@ SELECT count(abt_convert('$EXP_B', 'single-' || g)) FROM generate_series(1, 40, 
 INSERT INTO abtest.leads (payload, experiment_id, user_id) VALUES ('{"email": "a@example.com"}', '$EXP_A', 'single-1');
 INSERT INTO public.app_notes VALUES (1, 'hello'), (2, 'world');
 UPDATE public.app_notes SET body = 'there' WHERE id = 2;
-SQL
-runp "$DB" >/dev/null <<SQL || bail "could not write on the publisher (session 2)"
-SELECT count(abt_assign('$EXP_A', 'other-' || g)) FROM generate_series(1, 25) g;
-SELECT count(abt_assign('$EXP_B', 'other-' || g)) FROM generate_series(1, 25) g;
-SELECT count(abt_convert('$EXP_B', 'other-' || g)) FROM generate_series(1, 25, 5) g;
-SELECT abt_settle_counters('$EXP_A');
-UPDATE abtest.element_variants SET content = '{"t": "Hello!"}' WHERE id = 'a1200000-0000-4000-8000-000000000012';
-UPDATE abtest.experiments SET status = 'paused' WHERE id = '$EXP_B';
+-- session 2: each statement commits on its own
+SELECT n FROM dblink('session2', 'SELECT count(abt_assign(''$EXP_A'', ''other-'' || g)) FROM generate_series(1, 25) g') AS t(n bigint);
+SELECT n FROM dblink('session2', 'SELECT count(abt_assign(''$EXP_B'', ''other-'' || g)) FROM generate_series(1, 25) g') AS t(n bigint);
+SELECT n FROM dblink('session2', 'SELECT count(abt_convert(''$EXP_B'', ''other-'' || g)) FROM generate_series(1, 25, 5) g') AS t(n bigint);
+SELECT n FROM dblink('session2', 'SELECT abt_settle_counters(''$EXP_A'')') AS t(n bigint);
+SELECT dblink_exec('session2', 'UPDATE abtest.element_variants SET content = ''{"t": "Hello!"}'' WHERE id = ''a1200000-0000-4000-8000-000000000012''');
+SELECT dblink_exec('session2', 'UPDATE abtest.experiments SET status = ''paused'' WHERE id = ''$EXP_B''');
+SELECT dblink_disconnect('session2');
 SQL
 PUB_SIGS=$(pub_sigs)
 wait_for "streaming: the subscriber has exactly the publisher's rows of the four tables" \

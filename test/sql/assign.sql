@@ -68,6 +68,57 @@ SELECT count(*) AS visitors,
                abt_assign('a2000000-0000-0000-0000-000000000002', 'same-' || i, '2024-05-01 10:05:00+00') AS a2
           FROM generate_series(1, 200) i) s;
 
+-- ... and the choices are GrowthBook's, computed here independently of the
+-- C code: each element picks the variant whose range [lo, lo + w) holds
+-- abt_gbhash(element seed, visitor), w the weight divided by the element's
+-- total, ranges laid end to end in (position, id) order (getBucketRanges,
+-- chooseVariation).  A deterministic choice that ignored weights, seeds or
+-- order would still pass the check above, not this one.
+CREATE FUNCTION pg_temp.gb_choice(el uuid, visitor text) RETURNS text LANGUAGE sql AS $$
+    WITH v AS (SELECT v.name, v.position, v.id, v.weight / sum(v.weight) OVER () AS w
+                 FROM abtest.element_variants v WHERE v.element_id = el),
+         r AS (SELECT name, w, coalesce(sum(w) OVER (ORDER BY position, id
+                                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS lo
+                 FROM v)
+    SELECT r.name FROM r, abtest.experiment_elements e
+     WHERE e.id = el AND abt_gbhash(e.seed, visitor) >= r.lo AND abt_gbhash(e.seed, visitor) < r.lo + r.w
+$$;
+-- the variant each element shows, against the one computed
+CREATE FUNCTION pg_temp.gb_mismatches(exp uuid, visitors text[]) RETURNS TABLE (answers bigint, mismatches bigint)
+LANGUAGE sql AS $$
+    SELECT count(*), count(*) FILTER (WHERE (e->>'variant') IS DISTINCT FROM pg_temp.gb_choice((e->>'element_id')::uuid, u))
+      FROM unnest(visitors) u, jsonb_array_elements(abt_assign(exp, u, '2024-05-01 10:05:00+00')->'elements') e
+$$;
+SELECT * FROM pg_temp.gb_mismatches('a2000000-0000-0000-0000-000000000001', ARRAY(SELECT 'same-' || i FROM generate_series(1, 200) i));
+-- Weighted elements: promo 90/10, layout 1/0/1 (a weight-0 variant between
+-- two others), split 3/2 (normalised by the sum, as GrowthBook's weights
+-- are: visitor b3906 hashes to exactly 0.6, the boundary, and gets S2, as in
+-- GrowthBook; scaling by the largest weight first put it at 0.6000000000000001);
+-- 1000 visitors.
+INSERT INTO abtest.experiments (id, name, status, seed) VALUES
+    ('a2000000-0000-0000-0000-000000000004', 'weighted', 'active', 'as-w');
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, seed, position) VALUES
+    ('a2000000-0000-0000-0001-000000000041', 'a2000000-0000-0000-0000-000000000004', 'promo', 'as-w-1', 1),
+    ('a2000000-0000-0000-0001-000000000042', 'a2000000-0000-0000-0000-000000000004', 'layout', 'as-w-2', 2),
+    ('a2000000-0000-0000-0001-000000000043', 'a2000000-0000-0000-0000-000000000004', 'split', 'bseed', 3);
+INSERT INTO abtest.element_variants (id, element_id, name, weight, is_control, position) VALUES
+    ('a2000000-0000-0000-0002-000000000411', 'a2000000-0000-0000-0001-000000000041', 'P90', 9, true, 1),
+    ('a2000000-0000-0000-0002-000000000412', 'a2000000-0000-0000-0001-000000000041', 'P10', 1, false, 2),
+    ('a2000000-0000-0000-0002-000000000421', 'a2000000-0000-0000-0001-000000000042', 'L1', 1, true, 1),
+    ('a2000000-0000-0000-0002-000000000422', 'a2000000-0000-0000-0001-000000000042', 'L0', 0, false, 2),
+    ('a2000000-0000-0000-0002-000000000423', 'a2000000-0000-0000-0001-000000000042', 'L2', 1, false, 3),
+    ('a2000000-0000-0000-0002-000000000431', 'a2000000-0000-0000-0001-000000000043', 'S3', 3, true, 1),
+    ('a2000000-0000-0000-0002-000000000432', 'a2000000-0000-0000-0001-000000000043', 'S2', 2, false, 2);
+SELECT * FROM pg_temp.gb_mismatches('a2000000-0000-0000-0000-000000000004', ARRAY(SELECT 'w-' || i FROM generate_series(1, 1000) i));
+SELECT abt_gbhash('bseed', 'b3906') AS boundary_hash, e->>'variant' AS variant
+  FROM jsonb_array_elements(abt_assign('a2000000-0000-0000-0000-000000000004', 'b3906')->'elements') e
+ WHERE e->>'element' = 'split';
+SELECT e->>'element' AS element, e->>'variant' AS variant, count(*)
+  FROM generate_series(1, 1000) i,
+       jsonb_array_elements(abt_assign('a2000000-0000-0000-0000-000000000004', 'w-' || i)->'elements') e
+ GROUP BY 1, 2 ORDER BY 1 DESC, 2;
+DELETE FROM abtest.experiments WHERE id = 'a2000000-0000-0000-0000-000000000004';
+
 --
 -- Stickiness: make headline B and cta B certain.  alice (A, C) keeps her
 -- variants; new visitors all get B and B.

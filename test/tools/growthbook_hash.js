@@ -13,7 +13,7 @@
  * getBucketRanges and isIncludedInRollout below follow GrowthBook's JS SDK
  * (packages/sdk-js/src/util.ts and core.ts, MIT licence, (c) GrowthBook,
  * Inc.) line for line, with the TypeScript types and console warnings left
- * out.  Nothing here shares code with src/gbhash.c: JavaScript strings are
+ * out.  Nothing here shares code with src/growthbook.c: JavaScript strings are
  * UTF-16, so charCodeAt() yields the code units (surrogate pairs for
  * characters above U+FFFF) that the C code has to reconstruct from UTF-8.
  *
