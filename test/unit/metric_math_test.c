@@ -26,97 +26,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "metric_math.h"
+#include "tap.h"
 
-#define MAX_TESTS 512
-#define MAX_LINE 256
-#define MAX_NOTES 64
 
 /* size of the pseudo-random family checked against brute force */
 #define NBIG 300
 
 /* pi, as C99 has no M_PI */
 #define TEST_PI 3.14159265358979323846
-
-/* One recorded TAP result line (printed after the plan). */
-typedef struct TestResult
-{
-	bool		ok;
-	char		desc[MAX_LINE];
-	char		diag[MAX_LINE];
-} TestResult;
-
-static TestResult results[MAX_TESTS];
-static int	ntests = 0;
-static char notes[MAX_NOTES][MAX_LINE];
-static int	nnotes = 0;
-
-/* Record a test result with a printf-style description. */
-static void
-record(bool ok, const char *diag, const char *fmt,...)
-{
-	va_list		ap;
-	TestResult *r;
-
-	if (ntests >= MAX_TESTS)
-		return;
-	r = &results[ntests++];
-	r->ok = ok;
-	va_start(ap, fmt);
-	vsnprintf(r->desc, sizeof(r->desc), fmt, ap);
-	va_end(ap);
-	snprintf(r->diag, sizeof(r->diag), "%s", diag ? diag : "");
-}
-
-/* Record a TAP comment printed after the results. */
-static void
-note(const char *fmt,...)
-{
-	va_list		ap;
-
-	if (nnotes >= MAX_NOTES)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(notes[nnotes++], MAX_LINE, fmt, ap);
-	va_end(ap);
-}
-
-/* True when |got - want| <= tol (NAN matches NAN only, infinities match exactly). */
-static bool
-close_enough(double got, double want, double tol)
-{
-	if (isnan(want))
-		return isnan(got);
-	if (isinf(want))
-		return got == want;
-	return !isnan(got) && fabs(got - want) <= tol;
-}
-
-/* Check |got - want| <= tol (NAN matches NAN only). */
-static void
-check_close(const char *name, double got, double want, double tol)
-{
-	char		diag[MAX_LINE];
-
-	snprintf(diag, sizeof(diag), "got %.17g, want %.17g, tol %g", got, want, tol);
-	record(close_enough(got, want, tol), diag, "%s", name);
-}
-
-/* Check got against want with a relative tolerance. */
-static void
-check_rel(const char *name, double got, double want, double rtol)
-{
-	check_close(name, got, want, fabs(want) * rtol);
-}
-
-/* Check a boolean condition. */
-static void
-check_true(const char *name, bool cond, const char *diag)
-{
-	record(cond, diag, "%s", name);
-}
 
 /* Check that every field of a test result is NAN. */
 static void
@@ -130,13 +49,6 @@ check_null(const char *name, const AbtMetricTest *r)
 	snprintf(diag, sizeof(diag), "uplift %g se %g p %g ci %g..%g",
 			 r->uplift, r->se, r->p_value, r->ci_low, r->ci_high);
 	record(ok, diag, "%s", name);
-}
-
-/* Seconds of CPU time now. */
-static double
-now_seconds(void)
-{
-	return (double) clock() / CLOCKS_PER_SEC;
 }
 
 /* Moments of mean and proportion metrics, and their NAN and rounding cases. */
@@ -1037,59 +949,9 @@ test_adjustments(void)
 			   ok && worst <= 1e-15, diag);
 }
 
-/* Report (no assertion) the time per call of the tests and the quantile. */
-static void
-time_tests(void)
-{
-	static const struct
-	{
-		const char *label;
-		int64_t		n;
-		bool		sequential;
-	}			cases[] = {
-		{"ttest, n 3000 per side", 3000, false},
-		{"ttest, n 1e6 per side (Hill's expansion)", 1000000, false},
-		{"sequential, n 1e6 per side", 1000000, true},
-	};
-	size_t		i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-	{
-		volatile double sink = 0.0;
-		double		start = now_seconds();
-		double		elapsed;
-		long		calls = 0;
-
-		do
-		{
-			int			k;
-
-			for (k = 0; k < 20; k++)
-			{
-				AbtMetricTest r;
-
-				if (cases[i].sequential)
-					abt_metric_sequential_ttest(cases[i].n, 0.05, 0.0475, cases[i].n,
-												0.0506 + 1e-6 * k, 0.048, 0.05, 5000.0, &r);
-				else
-					abt_metric_ttest(cases[i].n, 0.05, 0.0475, cases[i].n,
-									 0.0506 + 1e-6 * k, 0.048, 0.05, &r);
-				sink += r.p_value;
-			}
-			calls += 20;
-			elapsed = now_seconds() - start;
-		} while (elapsed < 0.05);
-		(void) sink;
-		note("%s: %.2f us/call", cases[i].label, elapsed / calls * 1e6);
-	}
-}
-
 int
 main(void)
 {
-	int			i;
-	int			failed = 0;
-
 	test_moments();
 	test_t_cdf();
 	test_t_quantile();
@@ -1097,21 +959,6 @@ main(void)
 	test_gbstats_published();
 	test_null_cases();
 	test_adjustments();
-	time_tests();
 
-	printf("1..%d\n", ntests);
-	for (i = 0; i < ntests; i++)
-	{
-		printf("%sok %d - %s\n", results[i].ok ? "" : "not ", i + 1, results[i].desc);
-		if (!results[i].ok)
-		{
-			printf("#   %s\n", results[i].diag);
-			failed++;
-		}
-	}
-	for (i = 0; i < nnotes; i++)
-		printf("# %s\n", notes[i]);
-	if (failed)
-		printf("# %d of %d tests failed\n", failed, ntests);
-	return failed ? 1 : 0;
+	return tap_finish();
 }

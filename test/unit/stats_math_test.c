@@ -22,90 +22,8 @@
 #include <string.h>
 
 #include "stats_math.h"
+#include "tap.h"
 
-#define MAX_TESTS 512
-#define MAX_LINE 256
-#define MAX_NOTES 64
-
-/* One recorded TAP result line (printed after the plan). */
-typedef struct TestResult
-{
-	bool		ok;
-	char		desc[MAX_LINE];
-	char		diag[MAX_LINE];
-} TestResult;
-
-static TestResult results[MAX_TESTS];
-static int	ntests = 0;
-static char notes[MAX_NOTES][MAX_LINE];
-static int	nnotes = 0;
-
-/* Record a test result with a printf-style description. */
-static void
-record(bool ok, const char *diag, const char *fmt,...)
-{
-	va_list		ap;
-	TestResult *r;
-
-	if (ntests >= MAX_TESTS)
-		return;
-	r = &results[ntests++];
-	r->ok = ok;
-	va_start(ap, fmt);
-	vsnprintf(r->desc, sizeof(r->desc), fmt, ap);
-	va_end(ap);
-	snprintf(r->diag, sizeof(r->diag), "%s", diag ? diag : "");
-}
-
-/* Record a TAP comment printed after the results. */
-static void
-note(const char *fmt,...)
-{
-	va_list		ap;
-
-	if (nnotes >= MAX_NOTES)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(notes[nnotes++], MAX_LINE, fmt, ap);
-	va_end(ap);
-}
-
-/* Check |got - want| <= tol (NAN matches NAN only); returns the error. */
-static double
-check_close(const char *name, double got, double want, double tol)
-{
-	char		diag[MAX_LINE];
-	bool		ok;
-	double		err;
-
-	if (isnan(want))
-	{
-		ok = isnan(got);
-		err = ok ? 0.0 : INFINITY;
-	}
-	else
-	{
-		err = fabs(got - want);
-		ok = !isnan(got) && err <= tol;
-	}
-	snprintf(diag, sizeof(diag), "got %.17g, want %.17g, tol %g", got, want, tol);
-	record(ok, diag, "%s", name);
-	return err;
-}
-
-/* Check got against want with a relative tolerance (for tiny tails). */
-static void
-check_rel(const char *name, double got, double want, double rtol)
-{
-	check_close(name, got, want, fabs(want) * rtol);
-}
-
-/* Check a boolean condition. */
-static void
-check_true(const char *name, bool cond, const char *diag)
-{
-	record(cond, diag, "%s", name);
-}
 
 /* Normal CDF against Simpson-integrated tails (stats_reference.js). */
 static void
@@ -515,9 +433,6 @@ test_ctb_invariants(void)
 int
 main(void)
 {
-	int			i;
-	int			failed = 0;
-
 	test_normal_cdf();
 	test_wilson();
 	test_uplift();
@@ -527,19 +442,5 @@ main(void)
 	test_chance_to_beat();
 	test_ctb_invariants();
 
-	printf("1..%d\n", ntests);
-	for (i = 0; i < ntests; i++)
-	{
-		printf("%sok %d - %s\n", results[i].ok ? "" : "not ", i + 1, results[i].desc);
-		if (!results[i].ok)
-		{
-			printf("#   %s\n", results[i].diag);
-			failed++;
-		}
-	}
-	for (i = 0; i < nnotes; i++)
-		printf("# %s\n", notes[i]);
-	if (failed)
-		printf("# %d of %d tests failed\n", failed, ntests);
-	return failed ? 1 : 0;
+	return tap_finish();
 }
