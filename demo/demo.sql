@@ -54,3 +54,30 @@ SELECT element_name AS element, variant_name AS variant, is_control AS control,
 SELECT to_char(bucket, 'HH24:MI') AS hour, assignments, conversions,
        round(conversion_rate::numeric, 4) AS rate
   FROM abt_timeline('00000000-0000-0000-0000-00000000e001', 8);
+
+\echo '== Purchases with values: about 4% of the visitors buy, a third of them twice; the green button''s buyers spend more'
+SELECT count(*) AS purchases, sum(value) AS revenue
+  FROM (SELECT a.user_id, round((20 + 60 * abt_gbhash('demo-amount-' || n, a.user_id)
+                                 + CASE WHEN a.variants ->> '00000000-0000-0000-0000-0000000000b1'
+                                             = '00000000-0000-0000-0000-0000000000b3' THEN 8 ELSE 0 END)::numeric, 2) AS value
+          FROM abtest.assignments a, generate_series(1, 2) n
+         WHERE a.experiment_id = '00000000-0000-0000-0000-00000000e001'
+           AND abt_gbhash('demo-purchase', a.user_id) < 0.04
+           AND (n = 1 OR abt_gbhash('demo-repeat', a.user_id) < 0.33)) p
+ WHERE abt_convert('00000000-0000-0000-0000-00000000e001', p.user_id, 'purchase', p.value) IS NOT NULL;
+
+\echo '== Metrics per goal: conversion rate and value per visitor against each element''s control'
+SELECT element_name AS element, variant_name AS variant, goal, metric, visitors, converters,
+       round(mean::numeric, 4) AS mean, round(uplift::numeric, 3) AS uplift,
+       round(ci_low::numeric, 3) AS ci_low, round(ci_high::numeric, 3) AS ci_high,
+       round(p_value::numeric, 4) AS p_value, round(p_value_holm::numeric, 4) AS holm,
+       round(p_value_bh::numeric, 4) AS bh
+  FROM abt_metric_stats(ARRAY['00000000-0000-0000-0000-00000000e001'::uuid]);
+
+\echo '== The same for purchases, safe to look at every hour (sequential)'
+SELECT element_name AS element, variant_name AS variant, metric, round(uplift::numeric, 3) AS uplift,
+       round(ci_low::numeric, 3) AS ci_low, round(ci_high::numeric, 3) AS ci_high,
+       round(p_value::numeric, 4) AS p_value, is_sequential
+  FROM abt_metric_stats(ARRAY['00000000-0000-0000-0000-00000000e001'::uuid], goals => ARRAY['purchase'],
+                        sequential => true)
+ WHERE NOT is_control;

@@ -141,3 +141,687 @@ BEGIN
         GRANT ALL ON abtest.goals TO service_role;
     END IF;
 END $$;
+
+/* ------------------------------- experiments that share a page (1.1, issue 12) */
+
+/*
+ * Namespaces (GrowthBook's mutually exclusive experiments).  An experiment
+ * may take the range [namespace_start, namespace_end) of a namespace: a new
+ * visitor is enrolled only if GrowthBook's inNamespace holds, i.e. hash v1
+ * of the visitor with the seed '__' || namespace falls in the range
+ * (checked before coverage; an assigned visitor is never re-checked).  All
+ * three columns NULL: no namespace, as in 1.0.
+ */
+ALTER TABLE abtest.experiments
+    ADD COLUMN namespace text,
+    ADD COLUMN namespace_start float8,
+    ADD COLUMN namespace_end float8,
+    ADD CONSTRAINT experiments_namespace_all_or_none CHECK (
+        (namespace IS NULL) OPERATOR(pg_catalog.=) (namespace_start IS NULL)
+        AND (namespace IS NULL) OPERATOR(pg_catalog.=) (namespace_end IS NULL)),
+    ADD CONSTRAINT experiments_namespace_name_check CHECK (
+        pg_catalog.length(namespace) OPERATOR(pg_catalog.>=) 1
+        AND pg_catalog.length(namespace) OPERATOR(pg_catalog.<=) 64),
+    -- NaN sorts above every number in float8: "end <= 1" rejects it
+    ADD CONSTRAINT experiments_namespace_range_check CHECK (
+        namespace_start OPERATOR(pg_catalog.>=) 0::float8
+        AND namespace_start OPERATOR(pg_catalog.<) namespace_end
+        AND namespace_end OPERATOR(pg_catalog.<=) 1::float8);
+COMMENT ON COLUMN abtest.experiments.namespace IS
+'Namespace of mutually exclusive experiments (1 to 64 characters), NULL: none; see namespace_start';
+COMMENT ON COLUMN abtest.experiments.namespace_start IS
+'Start of the experiment''s range [start, end) of its namespace: GrowthBook inNamespace, hash v1 of visitor || ''__'' || namespace';
+COMMENT ON COLUMN abtest.experiments.namespace_end IS
+'End (exclusive) of the experiment''s range of its namespace, 0 <= start < end <= 1';
+
+/*
+ * The slot an experiment takes, as a numrange that overlaps another's
+ * exactly when both are in one namespace of one account and their ranges
+ * overlap: the account and namespace are numbered injectively (the code
+ * points, plus one, as digits of base 0x110001), and the range is added to
+ * that whole number; a range lies within [k, k + 1).  Floats become numeric
+ * through their shortest exact text (extra_float_digits 1), which keeps
+ * their order.  Only the exclusion constraint below uses it (an expression
+ * index: PostgreSQL's built-in GiST range support, no btree_gist needed).
+ */
+CREATE FUNCTION abtest.namespace_slot(owner uuid, namespace text,
+                                      range_start float8, range_end float8)
+RETURNS pg_catalog.numrange
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 1
+AS $$
+DECLARE
+    name_ text := pg_catalog.concat(owner::text, ':', namespace);
+    key_ numeric := 0;
+BEGIN
+    IF namespace IS NULL OR range_start IS NULL OR range_end IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOR i IN 1 .. pg_catalog.length(name_) LOOP
+        key_ := key_ OPERATOR(pg_catalog.*) 1114113::numeric
+                OPERATOR(pg_catalog.+) (pg_catalog.ascii(pg_catalog.substr(name_, i, 1))
+                                        OPERATOR(pg_catalog.+) 1)::numeric;
+    END LOOP;
+    RETURN pg_catalog.numrange(key_ OPERATOR(pg_catalog.+) range_start::text::numeric,
+                               key_ OPERATOR(pg_catalog.+) range_end::text::numeric, '[)');
+END $$;
+COMMENT ON FUNCTION abtest.namespace_slot(uuid, text, float8, float8) IS
+'The range an experiment takes of its account''s namespace, as a numrange that only slots of the same account and namespace can overlap (for experiments_namespace_exclusive)';
+
+/*
+ * Experiments of one account and namespace whose ranges overlap could share
+ * a visitor: rejected (SQLSTATE 23P01), unless one of them is completed (a
+ * completed experiment shows nobody a variant, so its range is free again;
+ * reopening it checks again).  An exclusion constraint, not a trigger: two
+ * transactions that create overlapping ranges at once cannot both commit
+ * at any isolation level (the second waits for the first, then fails).
+ */
+ALTER TABLE abtest.experiments
+    ADD CONSTRAINT experiments_namespace_exclusive EXCLUDE USING gist (
+        (abtest.namespace_slot(user_id, namespace, namespace_start, namespace_end))
+            WITH OPERATOR(pg_catalog.&&))
+        WHERE (namespace IS NOT NULL AND status OPERATOR(pg_catalog.<>) 'completed');
+
+-- Names the experiment whose range a write would overlap, before the
+-- exclusion constraint's own error (which shows only numeric keys); the
+-- constraint stays what decides, concurrent writers included.
+CREATE FUNCTION abtest.namespace_overlap_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    other record;
+BEGIN
+    -- a row the CHECK constraints reject: they say why
+    IF NEW.namespace_start IS NULL OR NEW.namespace_end IS NULL
+       OR NOT (NEW.namespace_start OPERATOR(pg_catalog.>=) 0::float8
+               AND NEW.namespace_start OPERATOR(pg_catalog.<) NEW.namespace_end
+               AND NEW.namespace_end OPERATOR(pg_catalog.<=) 1::float8) THEN
+        RETURN NEW;
+    END IF;
+    SELECT e.id, e.name, e.namespace_start, e.namespace_end INTO other
+      FROM abtest.experiments e
+     WHERE abtest.namespace_slot(e.user_id, e.namespace, e.namespace_start, e.namespace_end)
+           OPERATOR(pg_catalog.&&)
+           abtest.namespace_slot(NEW.user_id, NEW.namespace, NEW.namespace_start, NEW.namespace_end)
+       AND e.namespace IS NOT NULL AND e.status OPERATOR(pg_catalog.<>) 'completed'
+       AND e.id OPERATOR(pg_catalog.<>) NEW.id
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'range [%, %) of namespace "%" overlaps experiment "%" (%), which has [%, %)',
+                        NEW.namespace_start, NEW.namespace_end, NEW.namespace,
+                        other.name, other.id, other.namespace_start, other.namespace_end
+            USING ERRCODE = 'exclusion_violation',
+                  CONSTRAINT = 'experiments_namespace_exclusive',
+                  HINT = 'Experiments of one namespace that are not completed need ranges that do not overlap.';
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION abtest.namespace_overlap_check() IS
+'Trigger: a clear error naming the experiment whose namespace range a write would overlap';
+CREATE TRIGGER namespace_overlap_check BEFORE INSERT ON abtest.experiments
+    FOR EACH ROW WHEN (NEW.namespace IS NOT NULL AND NEW.status OPERATOR(pg_catalog.<>) 'completed')
+    EXECUTE FUNCTION abtest.namespace_overlap_check();
+CREATE TRIGGER namespace_overlap_check_update BEFORE UPDATE ON abtest.experiments
+    FOR EACH ROW WHEN (NEW.namespace IS NOT NULL AND NEW.status OPERATOR(pg_catalog.<>) 'completed'
+                       AND (OLD.namespace, OLD.namespace_start, OLD.namespace_end, OLD.status, OLD.user_id)
+                           IS DISTINCT FROM
+                           (NEW.namespace, NEW.namespace_start, NEW.namespace_end, NEW.status, NEW.user_id))
+    EXECUTE FUNCTION abtest.namespace_overlap_check();
+
+-- Whether a visitor is in a namespace range, as abt_assign decides it (for
+-- owners' checks and the tests; the server side may call it, PUBLIC not).
+CREATE FUNCTION abtest.in_namespace(user_id text, namespace text,
+                                    range_start float8, range_end float8)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'abt_in_namespace_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION abtest.in_namespace(text, text, float8, float8) IS
+'GrowthBook inNamespace: hash v1 ((fnv1a32(user_id || ''__'' || namespace) % 1000) / 1000, UTF-16 code units) in [range_start, range_end)';
+REVOKE ALL ON FUNCTION abtest.in_namespace(text, text, float8, float8) FROM PUBLIC;
+
+/*
+ * Forced variants: an owner pins a visitor (QA, a sales demo) to a variant
+ * of an element.  A pinned visitor sees the pins (other elements: the
+ * stored variant, else the one bucketing chooses) in any experiment but a
+ * completed one, flagged "forced": true, and nothing is stored or counted,
+ * so counters and statistics leave the visitor out.  Deleting the pins
+ * restores normal assignment.  Part of the configuration: a change gives the
+ * experiment a new config_version, and only experiments with pins pay for
+ * looking a visitor's pins up.
+ */
+CREATE TABLE abtest.forced_variants (
+    experiment_id   uuid        NOT NULL,
+    user_id         text        NOT NULL,
+    element_id      uuid        NOT NULL,
+    variant_id      uuid        NOT NULL,
+    note            text,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT forced_variants_pkey PRIMARY KEY (experiment_id, user_id, element_id),
+    CONSTRAINT forced_variants_experiment_fkey FOREIGN KEY (experiment_id)
+        REFERENCES abtest.experiments (id) ON DELETE CASCADE,
+    CONSTRAINT forced_variants_element_fkey FOREIGN KEY (element_id)
+        REFERENCES abtest.experiment_elements (id) ON DELETE CASCADE,
+    CONSTRAINT forced_variants_variant_fkey FOREIGN KEY (variant_id)
+        REFERENCES abtest.element_variants (id) ON DELETE CASCADE,
+    -- ABT_MAX_ID_CHARS (src/abtest.h), as abtest.assignments
+    CONSTRAINT forced_variants_user_id_check
+        CHECK (pg_catalog.length(user_id) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.length(user_id) OPERATOR(pg_catalog.<=) 256)
+);
+COMMENT ON TABLE abtest.forced_variants IS
+'Visitors an owner pinned to a variant of an element (QA, demos): shown with "forced": true, never stored or counted';
+COMMENT ON COLUMN abtest.forced_variants.variant_id IS
+'The pinned variant: one of element_id''s variants, element_id one of experiment_id''s elements';
+COMMENT ON COLUMN abtest.forced_variants.note IS 'Why the visitor is pinned (free text)';
+SELECT pg_catalog.pg_extension_config_dump('abtest.forced_variants', '');
+
+-- A pin names its variant, element and experiment: they must belong together.
+CREATE FUNCTION abtest.forced_variant_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM abtest.element_variants v
+                     JOIN abtest.experiment_elements el
+                       ON el.id OPERATOR(pg_catalog.=) v.element_id
+                    WHERE v.id OPERATOR(pg_catalog.=) NEW.variant_id
+                      AND el.id OPERATOR(pg_catalog.=) NEW.element_id
+                      AND el.experiment_id OPERATOR(pg_catalog.=) NEW.experiment_id) THEN
+        RAISE EXCEPTION 'variant % is not a variant of element % of experiment %',
+                        NEW.variant_id, NEW.element_id, NEW.experiment_id
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Pin a visitor to one of the variants of an element of the same experiment.';
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION abtest.forced_variant_check() IS
+'Trigger: a pin''s variant belongs to its element, and the element to its experiment';
+CREATE TRIGGER forced_variant_check BEFORE INSERT OR UPDATE ON abtest.forced_variants
+    FOR EACH ROW EXECUTE FUNCTION abtest.forced_variant_check();
+
+-- abtest.element_changed() reads only experiment_id: it serves pins too.
+CREATE TRIGGER forced_variant_changed AFTER INSERT OR UPDATE OR DELETE ON abtest.forced_variants
+    FOR EACH ROW EXECUTE FUNCTION abtest.element_changed();
+
+-- Owners pin visitors of their own experiments (as their elements).
+ALTER TABLE abtest.forced_variants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_all ON abtest.forced_variants
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) forced_variants.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())))
+    WITH CHECK (EXISTS (SELECT FROM abtest.experiments e
+                         WHERE e.id OPERATOR(pg_catalog.=) forced_variants.experiment_id
+                           AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+
+/*
+ * Holdouts (GrowthBook's, with the differences the README lists).  A
+ * holdout is an experiment row of kind 'holdout' of an account, with one
+ * element whose control is the holdout group and whose other variant is the
+ * comparison group, equal weights, and coverage twice the held-out share
+ * (0.1 for GrowthBook's default 5%).  An experiment covered by it
+ * (holdout_id) enrols it first for every new visitor: a visitor in the
+ * holdout group sees the control of every element of every covered
+ * experiment and is stored in none of them; a visitor in the comparison
+ * group is enrolled normally.  Both groups are stored and counted in the
+ * holdout itself, so abt_variant_stats(holdout) reports comparison against
+ * holdout like any experiment (conversions: abt_convert(holdout, ...)).
+ */
+ALTER TABLE abtest.experiments
+    ADD COLUMN kind text NOT NULL DEFAULT 'experiment',
+    ADD COLUMN holdout_id uuid,
+    ADD CONSTRAINT experiments_kind_check
+        CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['experiment', 'holdout']::text[])),
+    ADD CONSTRAINT experiments_holdout_fkey FOREIGN KEY (holdout_id)
+        REFERENCES abtest.experiments (id) ON DELETE SET NULL;
+COMMENT ON COLUMN abtest.experiments.kind IS
+'experiment, or holdout: a share of the account''s visitors held out of the experiments that name it in holdout_id';
+COMMENT ON COLUMN abtest.experiments.holdout_id IS
+'The holdout (kind holdout, same account) that holds its share of visitors out of this experiment; NULL: none';
+
+-- A holdout covers experiments of its own account, and is not itself covered.
+-- An AFTER trigger: it checks at the end of the statement, so a restore's
+-- COPY may load an experiment before its holdout.
+CREATE FUNCTION abtest.holdout_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.holdout_id IS NOT NULL THEN
+        IF NEW.kind OPERATOR(pg_catalog.<>) 'experiment' THEN
+            RAISE EXCEPTION 'a holdout cannot be covered by a holdout'
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT EXISTS (SELECT FROM abtest.experiments h
+                        WHERE h.id OPERATOR(pg_catalog.=) NEW.holdout_id
+                          AND h.kind OPERATOR(pg_catalog.=) 'holdout'
+                          AND h.user_id IS NOT DISTINCT FROM NEW.user_id) THEN
+            RAISE EXCEPTION 'experiment % is not a holdout of the same account', NEW.holdout_id
+                USING ERRCODE = 'foreign_key_violation',
+                      HINT = 'Name an experiment of kind holdout with the same user_id.';
+        END IF;
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND OLD.kind OPERATOR(pg_catalog.=) 'holdout'
+       AND (NEW.kind OPERATOR(pg_catalog.<>) 'holdout' OR NEW.user_id IS DISTINCT FROM OLD.user_id)
+       AND EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.holdout_id OPERATOR(pg_catalog.=) OLD.id) THEN
+        RAISE EXCEPTION 'holdout % still covers experiments', OLD.id
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Clear holdout_id of the experiments it covers first.';
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.holdout_check() IS
+'Trigger: holdout_id names a holdout of the same account; a holdout that covers experiments stays one';
+CREATE TRIGGER holdout_check AFTER INSERT OR UPDATE OF holdout_id, kind, user_id ON abtest.experiments
+    FOR EACH ROW EXECUTE FUNCTION abtest.holdout_check();
+
+/*
+ * The visitor functions at 1.1 run new C symbols (src/assign.c: the 1.0
+ * symbols keep 1.0's queries for databases not yet updated, which lack the
+ * columns and table above).  CREATE OR REPLACE with the same signature keeps
+ * each function's OID, comment and grants; every property is restated.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.abt_assign(experiment_id uuid, user_id text,
+                                                   at timestamptz DEFAULT pg_catalog.now())
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'abt_assign_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
+CREATE OR REPLACE FUNCTION @extschema@.abt_assign_batch(experiment_ids uuid[], user_id text,
+                                                         at timestamptz DEFAULT pg_catalog.now())
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'abt_assign_batch_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
+CREATE OR REPLACE FUNCTION @extschema@.abt_assign_bulk(experiment_id uuid, user_ids text[],
+                                                        at timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (user_id text, assignment jsonb)
+AS 'MODULE_PATHNAME', 'abt_assign_bulk_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+ROWS 1000;
+
+/*
+ * Supabase's roles, when they exist: each first loses what Supabase's
+ * default privileges may have given it on the new table and functions;
+ * experiment owners get their pins and the namespace and holdout columns
+ * of their experiments, the server side everything.  abtest.namespace_slot keeps PUBLIC's EXECUTE: whoever
+ * writes abtest.experiments evaluates the constraint's expression.
+ */
+DO $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.forced_variants FROM %I', role_name);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'authenticated') THEN
+        GRANT INSERT (namespace, namespace_start, namespace_end, kind, holdout_id),
+              UPDATE (namespace, namespace_start, namespace_end, kind, holdout_id)
+            ON abtest.experiments TO authenticated;
+        GRANT SELECT, DELETE ON abtest.forced_variants TO authenticated;
+        GRANT INSERT (experiment_id, user_id, element_id, variant_id, note, created_at),
+              UPDATE (element_id, variant_id, note)
+            ON abtest.forced_variants TO authenticated;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        GRANT ALL ON abtest.forced_variants TO service_role;
+        GRANT EXECUTE ON FUNCTION abtest.in_namespace(text, text, float8, float8) TO service_role;
+    END IF;
+END $$;
+
+/* ---------------------------------------------------------- metrics (1.1) */
+
+/*
+ * Per-goal metrics (abt_metric_stats, README "Metrics").  The unit is the
+ * visitor: for a goal, y is the sum of the visitor's event values (NULL
+ * counts 0).  abt_convert keeps, in the statement that records the event:
+ *  - the visitor's running total y and event count per goal
+ *    (abtest.visitor_goals), whose row also serialises concurrent events of
+ *    one visitor and goal;
+ *  - per variant and goal, striped by backend slot as variant_counters
+ *    (abtest.goal_counters): visitors with an event of the goal, the sum of
+ *    their y and the sum of y^2 (an event of value v moves a visitor from
+ *    y - v to y: + y^2 - (y - v)^2).
+ * So the statistics read a few rows per variant and goal, never the events,
+ * and abt_assign writes nothing more.  Both tables are keyed by
+ * experiment_id first (the distribution column on Citus) and carry no
+ * foreign key, as the other per-visitor tables; experiment_metrics_deleted()
+ * removes their rows with the experiment.
+ */
+CREATE TABLE abtest.visitor_goals (
+    experiment_id   uuid    NOT NULL,
+    user_id         text    NOT NULL,
+    goal            text    NOT NULL,
+    value_total     numeric NOT NULL DEFAULT 0,
+    events          bigint  NOT NULL DEFAULT 0,
+    CONSTRAINT visitor_goals_pkey PRIMARY KEY (experiment_id, user_id, goal)
+);
+COMMENT ON TABLE abtest.visitor_goals IS
+'Per visitor and goal: the sum of the visitor''s event values (NULL counts 0) and the number of events (abt_convert keeps it)';
+COMMENT ON COLUMN abtest.visitor_goals.value_total IS
+'The visitor''s y for the goal: the sum of its events'' values';
+
+CREATE TABLE abtest.goal_counters (
+    experiment_id       uuid    NOT NULL,
+    slot                integer NOT NULL,
+    variant_id          uuid    NOT NULL,
+    goal                text    NOT NULL,
+    converters          bigint  NOT NULL DEFAULT 0,
+    value_sum           numeric NOT NULL DEFAULT 0,
+    value_sum_squares   numeric NOT NULL DEFAULT 0,
+    CONSTRAINT goal_counters_pkey PRIMARY KEY (experiment_id, slot, variant_id, goal)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE abtest.goal_counters IS
+'Per variant and goal: visitors with an event of the goal, sum of their values y and of y^2; one row per writing backend slot (slot 0: the 1.1 upgrade''s backfill); sum over slots';
+
+SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_goals', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.goal_counters', '');
+
+/*
+ * Backfill: a 1.0 database's events, per visitor and goal, into
+ * visitor_goals, and their sums into slot 0 of goal_counters (no backend
+ * has slot 0), for the visitors with an assignment (abt_convert records
+ * nothing for others).  One statement, so the events are read once.  On a
+ * fresh installation both tables stay empty.
+ */
+WITH per_visitor AS (
+    SELECT c.experiment_id, c.user_id, c.goal,
+           pg_catalog.sum(COALESCE(c.value, 0::pg_catalog.numeric)) AS y,
+           pg_catalog.count(*) AS events
+      FROM abtest.conversions c
+     GROUP BY c.experiment_id, c.user_id, c.goal),
+assigned AS (
+    SELECT p.*, a.variants
+      FROM per_visitor p
+      JOIN abtest.assignments a
+        ON a.experiment_id OPERATOR(pg_catalog.=) p.experiment_id
+       AND a.user_id OPERATOR(pg_catalog.=) p.user_id),
+visitors AS (
+    INSERT INTO abtest.visitor_goals (experiment_id, user_id, goal, value_total, events)
+    SELECT s.experiment_id, s.user_id, s.goal, s.y, s.events FROM assigned s)
+INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters,
+                                  value_sum, value_sum_squares)
+SELECT s.experiment_id, 0, v.value::pg_catalog.uuid, s.goal, pg_catalog.count(*),
+       pg_catalog.sum(s.y), pg_catalog.sum(s.y OPERATOR(pg_catalog.*) s.y)
+  FROM assigned s, pg_catalog.jsonb_each_text(s.variants) v
+ GROUP BY s.experiment_id, v.value, s.goal;
+
+-- Owners read their experiments' rows; only abt_convert writes them.
+ALTER TABLE abtest.visitor_goals ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.goal_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_read ON abtest.visitor_goals FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) visitor_goals.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+CREATE POLICY owner_read ON abtest.goal_counters FOR SELECT
+    USING (EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) goal_counters.experiment_id
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+
+-- Removes a deleted experiment's metric rows (no foreign key, as
+-- experiment_deleted() for the 1.0 tables).  Runs as the extension owner:
+-- an owner deletes the experiment but may not write these tables.
+CREATE FUNCTION abtest.experiment_metrics_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM abtest.visitor_goals WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    DELETE FROM abtest.goal_counters WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    RETURN OLD;
+END $$;
+COMMENT ON FUNCTION abtest.experiment_metrics_deleted() IS
+'Trigger: deleting an experiment deletes its visitor_goals and goal_counters rows';
+CREATE TRIGGER experiment_metrics_deleted AFTER DELETE ON abtest.experiments
+    FOR EACH ROW EXECUTE FUNCTION abtest.experiment_metrics_deleted();
+
+/*
+ * abt_convert's 1.1 behaviour has its own C symbol: the event and the sums
+ * above in one statement.  The 1.0 symbol keeps writing the event alone, so
+ * that the same library serves a database still at 1.0 (which has no such
+ * tables).  Same signature and defaults: the function keeps its oid, its
+ * grants and its comment; it runs as its caller (the section "what a
+ * visitor may do" above).
+ */
+CREATE OR REPLACE FUNCTION @extschema@.abt_convert(experiment_id uuid, user_id text,
+                                                    goal text DEFAULT 'conversion',
+                                                    value numeric DEFAULT NULL,
+                                                    at timestamptz DEFAULT pg_catalog.now())
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'abt_convert_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
+
+/*
+ * The analytics of goals.  Runs as the caller, like abt_variant_stats:
+ * row-level security decides whose experiments a dashboard role sees.
+ */
+CREATE FUNCTION @extschema@.abt_metric_stats(experiment_ids uuid[], goals text[] DEFAULT NULL,
+                                              sequential boolean DEFAULT false,
+                                              alpha float8 DEFAULT 0.05)
+RETURNS TABLE (experiment_id uuid, status text, element_id uuid, element_name text,
+               variant_id uuid, variant_name text, is_control boolean, goal text, metric text,
+               visitors bigint, converters bigint, value_sum numeric, value_sum_squares numeric,
+               mean float8, variance float8, uplift float8, ci_low float8, ci_high float8,
+               p_value float8, chance_to_beat_control float8, p_value_holm float8,
+               p_value_bh float8, is_sequential boolean)
+AS 'MODULE_PATHNAME', 'abt_metric_stats'
+LANGUAGE C STABLE PARALLEL SAFE SECURITY INVOKER
+ROWS 24;
+COMMENT ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8) IS
+'Live per-goal results (conversion rate and value per visitor) of several experiments against each element''s control: GrowthBook''s t-test on the relative uplift, fixed-horizon or sequential, with Holm and BH adjusted p-values';
+
+/*
+ * The engine alone, on aggregates from anywhere (A: control, B: variant).
+ * tuning is the sequential N* (abt_metric_stats takes it from the setting
+ * abtest.sequential_tuning, whose default is this 5000: test/sql/metrics.sql
+ * holds the two equal).  Pure functions: anyone may call them.
+ */
+CREATE FUNCTION @extschema@.abt_mean_test(n_a bigint, sum_a float8, sum_squares_a float8,
+                                           n_b bigint, sum_b float8, sum_squares_b float8,
+                                           sequential boolean DEFAULT false,
+                                           alpha float8 DEFAULT 0.05, tuning float8 DEFAULT 5000,
+                                           OUT mean_a float8, OUT variance_a float8,
+                                           OUT mean_b float8, OUT variance_b float8,
+                                           OUT uplift float8, OUT se float8, OUT dof float8,
+                                           OUT p_value float8, OUT ci_low float8, OUT ci_high float8,
+                                           OUT chance_to_beat_control float8)
+RETURNS record
+AS 'MODULE_PATHNAME', 'abt_mean_test'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.abt_mean_test(bigint, float8, float8, bigint, float8, float8, boolean, float8, float8) IS
+'GrowthBook''s t-test of a mean metric (n, sum, sum of squares per variant) on the relative uplift of B over A';
+
+CREATE FUNCTION @extschema@.abt_proportion_test(n_a bigint, converters_a bigint,
+                                                 n_b bigint, converters_b bigint,
+                                                 sequential boolean DEFAULT false,
+                                                 alpha float8 DEFAULT 0.05, tuning float8 DEFAULT 5000,
+                                                 OUT mean_a float8, OUT variance_a float8,
+                                                 OUT mean_b float8, OUT variance_b float8,
+                                                 OUT uplift float8, OUT se float8, OUT dof float8,
+                                                 OUT p_value float8, OUT ci_low float8, OUT ci_high float8,
+                                                 OUT chance_to_beat_control float8)
+RETURNS record
+AS 'MODULE_PATHNAME', 'abt_proportion_test'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.abt_proportion_test(bigint, bigint, bigint, bigint, boolean, float8, float8) IS
+'GrowthBook''s test of a conversion rate (visitors, converters per variant) on the relative uplift of B over A';
+
+-- Results are the experiment owners' business (as abt_variant_stats).
+REVOKE ALL ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8) FROM PUBLIC;
+
+/*
+ * Supabase's roles, when they exist: each first loses what Supabase's
+ * default privileges may have given it on the new objects; then experiment
+ * owners read their metric rows and get the analytics, the server side
+ * everything.  The pure test functions stay executable by PUBLIC.
+ */
+DO $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.visitor_goals, abtest.goal_counters FROM %I',
+                                  role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s FROM %I',
+            '@extschema@.abt_metric_stats(uuid[], text[], boolean, float8)'::pg_catalog.regprocedure,
+            'abtest.experiment_metrics_deleted()'::pg_catalog.regprocedure, role_name);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'authenticated') THEN
+        GRANT SELECT ON abtest.visitor_goals, abtest.goal_counters TO authenticated;
+        GRANT EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8)
+            TO authenticated;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        GRANT ALL ON abtest.visitor_goals, abtest.goal_counters TO service_role;
+        GRANT EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8),
+                                  abtest.experiment_metrics_deleted()
+            TO service_role;
+    END IF;
+END $$;
+
+/* ------------------------------------------- the settler (1.1, issue 11) */
+
+/*
+ * The settler (src/settle.c, src/settler.c) folds the striped counters:
+ * each round, per experiment with slot rows, it adds the slot rows (slots
+ * 1 and up: backend ids) of variant_counters, and of the rollups' closed
+ * 15-minute buckets, into slot 0 rows, deletes them, and copies the live
+ * totals into element_variants, all in one transaction.  Readers that sum
+ * all rows (abtest.variant_totals, abt_variant_stats, abt_timeline) are
+ * exact at every instant, and read slot 0 plus the few live rows.
+ *
+ * The settler finds the slot rows through these partial indexes: they hold
+ * only rows not folded yet, so they stay small.  A visitor's UPDATE of its
+ * slot's row changes no indexed column (a HOT update); only the creation of
+ * a slot row (once per interval per backend and experiment) inserts into
+ * them.
+ */
+CREATE INDEX variant_counters_unsettled ON abtest.variant_counters (experiment_id)
+    WHERE slot OPERATOR(pg_catalog.<>) 0;
+CREATE INDEX experiment_timeline_unsettled ON abtest.experiment_timeline (experiment_id)
+    WHERE slot OPERATOR(pg_catalog.<>) 0;
+CREATE INDEX variant_timeline_unsettled ON abtest.variant_timeline (experiment_id)
+    WHERE slot OPERATOR(pg_catalog.<>) 0;
+
+/*
+ * abt_timeline corrects the window's partial first 15-minute rollup from the
+ * assignments themselves (at most 15 minutes of one experiment's): the
+ * unconverted ones through idx_assignments_unconverted (experiment_id,
+ * assigned_at DESC) WHERE converted_at IS NULL, the converted ones through
+ * this index, so that the read is two index ranges whatever the heap's
+ * order, the table's size or its statistics.  A new visitor's row is not in
+ * it (converted_at is NULL); a first conversion adds one entry (its UPDATE
+ * was never HOT: the other index's predicate names converted_at).
+ */
+CREATE INDEX assignments_converted ON abtest.assignments (experiment_id, assigned_at)
+    WHERE converted_at IS NOT NULL;
+
+COMMENT ON TABLE abtest.variant_counters IS
+'Per-variant allocation and conversion counts: slot 0 the settled sum, slots 1 and up one row per writing backend not folded yet; sum over slots';
+COMMENT ON TABLE abtest.experiment_timeline IS
+'Assignments and converted assignments per 15-minute bucket of assigned_at: slot 0 settled, slots 1 and up per backend; sum over slots';
+COMMENT ON TABLE abtest.variant_timeline IS
+'Per-variant assignments and converted assignments per 15-minute bucket: slot 0 settled, slots 1 and up per backend; sum over slots';
+COMMENT ON COLUMN abtest.element_variants.total_allocations IS
+'Settled copy of the live count (abtest.variant_totals): at most about abtest.settle_interval behind while the settler runs, else as of the last abt_settle_counters or pause';
+COMMENT ON COLUMN abtest.element_variants.total_conversions IS
+'Settled copy of the live count (abtest.variant_totals): at most about abtest.settle_interval behind while the settler runs, else as of the last abt_settle_counters or pause';
+
+/*
+ * abt_settle_counters keeps its signature, its OID and its grants (owner
+ * only): in 1.1 it folds as the settler does (same locks, so the two never
+ * count a row twice), waiting for a fold or status change in progress, and
+ * still returns the element_variants rows it changed.  The pause/complete
+ * trigger calls it as in 1.0.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.abt_settle_counters(experiment_id uuid DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'abt_settle_counters_1_1'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.abt_settle_counters(uuid) IS
+'Folds the live counters into the settled ones and copies the totals into element_variants.total_* (one experiment, or all); returns the variant rows changed';
+
+CREATE FUNCTION @extschema@.abt_settle(experiment_id uuid DEFAULT NULL,
+                                        OUT experiments bigint, OUT rows_folded bigint,
+                                        OUT variants_updated bigint, OUT variants_skipped bigint,
+                                        OUT experiments_busy bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'abt_settle'
+LANGUAGE C VOLATILE ROWS 1
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.abt_settle(uuid) IS
+'One round of the settler now (one experiment, or all that changed), waiting for nobody: rows held by others are left for the next round';
+
+CREATE FUNCTION @extschema@.abt_settler_start() RETURNS integer
+AS 'MODULE_PATHNAME', 'abt_settler_start'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.abt_settler_start() IS
+'Starts the settler of the current database (when shared_preload_libraries does not hold abtest; again after every server restart); returns its pid';
+
+CREATE FUNCTION abtest.settler_wake() RETURNS void
+AS 'MODULE_PATHNAME', 'abt_settler_wake'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION abtest.settler_wake() IS
+'Internal: at commit, asks the launcher to start this database''s settler now (CREATE and ALTER EXTENSION call it)';
+
+/*
+ * What the settler did since it started, one row, written by the settler
+ * after each round that folded something (never when idle).  Unlogged: it
+ * is a status display, not data (a crash empties it).
+ */
+CREATE UNLOGGED TABLE abtest.settler_status (
+    id                  boolean     NOT NULL DEFAULT true,
+    pid                 integer     NOT NULL,
+    started_at          timestamptz NOT NULL,
+    last_fold_at        timestamptz NOT NULL,
+    rounds              bigint      NOT NULL,
+    rows_folded         bigint      NOT NULL,
+    variants_updated    bigint      NOT NULL,
+    variants_skipped    bigint      NOT NULL,
+    CONSTRAINT settler_status_pkey PRIMARY KEY (id),
+    CONSTRAINT settler_status_one_row CHECK (id)
+);
+COMMENT ON TABLE abtest.settler_status IS
+'What the settler of this database did since it started: rounds that folded something, slot rows folded, element_variants rows updated and skipped';
+-- dumped whole like every table of the schema: a restored row shows the
+-- old settler's pid (abtest.settler.status_is_current false) until the new
+-- one's first fold
+SELECT pg_catalog.pg_extension_config_dump('abtest.settler_status', '');
+
+CREATE VIEW abtest.settler WITH (security_invoker = true) AS
+SELECT a.pid, a.backend_start, a.state, a.wait_event,
+       s.pid OPERATOR(pg_catalog.=) a.pid AS status_is_current,
+       s.last_fold_at, s.rounds, s.rows_folded, s.variants_updated, s.variants_skipped
+  FROM pg_catalog.pg_stat_activity a
+  LEFT JOIN abtest.settler_status s ON true
+ WHERE a.datid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                        WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+   AND a.backend_type OPERATOR(pg_catalog.=) 'abtest settler';
+COMMENT ON VIEW abtest.settler IS
+'The running settler of this database (none: no row) and what it did since it started (abtest.settler_status)';
+
+-- Starting a background worker, or a round of it, is the owner's decision
+-- (and, on Supabase, the server side's, which gets every function); the
+-- status is theirs to read.
+REVOKE ALL ON FUNCTION @extschema@.abt_settler_start() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_settle(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION abtest.settler_wake() FROM PUBLIC;
+DO $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.settler_status, abtest.settler FROM %I',
+                                  role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s FROM %I',
+            '@extschema@.abt_settler_start()'::pg_catalog.regprocedure,
+            '@extschema@.abt_settle(uuid)'::pg_catalog.regprocedure, role_name);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        GRANT SELECT ON abtest.settler_status, abtest.settler TO service_role;
+        GRANT EXECUTE ON FUNCTION @extschema@.abt_settler_start(), @extschema@.abt_settle(uuid),
+                                  abtest.settler_wake() TO service_role;
+    END IF;
+END $$;
+
+-- The launcher starts this database's settler when the script commits.
+SELECT abtest.settler_wake();

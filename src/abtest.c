@@ -8,10 +8,12 @@
 #include "utils/guc.h"
 
 #include "abtest.h"
+#include "metric_math.h"
 
 PG_MODULE_MAGIC;
 
 char	   *abt_publication = NULL;
+int			abt_sequential_tuning = (int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT;
 
 void		_PG_init(void);
 
@@ -27,5 +29,26 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("abtest.sequential_tuning",
+							"Tuning N* of abt_metric_stats' sequential confidence sequences.",
+							"The total number of visitors (both variants) at which the sequential interval is narrowest relative to the fixed-horizon one (GrowthBook's default: 5000).",
+							&abt_sequential_tuning,
+							(int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT,
+							1,
+							INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("abtest.settle_interval",
+							"Time between two rounds of the settler, which folds the counters into element_variants.",
+							"0 makes the settler do nothing (see src/settler.c).",
+							&abt_settle_interval,
+							1000,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	abt_settler_init();
 	MarkGUCPrefixReserved("abtest");
 }

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "storage/itemptr.h"
 #include "fmgr.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
@@ -62,6 +63,9 @@ abt_rollup_bucket(TimestampTz ts)
 
 /* GUC: publication the install script and abt_realtime_publish() use */
 extern char *abt_publication;
+
+/* GUC: the tuning N* of abt_metric_stats' confidence sequences (abtest.c) */
+extern int	abt_sequential_tuning;
 
 /* ---------------------------------------------------------------------
  * The cached configuration of an experiment (config_cache.c)
@@ -114,6 +118,8 @@ typedef struct AbtConfig
 	bool		goals_loaded;	/* goals below are loaded (on first need) */
 	int			ngoals;			/* 0: the experiment declares no goals */
 	AbtGoal    *goals;
+	bool		loaded_1_1;		/* has_forced below is known (1.1 load) */
+	bool		has_forced;		/* abtest.forced_variants pins someone (1.1) */
 } AbtConfig;
 
 /* The experiment row and the visitor's assignment, as read by abt_lookup(). */
@@ -127,6 +133,19 @@ typedef struct AbtLookup
 	bool		assigned;
 	Jsonb	   *variants;		/* stored {"element id": "variant id"} */
 	bool		converted;
+	ItemPointerData ctid;		/* the assignment row's version read */
+	char	   *namespace;		/* 1.1 lookup: namespace, or NULL for none */
+	double		namespace_start;	/* its range [start, end) */
+	double		namespace_end;
+	bool		forced;			/* variants are an owner's pins (1.1) */
+	bool		held_out;		/* variants are the controls: in a holdout (1.1) */
+	/* 1.1: the experiment's holdout (a kind 'holdout' experiment), if any */
+	bool		holdout_found;
+	pg_uuid_t	holdout_id;
+	char		holdout_status[16];
+	char	   *holdout_seed;
+	double		holdout_coverage;
+	int64		holdout_version;
 } AbtLookup;
 
 /* ---------------------------------------------------------------------
@@ -136,6 +155,9 @@ typedef struct AbtLookup
 
 /* growthbook.c: GrowthBook-compatible hashing, coverage and bucketing */
 extern double abt_gbhash(const char *seed, int seed_len, const char *id, int id_len);
+extern double abt_gbhash_v1(const char *seed, int seed_len, const char *id, int id_len);
+extern bool abt_in_namespace(const char *namespace, int namespace_len, const char *id, int id_len,
+							 double range_start, double range_end);
 extern bool abt_in_coverage(double hash, double coverage);
 extern void abt_set_bucket_ranges(AbtElement *element, double *weights);
 extern int	abt_choose_variant(AbtElement *element, const char *user_id, int user_id_len);
@@ -176,6 +198,7 @@ extern void abt_check_time_choice(TimestampTz at, AbtTable table, const char *wh
 
 /* experiment_lock.c */
 extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id);
+extern bool abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait);
 
 /* checks.c: argument checks and errors every entry point shares */
 extern pg_uuid_t *abt_arg_experiment_id(FunctionCallInfo fcinfo, int argno);
@@ -186,13 +209,70 @@ extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id) pg_attribute
 
 /* lookup.c: the experiment row joined with the visitor's assignment */
 extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
+extern void abt_lookup_1_1(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
+extern Jsonb *abt_lookup_forced(pg_uuid_t *experiment_id, text *user_id);
+extern Jsonb *abt_lookup_holdout_group(pg_uuid_t *holdout_id, text *user_id);
 
 /* config_cache.c */
 extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
+extern AbtConfig *abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version);
 extern void abt_config_load_goals(AbtConfig *config);
+
+/* analytics.c: what the analytics entry points (stats.c, metric_stats.c) share */
+typedef struct AbtRequestedExperiment
+{
+	pg_uuid_t	id;				/* hash key */
+	bool		visible;		/* the caller can see the experiment */
+	bool		emitted;		/* its rows are out (an id may repeat) */
+	Datum		status;			/* when visible */
+	int64		version;
+} AbtRequestedExperiment;
+
+/* The counters of one variant, summed over slots. */
+typedef struct AbtCounterKey
+{
+	pg_uuid_t	experiment_id;
+	pg_uuid_t	variant_id;
+} AbtCounterKey;
+
+typedef struct AbtCounterSum
+{
+	AbtCounterKey key;
+	int64		allocations;
+	int64		conversions;
+} AbtCounterSum;
+
+extern void abt_check_config_privileges(void);
+extern HTAB *abt_call_hash(const char *name, Size keysize, Size entrysize, long nelem);
+extern HTAB *abt_read_experiments(Datum ids, Datum *id_values, int nids);
+extern HTAB *abt_read_variant_counters(Datum ids);
 
 /* answer.c: the jsonb abt_assign returns */
 extern Jsonb *abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 						 bool enrolled, bool is_new);
+
+/* ---------------------------------------------------------------------
+ * The settler (settle.c: the fold, a service; settler.c: the background
+ * workers, an entry point)
+ * ---------------------------------------------------------------------
+ */
+
+/* GUC abtest.settle_interval, in milliseconds; 0: the settler does nothing */
+extern int	abt_settle_interval;
+
+/* What folds did: summed over experiments. */
+typedef struct AbtSettleCounts
+{
+	int64		experiments;	/* experiments folded */
+	int64		rows_folded;	/* slot rows added into slot 0 and deleted */
+	int64		variants_updated;	/* element_variants rows whose totals changed */
+	int64		variants_skipped;	/* stale element_variants rows locked by others */
+	int64		experiments_busy;	/* skipped: being folded, deleted or changing status */
+} AbtSettleCounts;
+
+extern bool abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *counts);
+extern void abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
+							   pg_uuid_t **stale, int *nstale);
+extern void abt_settler_init(void);
 
 #endif							/* ABTEST_H */

@@ -9,10 +9,16 @@
  *		               "variant": "B", "is_control": false,
  *		               "content": {...}}, ...]}
  *
+ * A visitor an owner pinned (abtest.forced_variants, 1.1) gets "forced":
+ * true after "converted"; no other answer has the key.  A visitor in the
+ * holdout group of the experiment's holdout (1.1) gets "enrolled": false,
+ * "holdout": true and the control of every element.
+ *
  * The answer depends only on the configuration (whose version also fixes
  * the status), the visitor's combination of variants and the two flags, so
  * each configuration keeps the answers it has built: a returning visitor's
- * answer is a copy, not a rebuild (building sorts every object's keys).
+ * answer is a copy, not a rebuild (building sorts every object's keys); so
+ * does the one answer of the visitors it does not enrol (1.1 callers).
  */
 #include "postgres.h"
 
@@ -36,11 +42,14 @@ typedef struct AnswerKey
 
 #define ANSWER_NEW			1
 #define ANSWER_CONVERTED	2
+#define ANSWER_FORCED		4
+#define ANSWER_HELD_OUT		8
+#define ANSWER_NOT_ENROLLED 16	/* no map: the one answer for everyone else */
 
 typedef struct AnswerEntry
 {
 	AnswerKey	key;
-	Jsonb	   *map;			/* to tell hash collisions apart */
+	Jsonb	   *map;			/* to tell hash collisions apart; NULL: not enrolled */
 	Jsonb	   *answer;
 } AnswerEntry;
 
@@ -138,9 +147,13 @@ build_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	push_bool(&state, "new", is_new);
 	if (enrolled)
 		push_bool(&state, "converted", lookup->converted);
+	if (lookup->forced)
+		push_bool(&state, "forced", true);
+	if (lookup->held_out)
+		push_bool(&state, "holdout", true);
 	push_key(&state, "elements");
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (int i = 0; enrolled && i < config->nelements; i++)
+	for (int i = 0; (enrolled || lookup->held_out) && i < config->nelements; i++)
 	{
 		AbtElement *element = &config->elements[i];
 		AbtVariant *variant = stored_variant(element, lookup->variants);
@@ -185,8 +198,14 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	bool		found;
 	Jsonb	   *answer;
 	MemoryContext oldcontext;
+	Jsonb	   *map = (enrolled || lookup->held_out) ? lookup->variants : NULL;
 
-	if (!enrolled)
+	/*
+	 * 1.0 callers load no configuration for a visitor they do not enrol;
+	 * answers are kept only in the configuration of the row's version (it
+	 * fixes the status the answer shows)
+	 */
+	if (config == NULL || config->version != lookup->version)
 		return build_answer(experiment_id, lookup, config, enrolled, is_new);
 
 	if (config->answers == NULL)
@@ -200,13 +219,20 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	memset(&key, 0, sizeof(key));
-	key.map_hash = hash_bytes_extended((unsigned char *) lookup->variants,
-									   VARSIZE(lookup->variants), 0);
-	key.flags = (is_new ? ANSWER_NEW : 0) | (lookup->converted ? ANSWER_CONVERTED : 0);
+	if (map != NULL)
+	{
+		key.map_hash = hash_bytes_extended((unsigned char *) map, VARSIZE(map), 0);
+		key.flags = (is_new ? ANSWER_NEW : 0) |
+			(enrolled && lookup->converted ? ANSWER_CONVERTED : 0) |
+			(lookup->forced ? ANSWER_FORCED : 0) | (lookup->held_out ? ANSWER_HELD_OUT : 0);
+	}
+	else
+		key.flags = ANSWER_NOT_ENROLLED;
 	entry = hash_search(config->answers, &key, HASH_FIND, NULL);
 	if (entry != NULL &&
-		VARSIZE(entry->map) == VARSIZE(lookup->variants) &&
-		memcmp(entry->map, lookup->variants, VARSIZE(entry->map)) == 0)
+		(map == NULL ? entry->map == NULL :
+		 (entry->map != NULL && VARSIZE(entry->map) == VARSIZE(map) &&
+		  memcmp(entry->map, map, VARSIZE(map)) == 0)))
 		return copy_jsonb(entry->answer);
 
 	answer = build_answer(experiment_id, lookup, config, enrolled, is_new);
@@ -214,7 +240,7 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	{
 		entry = hash_search(config->answers, &key, HASH_ENTER, &found);
 		oldcontext = MemoryContextSwitchTo(config->context);
-		entry->map = copy_jsonb(lookup->variants);
+		entry->map = map == NULL ? NULL : copy_jsonb(map);
 		entry->answer = copy_jsonb(answer);
 		MemoryContextSwitchTo(oldcontext);
 	}

@@ -27,6 +27,9 @@
 PG_FUNCTION_INFO_V1(abt_assign);
 PG_FUNCTION_INFO_V1(abt_assign_batch);
 PG_FUNCTION_INFO_V1(abt_assign_bulk);
+PG_FUNCTION_INFO_V1(abt_assign_1_1);
+PG_FUNCTION_INFO_V1(abt_assign_batch_1_1);
+PG_FUNCTION_INFO_V1(abt_assign_bulk_1_1);
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr fill_plan = NULL;
@@ -50,9 +53,11 @@ typedef struct BulkCounts
  * Inserts the assignment and, only if this call inserted it, adds one to the
  * slot's counter and rollup rows with plain UPDATEs (cheaper than upserts,
  * which lock the row before updating it).  Returns whether the assignment
- * was inserted and how many counter rows were found; the few times a row
- * does not exist yet (a new slot or a new 15-minute bucket), fill_sql
- * creates the missing ones.
+ * was inserted, and which rows the UPDATEs found: the variant ids of the
+ * counter rows and of the variant rollup rows, and whether the experiment
+ * rollup row was found.  The few times a row is missing (a new slot, a new
+ * 15-minute bucket, or the settler folded the slot's rows, src/settle.c),
+ * fill_sql adds one to exactly the rows that were not found.
  */
 static const char *insert_sql =
 "WITH ins AS ("
@@ -66,7 +71,7 @@ static const char *insert_sql =
 "  UPDATE abtest.variant_counters c SET allocations = c.allocations OPERATOR(pg_catalog.+) 1"
 "   WHERE c.experiment_id OPERATOR(pg_catalog.=) $1 AND c.slot OPERATOR(pg_catalog.=) $5"
 "     AND c.variant_id OPERATOR(pg_catalog.=) ANY ($6) AND EXISTS (SELECT FROM ins)"
-"  RETURNING 1),"
+"  RETURNING c.variant_id),"
 " experiment_rollup AS ("
 "  UPDATE abtest.experiment_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1"
 "   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.bucket OPERATOR(pg_catalog.=) $7"
@@ -77,29 +82,49 @@ static const char *insert_sql =
 "   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.variant_id OPERATOR(pg_catalog.=) ANY ($6)"
 "     AND t.bucket OPERATOR(pg_catalog.=) $7 AND t.slot OPERATOR(pg_catalog.=) $5"
 "     AND EXISTS (SELECT FROM ins)"
-"  RETURNING 1)"
-"SELECT (SELECT pg_catalog.count(*) FROM ins),"
-"       (SELECT pg_catalog.count(*) FROM counters) OPERATOR(pg_catalog.+)"
-"       (SELECT pg_catalog.count(*) FROM experiment_rollup) OPERATOR(pg_catalog.+)"
-"       (SELECT pg_catalog.count(*) FROM variant_rollup)";
+"  RETURNING t.variant_id)"
+"SELECT (SELECT pg_catalog.count(*) FROM ins) AS inserted,"
+"       (SELECT pg_catalog.array_agg(variant_id) FROM counters) AS counters_found,"
+"       (SELECT pg_catalog.count(*) FROM experiment_rollup) AS experiment_rollup_found,"
+"       (SELECT pg_catalog.array_agg(variant_id) FROM variant_rollup) AS variant_rollups_found";
+
+/* Result columns of insert_sql (SPI numbers from 1). */
+enum
+{
+	INSERT_COL_INSERTED = 1,
+	INSERT_COL_COUNTERS_FOUND,
+	INSERT_COL_EXPERIMENT_ROLLUP_FOUND,
+	INSERT_COL_VARIANT_ROLLUPS_FOUND,
+	INSERT_NCOLS = INSERT_COL_VARIANT_ROLLUPS_FOUND
+};
 
 /*
- * Creates, with a count of one, the counter and rollup rows insert_sql did
- * not find.  Rows it found were incremented already and are left alone;
- * only this backend writes rows of its slot, so none can appear meanwhile.
+ * $1 experiment, $2 slot, $3 variant ids of the missing counter rows,
+ * $4 rollup bucket, $5 variant ids of the missing variant rollup rows,
+ * $6 whether the experiment rollup row is missing.
+ *
+ * Adds one to each row insert_sql did not find: it creates the row, or,
+ * when the row exists after all, adds to it.  The row can exist only when
+ * another transaction wrote this slot: a prepared transaction of an earlier
+ * backend with the same id, or a Citus worker's connection; a row the
+ * settler deleted meanwhile is simply created again.  So the counts are
+ * exact whoever writes a slot.
  */
 static const char *fill_sql =
 "WITH counters AS ("
-"  INSERT INTO abtest.variant_counters (experiment_id, variant_id, slot, allocations)"
+"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
 "  SELECT $1, v.id, $2, 1 FROM pg_catalog.unnest($3) AS v(id)"
-"  ON CONFLICT ON CONSTRAINT variant_counters_pkey DO NOTHING),"
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
+"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1),"
 " variant_rollup AS ("
-"  INSERT INTO abtest.variant_timeline (experiment_id, variant_id, bucket, slot, assignments)"
-"  SELECT $1, v.id, $4, $2, 1 FROM pg_catalog.unnest($3) AS v(id)"
-"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey DO NOTHING)"
-"INSERT INTO abtest.experiment_timeline (experiment_id, bucket, slot, assignments)"
-"  VALUES ($1, $4, $2, 1)"
-"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey DO NOTHING";
+"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
+"  SELECT $1, v.id, $4, $2, 1 FROM pg_catalog.unnest($5) AS v(id)"
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
+"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
+"  SELECT $1, $4, $2, 1 WHERE $6"
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1";
 
 /*
  * The bulk form inserts assignments alone and adds the counts once per call:
@@ -213,6 +238,40 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 }
 
 /*
+ * The chosen variants (n, sorted) whose ids are not in the uuid[] column
+ * `col` of tuple (NULL counts as empty): an array of them, or NULL when
+ * every one was found.
+ */
+static ArrayType *
+missing_variants(HeapTuple tuple, TupleDesc desc, int col, pg_uuid_t *chosen, int n)
+{
+	bool		isnull;
+	Datum		found_datum = SPI_getbinval(tuple, desc, col, &isnull);
+	Datum	   *found = NULL;
+	int			nfound = 0;
+	Datum	   *missing = palloc(sizeof(Datum) * (n + 1));
+	int			nmissing = 0;
+
+	if (!isnull)
+		deconstruct_array(DatumGetArrayTypeP(found_datum), UUIDOID, UUID_LEN, false,
+						  TYPALIGN_CHAR, &found, NULL, &nfound);
+	if (nfound == n)
+		return NULL;
+	for (int i = 0; i < n; i++)
+	{
+		bool		was_found = false;
+
+		for (int j = 0; j < nfound && !was_found; j++)
+			was_found = memcmp(DatumGetUUIDP(found[j]), &chosen[i], UUID_LEN) == 0;
+		if (!was_found)
+			missing[nmissing++] = UUIDPGetDatum(&chosen[i]);
+	}
+	if (nmissing == 0)
+		return NULL;
+	return construct_array(missing, nmissing, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+}
+
+/*
  * Buckets a new visitor into every element and inserts the assignment with
  * its counts, or, for the bulk form (bulk != NULL), adds the counts to *bulk.
  * Returns true when this call stored it (*stored_map is what it stored), false
@@ -284,27 +343,52 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	abt_lock_experiment_shared(experiment_id);
 	if (bulk == NULL)
 	{
+		HeapTuple	tuple;
+		TupleDesc	desc;
 		bool		isnull;
-
-		int64		found;
+		ArrayType  *counters_missing;
+		ArrayType  *rollups_missing;
+		bool		experiment_rollup_missing;
 
 		rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL, false, 0);
 		abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
-		inserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											   1, &isnull)) == 1;
-		found = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											2, &isnull));
-		SPI_freetuptable(SPI_tuptable);
-		if (inserted && found < 2 * config->nelements + 1)
+		tuple = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		Assert(desc->natts == INSERT_NCOLS);
+		inserted = DatumGetInt64(SPI_getbinval(tuple, desc, INSERT_COL_INSERTED, &isnull)) == 1;
+		if (!inserted)
 		{
-			Oid			fill_types[4] = {UUIDOID, INT4OID, UUIDARRAYOID, TIMESTAMPTZOID};
-			Datum		fill_args[4] = {args[0], args[4], args[5], args[6]};
+			SPI_freetuptable(SPI_tuptable);
+			return false;
+		}
+		counters_missing = missing_variants(tuple, desc, INSERT_COL_COUNTERS_FOUND,
+											chosen, config->nelements);
+		rollups_missing = missing_variants(tuple, desc, INSERT_COL_VARIANT_ROLLUPS_FOUND,
+										   chosen, config->nelements);
+		experiment_rollup_missing =
+			DatumGetInt64(SPI_getbinval(tuple, desc, INSERT_COL_EXPERIMENT_ROLLUP_FOUND,
+										&isnull)) == 0;
+		SPI_freetuptable(SPI_tuptable);
+		if (counters_missing != NULL || rollups_missing != NULL || experiment_rollup_missing)
+		{
+			Oid			fill_types[6] = {UUIDOID, INT4OID, UUIDARRAYOID, TIMESTAMPTZOID,
+			UUIDARRAYOID, BOOLOID};
+			Datum		fill_args[6];
+			char		fill_nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
-			rc = SPI_execute_plan(abt_plan(&fill_plan, fill_sql, 4, fill_types),
-								  fill_args, NULL, false, 0);
+			fill_args[0] = args[0];
+			fill_args[1] = args[4];
+			fill_args[2] = PointerGetDatum(counters_missing);
+			fill_nulls[2] = counters_missing == NULL ? 'n' : ' ';
+			fill_args[3] = args[6];
+			fill_args[4] = PointerGetDatum(rollups_missing);
+			fill_nulls[4] = rollups_missing == NULL ? 'n' : ' ';
+			fill_args[5] = BoolGetDatum(experiment_rollup_missing);
+			rc = SPI_execute_plan(abt_plan(&fill_plan, fill_sql, 6, fill_types),
+								  fill_args, fill_nulls, false, 0);
 			abt_check_spi(rc, SPI_OK_INSERT, "creating counter rows");
 		}
-		return inserted;
+		return true;
 	}
 
 	rc = SPI_execute_plan(abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes),
@@ -317,12 +401,166 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 }
 
 /*
+ * The variant map a pinned visitor sees (1.1): per element, the owner's pin,
+ * else the visitor's stored variant, else the variant bucketing would choose
+ * (shown, never stored).
+ */
+static Jsonb *
+forced_map(AbtConfig *config, Jsonb *pins, AbtLookup *lookup, text *user_id)
+{
+	JsonbParseState *state = NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < config->nelements; i++)
+	{
+		AbtElement *element = &config->elements[i];
+		JsonbValue	buf;
+		JsonbValue *v = getKeyJsonValueFromContainer(&pins->root, element->id_text,
+													 ABT_UUID_TEXT_LEN - 1, &buf);
+		JsonbValue	key;
+
+		if (v == NULL && lookup->assigned)
+			v = getKeyJsonValueFromContainer(&lookup->variants->root, element->id_text,
+											 ABT_UUID_TEXT_LEN - 1, &buf);
+		if (v == NULL && element->problem == NULL)
+		{
+			buf.type = jbvString;
+			buf.val.string.val = element->variants[abt_choose_variant(element, VARDATA_ANY(user_id),
+																	  VARSIZE_ANY_EXHDR(user_id))].id_text;
+			buf.val.string.len = ABT_UUID_TEXT_LEN - 1;
+			v = &buf;
+		}
+		if (v == NULL)
+			continue;
+		key.type = jbvString;
+		key.val.string.val = element->id_text;
+		key.val.string.len = ABT_UUID_TEXT_LEN - 1;
+		pushJsonbValue(&state, WJB_KEY, &key);
+		pushJsonbValue(&state, WJB_VALUE, v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * The variant map of a visitor held out (1.1): the control of each element
+ * that has one.
+ */
+static Jsonb *
+control_map(AbtConfig *config)
+{
+	JsonbParseState *state = NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < config->nelements; i++)
+	{
+		AbtElement *element = &config->elements[i];
+
+		for (int j = 0; j < element->nvariants; j++)
+		{
+			JsonbValue	v;
+
+			if (!element->variants[j].is_control)
+				continue;
+			v.type = jbvString;
+			v.val.string.val = element->id_text;
+			v.val.string.len = ABT_UUID_TEXT_LEN - 1;
+			pushJsonbValue(&state, WJB_KEY, &v);
+			v.val.string.val = element->variants[j].id_text;
+			pushJsonbValue(&state, WJB_VALUE, &v);
+			break;
+		}
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * Whether a holdout's stored group is the holdout group: the holdout's
+ * first element shows its control (the other variant is the comparison).
+ */
+static bool
+group_is_holdout(AbtConfig *holdout, Jsonb *group)
+{
+	AbtElement *element = &holdout->elements[0];
+	JsonbValue	buf;
+	JsonbValue *v = getKeyJsonValueFromContainer(&group->root, element->id_text,
+												 ABT_UUID_TEXT_LEN - 1, &buf);
+
+	if (v == NULL || v->type != jbvString || v->val.string.len != ABT_UUID_TEXT_LEN - 1)
+		return false;
+	for (int i = 0; i < element->nvariants; i++)
+		if (memcmp(element->variants[i].id_text, v->val.string.val, ABT_UUID_TEXT_LEN - 1) == 0)
+			return element->variants[i].is_control;
+	return false;
+}
+
+/*
+ * 1.1: whether the experiment's holdout holds a visitor new to the
+ * experiment out of it.  The holdout enrols the visitor as any experiment
+ * does (its seed and coverage, then its element's bucketing into the
+ * holdout group, its control, or the comparison group), once: a visitor it
+ * has a group for keeps it.  Only a visitor within the holdout's coverage
+ * is looked up in it (a second query, of the holdout's experiment_id): as in
+ * GrowthBook, lowering a holdout's coverage releases the visitors above it
+ * from experiments they have not seen yet.  A paused holdout keeps its
+ * groups and enrols nobody new; a draft or completed one, or one that
+ * cannot bucket anyone, holds nobody.
+ */
+static bool
+holdout_holds(AbtLookup *lookup, text *user_id, TimestampTz at)
+{
+	AbtConfig  *holdout;
+	Jsonb	   *group;
+
+	if (!lookup->holdout_found ||
+		(strcmp(lookup->holdout_status, "active") != 0 &&
+		 strcmp(lookup->holdout_status, "paused") != 0) ||
+		!abt_in_coverage(abt_gbhash(lookup->holdout_seed, strlen(lookup->holdout_seed),
+									VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)),
+						 lookup->holdout_coverage))
+		return false;
+	holdout = abt_config_get_1_1(&lookup->holdout_id, lookup->holdout_version);
+	if (holdout->nelements == 0)
+		return false;
+	for (int i = 0; i < holdout->nelements; i++)
+		if (holdout->elements[i].problem != NULL)
+			return false;
+	group = abt_lookup_holdout_group(&lookup->holdout_id, user_id);
+	if (group == NULL)
+	{
+		if (strcmp(lookup->holdout_status, "active") != 0)
+			return false;
+
+		/*
+		 * a concurrent first call that stored the group first chose the same
+		 * one (the choice is deterministic)
+		 */
+		(void) store_new_assignment(&lookup->holdout_id, user_id, at, holdout, &group, NULL);
+	}
+	return group_is_holdout(holdout, group);
+}
+
+/*
+ * Whether a visitor not assigned yet may be enrolled by the namespace rule
+ * (1.1): GrowthBook's inNamespace, true for an experiment without one.
+ */
+static bool
+namespace_admits(AbtLookup *lookup, text *user_id)
+{
+	if (lookup->namespace == NULL)
+		return true;
+	return abt_in_namespace(lookup->namespace, strlen(lookup->namespace),
+							VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id),
+							lookup->namespace_start, lookup->namespace_end);
+}
+
+/*
  * Assigns one visitor in one experiment; the caller is connected to SPI and
- * the answer is built in `answer_context`.
+ * the answer is built in `answer_context`.  v11: the database is at 1.1
+ * (namespaces and forced variants apply).
  */
 static Jsonb *
 assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
-		   MemoryContext answer_context, BulkCounts *bulk)
+		   MemoryContext answer_context, BulkCounts *bulk, bool v11)
 {
 	AbtLookup	lookup;
 	AbtConfig  *config = NULL;
@@ -331,16 +569,51 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	MemoryContext oldcontext;
 	Jsonb	   *answer;
 
-	abt_lookup(experiment_id, user_id, &lookup);
+	if (v11)
+		abt_lookup_1_1(experiment_id, user_id, &lookup);
+	else
+		abt_lookup(experiment_id, user_id, &lookup);
 	if (!lookup.experiment_found)
 		abt_report_unknown_experiment(experiment_id);
 
+	/*
+	 * 1.1: a visitor an owner pinned sees the pins in any experiment but a
+	 * completed one (QA may preview a draft), and nothing is stored or
+	 * counted; only experiments with pins pay for the second query
+	 */
+	if (v11 && strcmp(lookup.status, "completed") != 0)
+	{
+		config = abt_config_get_1_1(experiment_id, lookup.version);
+		if (config->has_forced)
+		{
+			Jsonb	   *pins = abt_lookup_forced(experiment_id, user_id);
+
+			if (pins != NULL)
+			{
+				lookup.variants = forced_map(config, pins, &lookup, user_id);
+				lookup.converted = lookup.assigned && lookup.converted;
+				lookup.assigned = true;
+				lookup.forced = true;
+				enrolled = true;
+			}
+		}
+	}
+
 	/* draft and completed experiments show nobody a variant */
-	if (strcmp(lookup.status, "active") == 0 || strcmp(lookup.status, "paused") == 0)
+	if (!lookup.forced &&
+		(strcmp(lookup.status, "active") == 0 || strcmp(lookup.status, "paused") == 0))
 	{
 		if (lookup.assigned)
 			enrolled = true;
+		else if (strcmp(lookup.status, "active") == 0 && holdout_holds(&lookup, user_id, at))
+		{
+			/* 1.1: held out: the controls, nothing stored in this experiment */
+			config = abt_config_get_1_1(experiment_id, lookup.version);
+			lookup.variants = control_map(config);
+			lookup.held_out = true;
+		}
 		else if (strcmp(lookup.status, "active") == 0 &&
+				 namespace_admits(&lookup, user_id) &&
 				 abt_in_coverage(abt_gbhash(lookup.seed, strlen(lookup.seed),
 											VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)),
 								 lookup.coverage))
@@ -371,15 +644,68 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			config = abt_config_get(experiment_id, lookup.version);
 	}
 
+	/*
+	 * 1.1: the holdout's configuration, fetched since, may have emptied the
+	 * cache (a full or invalidated cache is dropped whole): fetch ours again
+	 */
+	if (v11 && config != NULL && !enrolled && !lookup.held_out)
+		config = abt_config_get_1_1(experiment_id, lookup.version);
+
 	oldcontext = MemoryContextSwitchTo(answer_context);
 	answer = abt_answer(experiment_id, &lookup, config, enrolled, is_new);
 	MemoryContextSwitchTo(oldcontext);
 	return answer;
 }
 
-/* SQL: abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
+static Datum assign_entry(FunctionCallInfo fcinfo, bool v11);
+static Datum assign_batch_entry(FunctionCallInfo fcinfo, bool v11);
+static Datum assign_bulk_entry(FunctionCallInfo fcinfo, bool v11);
+
+/* SQL (1.0): abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
 Datum
 abt_assign(PG_FUNCTION_ARGS)
+{
+	return assign_entry(fcinfo, false);
+}
+
+/* SQL (1.1): abt_assign, with namespaces and forced variants */
+Datum
+abt_assign_1_1(PG_FUNCTION_ARGS)
+{
+	return assign_entry(fcinfo, true);
+}
+
+/* SQL (1.0): abt_assign_batch; see assign_batch_entry */
+Datum
+abt_assign_batch(PG_FUNCTION_ARGS)
+{
+	return assign_batch_entry(fcinfo, false);
+}
+
+/* SQL (1.1): abt_assign_batch, with namespaces and forced variants */
+Datum
+abt_assign_batch_1_1(PG_FUNCTION_ARGS)
+{
+	return assign_batch_entry(fcinfo, true);
+}
+
+/* SQL (1.0): abt_assign_bulk; see assign_bulk_entry */
+Datum
+abt_assign_bulk(PG_FUNCTION_ARGS)
+{
+	return assign_bulk_entry(fcinfo, false);
+}
+
+/* SQL (1.1): abt_assign_bulk, with namespaces and forced variants */
+Datum
+abt_assign_bulk_1_1(PG_FUNCTION_ARGS)
+{
+	return assign_bulk_entry(fcinfo, true);
+}
+
+/* abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
+static Datum
+assign_entry(FunctionCallInfo fcinfo, bool v11)
 {
 	pg_uuid_t  *experiment_id = abt_arg_experiment_id(fcinfo, 0);
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
@@ -392,7 +718,7 @@ abt_assign(PG_FUNCTION_ARGS)
 	abt_check_time_choice(at, ABT_TABLE_ASSIGNMENTS, "assignment time");
 	SPI_connect();
 	abt_act_as_owner(&saved);
-	answer = assign_one(experiment_id, user_id, at, caller, NULL);
+	answer = assign_one(experiment_id, user_id, at, caller, NULL, v11);
 	abt_restore_user(&saved);
 	SPI_finish();
 	PG_RETURN_JSONB_P(answer);
@@ -404,8 +730,8 @@ abt_assign(PG_FUNCTION_ARGS)
  * the order given.  Experiments are processed in uuid order so that
  * concurrent batches take row locks in one order.
  */
-Datum
-abt_assign_batch(PG_FUNCTION_ARGS)
+static Datum
+assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 {
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	TimestampTz at = abt_arg_time(fcinfo, 2, "assignment time");
@@ -448,7 +774,7 @@ abt_assign_batch(PG_FUNCTION_ARGS)
 	{
 		MemoryContext oldcontext = MemoryContextSwitchTo(per_call);
 
-		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller, NULL);
+		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller, NULL, v11);
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(per_call);
 	}
@@ -496,8 +822,8 @@ index_cmp_text(const void *a, const void *b, void *arg)
  * returns table (user_id text, assignment jsonb): abt_assign for many
  * visitors in one call and one transaction, rows in the order given.
  */
-Datum
-abt_assign_bulk(PG_FUNCTION_ARGS)
+static Datum
+assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pg_uuid_t  *experiment_id = abt_arg_experiment_id(fcinfo, 0);
@@ -543,7 +869,7 @@ abt_assign_bulk(PG_FUNCTION_ARGS)
 		MemoryContext oldcontext = MemoryContextSwitchTo(per_call);
 
 		answers[order[i]] = assign_one(experiment_id, DatumGetTextPP(elems[order[i]]), at,
-									   caller, &bulk);
+									   caller, &bulk, v11);
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(per_call);
 	}

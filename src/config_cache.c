@@ -67,6 +67,29 @@ static const char *load_sql =
 " WHERE e.id OPERATOR(pg_catalog.=) $1"
 " ORDER BY el.position, el.id, v.position, v.id";
 
+/*
+ * 1.1: load_sql's columns, then whether an owner pinned any visitor of the
+ * experiment (abtest.forced_variants, which a 1.0 database lacks), so that
+ * only experiments with pins pay for looking a visitor's pins up.  A pin's
+ * change gives the experiment a new config_version.
+ */
+static SPIPlanPtr load_1_1_plan = NULL;
+
+#define LOAD_HAS_FORCED (LOAD_VARIANT_POSITION + 1)
+
+static const char *load_1_1_sql =
+"SELECT e.config_version, el.id, el.name, el.selector, el.seed,"
+"       v.id, v.name, v.content, v.weight, v.is_control, v.position,"
+"       EXISTS (SELECT FROM abtest.forced_variants f"
+"                WHERE f.experiment_id OPERATOR(pg_catalog.=) e.id)"
+"  FROM abtest.experiments e"
+"  LEFT JOIN abtest.experiment_elements el"
+"         ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
+"  LEFT JOIN abtest.element_variants v"
+"         ON v.element_id OPERATOR(pg_catalog.=) el.id"
+" WHERE e.id OPERATOR(pg_catalog.=) $1"
+" ORDER BY el.position, el.id, v.position, v.id";
+
 /* The goals an experiment declares for visitors' conversions (1.1: abtest.goals). */
 static const char *goals_sql =
 "SELECT g.goal, g.max_value"
@@ -224,12 +247,28 @@ execute_as_owner(SPIPlanPtr plan, Datum *args, const char *what)
 	abt_check_spi(rc, SPI_OK_SELECT, what);
 }
 
+static AbtConfig *config_get(pg_uuid_t *experiment_id, int64 version, bool v11);
+
 /*
  * Returns the configuration of an experiment whose row carries `version`,
  * from the cache or freshly loaded.  The caller is connected to SPI.
  */
 AbtConfig *
 abt_config_get(pg_uuid_t *experiment_id, int64 version)
+{
+	return config_get(experiment_id, version, false);
+}
+
+/* abt_config_get, knowing whether anyone is pinned (1.1 databases only). */
+AbtConfig *
+abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version)
+{
+	return config_get(experiment_id, version, true);
+}
+
+/* Cached or loaded configuration; v11: with has_forced (1.1 load query). */
+static AbtConfig *
+config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
 {
 	AbtConfig  *config;
 	bool		found;
@@ -246,12 +285,16 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	if (config_cache == NULL)
 		config_cache_init();
 	config = hash_search(config_cache, experiment_id, HASH_FIND, NULL);
-	if (config != NULL && config->version == version)
+	if (config != NULL && config->version == version && (config->loaded_1_1 || !v11))
 		return config;
 
 	args[0] = UUIDPGetDatum(experiment_id);
-	execute_as_owner(abt_plan(&load_plan, load_sql, 1, argtypes), args,
-					 "loading an experiment configuration");
+	if (v11)
+		execute_as_owner(abt_plan(&load_1_1_plan, load_1_1_sql, 1, argtypes), args,
+						 "loading an experiment configuration");
+	else
+		execute_as_owner(abt_plan(&load_plan, load_sql, 1, argtypes), args,
+						 "loading an experiment configuration");
 	if (SPI_processed == 0)
 		abt_report_unknown_experiment(experiment_id);	/* deleted meanwhile */
 
@@ -271,6 +314,16 @@ abt_config_get(pg_uuid_t *experiment_id, int64 version)
 	config->goals_loaded = false;
 	config->ngoals = 0;
 	config->goals = NULL;
+	config->loaded_1_1 = v11;
+	config->has_forced = false;
+	if (v11)
+	{
+		bool		isnull;
+
+		config->has_forced = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+														SPI_tuptable->tupdesc,
+														LOAD_HAS_FORCED, &isnull));
+	}
 	config->version = -1;		/* not valid until fully built */
 	oldcontext = MemoryContextSwitchTo(config->context);
 	config_build(config, SPI_tuptable, SPI_processed);

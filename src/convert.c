@@ -7,7 +7,22 @@
  * of each variant the visitor saw (and to the timeline rollup of the
  * assignment's bucket), in this backend's slot rows.  Concurrent first
  * conversions of one visitor meet on the assignment row: the UPDATE that
- * finds converted_at still NULL wins, exactly once.
+ * finds converted_at still NULL wins, exactly once.  The UPDATE reaches the
+ * row by the ctid the lookup read (a TID scan whatever the statistics say;
+ * under READ COMMITTED a row updated meanwhile is re-checked on its newest
+ * version, where converted_at is no longer NULL).
+ *
+ * Since 1.1 (abt_convert_1_1) one statement records the event (and, when
+ * due, the first conversion) and keeps the per-goal sums of
+ * abt_metric_stats: the visitor's running total of the goal
+ * (abtest.visitor_goals, one row per visitor and goal) and, in this
+ * backend's slot rows of abtest.goal_counters, for each variant the visitor
+ * saw: converters (+1 on the visitor's first event of the goal), the sum of
+ * the visitors' totals y (+v) and of their squares (+ y^2 - (y - v)^2 with
+ * y the new total).  Concurrent events of one visitor and goal serialise on
+ * its visitor_goals row, so the squares stay exact.  The 1.0 symbol
+ * abt_convert (a database still at 1.0 has none of these tables) writes
+ * only the event.
  */
 #include "postgres.h"
 
@@ -20,47 +35,137 @@
 #include "abtest.h"
 
 PG_FUNCTION_INFO_V1(abt_convert);
+PG_FUNCTION_INFO_V1(abt_convert_1_1);
 
 static SPIPlanPtr first_conversion_plan = NULL;
 static SPIPlanPtr event_plan = NULL;
+static SPIPlanPtr event_metrics_plan = NULL;
+static SPIPlanPtr first_event_metrics_plan = NULL;
 
 /*
- * $1 experiment, $2 visitor, $3 time, $4 slot, $5 rollup bucket width (as
- * an interval: ABT_ROLLUP_BUCKET_USECS, date_bin from the epoch as
- * abt_rollup_bucket computes it for new visitors)
+ * The parameters of every statement here but event_sql (unused ones are
+ * allowed): $1 experiment, $2 visitor, $3 time, $4 slot, $5 rollup bucket
+ * width (as an interval: ABT_ROLLUP_BUCKET_USECS, date_bin from the epoch
+ * as abt_rollup_bucket computes it for new visitors), $6 the assignment
+ * row's ctid as the lookup read it, and for 1.1: $7 goal, $8 value (NULL
+ * stored as NULL), $9 the variants the visitor saw (the assignment's jsonb
+ * map, as the lookup read it), $10 the value counted (0 for NULL).
  */
-static const char *first_conversion_sql =
-"WITH conv AS ("
-"  UPDATE abtest.assignments SET converted_at = $3"
-"   WHERE experiment_id OPERATOR(pg_catalog.=) $1"
-"     AND user_id OPERATOR(pg_catalog.=) $2"
-"     AND converted_at IS NULL"
-"  RETURNING variants, pg_catalog.date_bin($5, assigned_at,"
-"                                          '2000-01-01 00:00:00+00') AS bucket),"
-" seen AS ("
-"  SELECT v.value::pg_catalog.uuid AS variant_id, conv.bucket"
-"    FROM conv, pg_catalog.jsonb_each_text(conv.variants) AS v"
-"   ORDER BY 1),"
-" counters AS ("
-"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, conversions)"
-"  SELECT $1, seen.variant_id, $4, 1 FROM seen"
-"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
-"  DO UPDATE SET conversions = c.conversions OPERATOR(pg_catalog.+) 1),"
-" experiment_rollup AS ("
-"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, conversions)"
-"  SELECT $1, conv.bucket, $4, 1 FROM conv"
-"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
-"  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1),"
-" variant_rollup AS ("
-"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, conversions)"
-"  SELECT $1, seen.variant_id, seen.bucket, $4, 1 FROM seen"
-"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
-"  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1)"
-"SELECT pg_catalog.count(*) FROM conv";
+enum
+{
+	P_EXPERIMENT,
+	P_VISITOR,
+	P_AT,
+	P_SLOT,
+	P_ROLLUP_WIDTH,
+	P_CTID,
+	P_GOAL,
+	P_VALUE,
+	P_VARIANTS,
+	P_COUNTED,
+	NUM_PARAMS
+};
+#define NUM_PARAMS_1_0 (P_CTID + 1)
 
+/*
+ * The first conversion: sets converted_at of the row the lookup read (the
+ * ctid is the way in, a TID scan whatever the statistics say; the key
+ * columns and converted_at IS NULL stay in the condition, so a row updated
+ * since is re-checked on its newest version and not updated twice), and
+ * counts it for each variant the visitor saw and in its assignment's
+ * bucket.  The assignment row is only ever updated here, so a row the lookup
+ * read that changed since has been converted.
+ */
+#define FIRST_CONVERSION_CTES \
+"WITH conv AS (" \
+"  UPDATE abtest.assignments SET converted_at = $3" \
+"   WHERE ctid OPERATOR(pg_catalog.=) $6" \
+"     AND experiment_id OPERATOR(pg_catalog.=) $1" \
+"     AND user_id OPERATOR(pg_catalog.=) $2" \
+"     AND converted_at IS NULL" \
+"  RETURNING variants, pg_catalog.date_bin($5, assigned_at," \
+"                                          '2000-01-01 00:00:00+00') AS bucket)," \
+" seen AS (" \
+"  SELECT v.value::pg_catalog.uuid AS variant_id, conv.bucket" \
+"    FROM conv, pg_catalog.jsonb_each_text(conv.variants) AS v" \
+"   ORDER BY 1)," \
+" counters AS (" \
+"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, conversions)" \
+"  SELECT $1, seen.variant_id, $4, 1 FROM seen" \
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey" \
+"  DO UPDATE SET conversions = c.conversions OPERATOR(pg_catalog.+) 1)," \
+" experiment_rollup AS (" \
+"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, conversions)" \
+"  SELECT $1, conv.bucket, $4, 1 FROM conv" \
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey" \
+"  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1)," \
+" variant_rollup AS (" \
+"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, conversions)" \
+"  SELECT $1, seen.variant_id, seen.bucket, $4, 1 FROM seen" \
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey" \
+"  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1)"
+
+/*
+ * The event and the per-goal sums (1.1).  visitor: the visitor's new total
+ * y of the goal, and whether this is its first event of the goal (events =
+ * 1 after the upsert).  sums: per variant, in variant order (as
+ * variant_counters), converters, y's sum and y^2's sum moved from (y - v)
+ * to y: y^2 - (y - v)^2 = (2y - v) v.
+ */
+#define EVENT_METRICS_CTES \
+" event AS (" \
+"  INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)" \
+"  VALUES ($1, $2, $7, $8, $3))," \
+" visitor AS (" \
+"  INSERT INTO abtest.visitor_goals AS g (experiment_id, user_id, goal, value_total, events)" \
+"  VALUES ($1, $2, $7, $10, 1)" \
+"  ON CONFLICT ON CONSTRAINT visitor_goals_pkey" \
+"  DO UPDATE SET value_total = g.value_total OPERATOR(pg_catalog.+) $10," \
+"                events = g.events OPERATOR(pg_catalog.+) 1" \
+"  RETURNING g.events OPERATOR(pg_catalog.=) 1 AS first, g.value_total AS y)," \
+" goal_seen AS (" \
+"  SELECT v.value::pg_catalog.uuid AS variant_id" \
+"    FROM pg_catalog.jsonb_each_text($9) AS v" \
+"   ORDER BY 1)," \
+" sums AS (" \
+"  INSERT INTO abtest.goal_counters AS c" \
+"         (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)" \
+"  SELECT $1, $4, goal_seen.variant_id, $7, CASE WHEN visitor.first THEN 1 ELSE 0 END, $10," \
+"         (visitor.y OPERATOR(pg_catalog.+) visitor.y OPERATOR(pg_catalog.-) $10)" \
+"           OPERATOR(pg_catalog.*) $10" \
+"    FROM visitor, goal_seen" \
+"  ON CONFLICT ON CONSTRAINT goal_counters_pkey" \
+"  DO UPDATE SET converters = c.converters OPERATOR(pg_catalog.+) excluded.converters," \
+"                value_sum = c.value_sum OPERATOR(pg_catalog.+) excluded.value_sum," \
+"                value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares)"
+
+/* 1.0: the first conversion, then event_sql; returns 1 when it converted. */
+static const char *first_conversion_sql =
+FIRST_CONVERSION_CTES
+" SELECT pg_catalog.count(*) FROM conv";
+
+/* 1.0: $1 experiment, $2 visitor, $3 goal, $4 value, $5 time */
 static const char *event_sql =
 "INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)"
 " VALUES ($1, $2, $3, $4, $5)";
+
+/* 1.1, a returning converter: the event and its sums. */
+static const char *event_metrics_sql =
+"WITH" EVENT_METRICS_CTES
+" SELECT 0::pg_catalog.int8 FROM visitor";
+
+/*
+ * 1.1, a visitor the lookup saw unconverted: the first conversion, the
+ * event and its sums in one statement; returns 1 when it converted.  The
+ * result's first column runs conv before visitor: like the two statements
+ * of 1.0, a session takes the assignment row before the visitor's
+ * visitor_goals row, so that two sessions converting one visitor queue on
+ * the first and cannot deadlock on the second.
+ */
+static const char *first_event_metrics_sql =
+FIRST_CONVERSION_CTES ","
+EVENT_METRICS_CTES
+" SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT pg_catalog.count(*) FROM visitor)";
 
 /*
  * The rules a visitor's event must meet (owner.c: a caller that may not
@@ -112,17 +217,23 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric
 }
 
 /*
- * SQL: abt_convert(experiment_id uuid, user_id text, goal text, value numeric,
+ * abt_convert(experiment_id uuid, user_id text, goal text, value numeric,
  * at timestamptz) returns boolean: true for the visitor's first
  * conversion, false for a later one, NULL (nothing recorded) when the
  * visitor has no assignment in the experiment.  A visitor (owner.c) sends
  * events now, within check_visitor_event's rules; a trusted caller chooses
- * any time, goal and value.
+ * any time, goal and value.  With `metrics` (1.1) the event's statement
+ * also keeps the per-goal sums.
  */
-Datum
-abt_convert(PG_FUNCTION_ARGS)
+static Datum
+convert(FunctionCallInfo fcinfo, bool metrics)
 {
-	static Oid	first_types[5] = {UUIDOID, TEXTOID, TIMESTAMPTZOID, INT4OID, INTERVALOID};
+	static Oid	types[NUM_PARAMS] = {
+		[P_EXPERIMENT] = UUIDOID,[P_VISITOR] = TEXTOID,[P_AT] = TIMESTAMPTZOID,
+		[P_SLOT] = INT4OID,[P_ROLLUP_WIDTH] = INTERVALOID,[P_CTID] = TIDOID,
+		[P_GOAL] = TEXTOID,[P_VALUE] = NUMERICOID,[P_VARIANTS] = JSONBOID,
+		[P_COUNTED] = NUMERICOID
+	};
 	static Oid	event_types[5] = {UUIDOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID};
 	pg_uuid_t  *experiment_id;
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
@@ -130,10 +241,12 @@ abt_convert(PG_FUNCTION_ARGS)
 	TimestampTz at;
 	AbtLookup	lookup;
 	bool		first = false;
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Interval	rollup_width = {.time = ABT_ROLLUP_BUCKET_USECS};
+	Datum		args[NUM_PARAMS];
+	char		nulls[NUM_PARAMS];
 	int			rc;
 	bool		trusted;
+	bool		isnull;
 	AbtUserContext saved;
 
 	experiment_id = abt_arg_experiment_id(fcinfo, 0);
@@ -170,37 +283,71 @@ abt_convert(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	}
 
-	if (!lookup.converted)
-	{
-		Interval	rollup_width = {.time = ABT_ROLLUP_BUCKET_USECS};
-		bool		isnull;
+	memset(nulls, ' ', sizeof(nulls));
+	args[P_EXPERIMENT] = UUIDPGetDatum(experiment_id);
+	args[P_VISITOR] = PointerGetDatum(user_id);
+	args[P_AT] = TimestampTzGetDatum(at);
+	args[P_SLOT] = Int32GetDatum(MyBackendId);
+	args[P_ROLLUP_WIDTH] = IntervalPGetDatum(&rollup_width);
+	args[P_CTID] = PointerGetDatum(&lookup.ctid);
+	args[P_GOAL] = PointerGetDatum(goal);
+	args[P_VALUE] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[P_VALUE] = PG_ARGISNULL(3) ? 'n' : ' ';
+	args[P_VARIANTS] = JsonbPGetDatum(lookup.variants);
+	args[P_COUNTED] = PG_ARGISNULL(3) ? DirectFunctionCall1(int4_numeric, Int32GetDatum(0))
+		: PG_GETARG_DATUM(3);
 
-		args[0] = UUIDPGetDatum(experiment_id);
-		args[1] = PointerGetDatum(user_id);
-		args[2] = TimestampTzGetDatum(at);
-		args[3] = Int32GetDatum(MyBackendId);
-		args[4] = IntervalPGetDatum(&rollup_width);
-		rc = SPI_execute_plan(abt_plan(&first_conversion_plan, first_conversion_sql, 5, first_types),
-							  args, NULL, false, 0);
-		abt_check_spi(rc, SPI_OK_SELECT, "recording a first conversion");
+	if (metrics)
+	{
+		/* one statement: the event, its sums and, if due, the first conversion */
+		if (lookup.converted)
+			rc = SPI_execute_plan(abt_plan(&event_metrics_plan, event_metrics_sql,
+										   NUM_PARAMS, types),
+								  args, nulls, false, 0);
+		else
+			rc = SPI_execute_plan(abt_plan(&first_event_metrics_plan, first_event_metrics_sql,
+										   NUM_PARAMS, types),
+								  args, nulls, false, 0);
+		abt_check_spi(rc, SPI_OK_SELECT, "recording a conversion event and its sums");
 		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											1, &isnull)) == 1;
 	}
-
-	args[0] = UUIDPGetDatum(experiment_id);
-	args[1] = PointerGetDatum(user_id);
-	args[2] = PointerGetDatum(goal);
-	if (PG_ARGISNULL(3))
-	{
-		args[3] = (Datum) 0;
-		nulls[3] = 'n';
-	}
 	else
-		args[3] = PG_GETARG_DATUM(3);
-	args[4] = TimestampTzGetDatum(at);
-	rc = SPI_execute_plan(abt_plan(&event_plan, event_sql, 5, event_types), args, nulls, false, 0);
-	abt_check_spi(rc, SPI_OK_INSERT, "recording a conversion event");
+	{
+		if (!lookup.converted)
+		{
+			rc = SPI_execute_plan(abt_plan(&first_conversion_plan, first_conversion_sql,
+										   NUM_PARAMS_1_0, types),
+								  args, NULL, false, 0);
+			abt_check_spi(rc, SPI_OK_SELECT, "recording a first conversion");
+			first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												1, &isnull)) == 1;
+		}
+		{
+			Datum		event_args[5] = {args[P_EXPERIMENT], args[P_VISITOR], args[P_GOAL],
+			args[P_VALUE], args[P_AT]};
+			char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
+
+			rc = SPI_execute_plan(abt_plan(&event_plan, event_sql, 5, event_types),
+								  event_args, event_nulls, false, 0);
+			abt_check_spi(rc, SPI_OK_INSERT, "recording a conversion event");
+		}
+	}
 	abt_restore_user(&saved);
 	SPI_finish();
 	PG_RETURN_BOOL(first);
+}
+
+/* SQL (1.0): abt_convert, the event alone (a 1.0 database has no goal sums). */
+Datum
+abt_convert(PG_FUNCTION_ARGS)
+{
+	return convert(fcinfo, false);
+}
+
+/* SQL (1.1): abt_convert, the event and the per-goal sums of abt_metric_stats. */
+Datum
+abt_convert_1_1(PG_FUNCTION_ARGS)
+{
+	return convert(fcinfo, true);
 }

@@ -22,16 +22,55 @@
 /* First key of abtest's advisory locks: 'ABTS'. */
 #define ABT_LOCK_CLASS 0x41425453
 
+/*
+ * First key of the lock that lets one fold of an experiment's counters run
+ * at a time (src/settle.c): 'ABTF', pg_advisory_xact_lock(1094865990, key)
+ * in SQL, with the same second key.
+ */
+#define ABT_FOLD_LOCK_CLASS 0x41425446
+
+/* The second key of an experiment's locks: the uuid's first four bytes. */
+static uint32
+experiment_key(pg_uuid_t *experiment_id)
+{
+	return ((uint32) experiment_id->data[0] << 24) |
+		((uint32) experiment_id->data[1] << 16) |
+		((uint32) experiment_id->data[2] << 8) |
+		(uint32) experiment_id->data[3];
+}
+
 /* Takes the shared lock on an experiment until the end of the transaction. */
 void
 abt_lock_experiment_shared(pg_uuid_t *experiment_id)
 {
 	LOCKTAG		tag;
-	uint32		key = ((uint32) experiment_id->data[0] << 24) |
-		((uint32) experiment_id->data[1] << 16) |
-		((uint32) experiment_id->data[2] << 8) |
-		(uint32) experiment_id->data[3];
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ABT_LOCK_CLASS, experiment_key(experiment_id), 2);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+/*
+ * Takes the shared lock on an experiment and then its fold lock, until the
+ * end of the transaction; without `wait`, takes neither and returns false
+ * when either is held in a conflicting mode (a deletion or status change
+ * of the experiment, another fold).  The shared lock first: a status
+ * change holds the experiment's lock exclusively when its trigger folds.
+ */
+bool
+abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait)
+{
+	LOCKTAG		tag;
+	LOCKTAG		fold_tag;
+	uint32		key = experiment_key(experiment_id);
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, ABT_LOCK_CLASS, key, 2);
-	(void) LockAcquire(&tag, ShareLock, false, false);
+	SET_LOCKTAG_ADVISORY(fold_tag, MyDatabaseId, ABT_FOLD_LOCK_CLASS, key, 2);
+	if (LockAcquire(&tag, ShareLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	if (LockAcquire(&fold_tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		LockRelease(&tag, ShareLock, false);
+		return false;
+	}
+	return true;
 }

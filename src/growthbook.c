@@ -23,6 +23,7 @@
 #define FNV32_PRIME			((uint32) 16777619U)
 
 PG_FUNCTION_INFO_V1(abt_gbhash_sql);
+PG_FUNCTION_INFO_V1(abt_in_namespace_sql);
 
 /* Feeds one UTF-16 code unit into an FNV-1a state. */
 static inline uint32
@@ -103,6 +104,40 @@ abt_gbhash(const char *seed, int seed_len, const char *id, int id_len)
 	for (int i = 0; i < ndigits; i++)
 		outer = fnv1a_unit(outer, (unsigned char) digits[i]);
 	return (double) (outer % 10000) / 10000.0;
+}
+
+/*
+ * GrowthBook hash v1: (fnv1a32(id || seed) % 1000) / 1000, a number in
+ * [0, 0.999] with three decimals (the id comes first, unlike v2).
+ */
+double
+abt_gbhash_v1(const char *seed, int seed_len, const char *id, int id_len)
+{
+	uint32		h;
+
+	h = fnv1a_text(FNV32_OFFSET_BASIS, id, id_len);
+	h = fnv1a_text(h, seed, seed_len);
+	return (double) (h % 1000) / 1000.0;
+}
+
+/*
+ * GrowthBook's inNamespace(visitor, [namespace, start, end]): hash v1 of the
+ * visitor with the seed "__" || namespace falls in [start, end).
+ */
+bool
+abt_in_namespace(const char *namespace, int namespace_len, const char *id, int id_len,
+				 double range_start, double range_end)
+{
+	char	   *seed = palloc(namespace_len + 3);
+	double		n;
+
+	seed[0] = '_';
+	seed[1] = '_';
+	memcpy(seed + 2, namespace, namespace_len);
+	seed[namespace_len + 2] = '\0';
+	n = abt_gbhash_v1(seed, namespace_len + 2, id, id_len);
+	pfree(seed);
+	return n >= range_start && n < range_end;
 }
 
 /* GrowthBook's isIncludedInRollout: coverage 0 enrols no one, else hash <= coverage. */
@@ -195,4 +230,19 @@ abt_gbhash_sql(PG_FUNCTION_ARGS)
 
 	PG_RETURN_FLOAT8(abt_gbhash(VARDATA_ANY(seed), VARSIZE_ANY_EXHDR(seed),
 								VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
+}
+
+/*
+ * SQL: abtest.in_namespace(user_id text, namespace text, range_start float8,
+ * range_end float8) returns whether the visitor is in that namespace range.
+ */
+Datum
+abt_in_namespace_sql(PG_FUNCTION_ARGS)
+{
+	text	   *id = PG_GETARG_TEXT_PP(0);
+	text	   *namespace = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_BOOL(abt_in_namespace(VARDATA_ANY(namespace), VARSIZE_ANY_EXHDR(namespace),
+									VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id),
+									PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3)));
 }

@@ -3,9 +3,9 @@
  *		abt_variant_stats: per-variant results of a dashboard page of
  *		experiments in one call, from the live striped counters.
  *
- * Two SPI queries, whatever the number of experiments: the experiment rows
- * as the caller may see them (status, config_version), and every counter
- * row of those experiments in one index pass, summed here.  Elements and
+ * Two SPI queries, whatever the number of experiments (analytics.c): the
+ * experiment rows as the caller may see them (status, config_version), and
+ * every counter row of those experiments in one index pass, summed there.  Elements and
  * variants come from the backend's configuration cache at that
  * config_version (config_cache.c), so a dashboard polling its page reads no
  * configuration table.  The statistics (stats_math.c) are computed per
@@ -56,60 +56,6 @@ enum
 	STATS_COLUMNS
 };
 
-/* Result columns of experiments_sql and counters_sql (SPI numbers from 1). */
-enum
-{
-	EXPERIMENTS_ID = 1,
-	EXPERIMENTS_STATUS,
-	EXPERIMENTS_CONFIG_VERSION
-};
-enum
-{
-	COUNTERS_EXPERIMENT_ID = 1,
-	COUNTERS_VARIANT_ID,
-	COUNTERS_ALLOCATIONS,
-	COUNTERS_CONVERSIONS
-};
-
-static SPIPlanPtr experiments_plan = NULL;
-static SPIPlanPtr counters_plan = NULL;
-
-/* The requested experiments the caller can see (row-level security applies). */
-static const char *experiments_sql =
-"SELECT e.id, e.status, e.config_version"
-"  FROM abtest.experiments e"
-" WHERE e.id OPERATOR(pg_catalog.=) ANY ($1)";
-
-/* Every slot's counter row; summed in C (sum(bigint) would go through numeric). */
-static const char *counters_sql =
-"SELECT vc.experiment_id, vc.variant_id, vc.allocations, vc.conversions"
-"  FROM abtest.variant_counters vc"
-" WHERE vc.experiment_id OPERATOR(pg_catalog.=) ANY ($1)";
-
-/* The counters of one variant, summed over slots. */
-typedef struct CounterKey
-{
-	pg_uuid_t	experiment_id;
-	pg_uuid_t	variant_id;
-} CounterKey;
-
-typedef struct CounterSum
-{
-	CounterKey	key;
-	int64		allocations;
-	int64		conversions;
-} CounterSum;
-
-/* One requested experiment id. */
-typedef struct RequestedExperiment
-{
-	pg_uuid_t	id;				/* hash key */
-	bool		visible;		/* the caller can see the experiment */
-	bool		emitted;		/* its rows are out (an id may repeat) */
-	Datum		status;			/* when visible */
-	int64		version;
-} RequestedExperiment;
-
 /* What one output row shares with the other rows of its experiment. */
 typedef struct StatsOutput
 {
@@ -118,104 +64,6 @@ typedef struct StatsOutput
 	Datum		status;
 	HTAB	   *sums;
 } StatsOutput;
-
-/*
- * The caller must be allowed to read what the configuration cache stands in
- * for: the columns of `relname` that the statistics show.  A table-level
- * grant or grants on each of those columns will do, as for a query.
- */
-static void
-check_select(Oid namespace, const char *relname, const char *const *columns)
-{
-	Oid			relid = get_relname_relid(relname, namespace);
-	Oid			user = GetUserId();
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table abtest.%s does not exist", relname)));
-	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
-		return;
-	for (const char *const *c = columns; *c != NULL; c++)
-	{
-		AttrNumber	attnum = get_attnum(relid, *c);
-
-		if (attnum == InvalidAttrNumber ||
-			pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
-	}
-}
-
-static void
-check_config_privileges(void)
-{
-	static const char *const element_columns[] =
-	{"id", "experiment_id", "name", "selector", "position", NULL};
-	static const char *const variant_columns[] =
-	{"id", "element_id", "name", "weight", "is_control", "position", NULL};
-	Oid			namespace = get_namespace_oid("abtest", false);
-
-	check_select(namespace, "experiment_elements", element_columns);
-	check_select(namespace, "element_variants", variant_columns);
-}
-
-/* A hash table with binary keys that lives as long as the call's memory. */
-static HTAB *
-call_hash(const char *name, Size keysize, Size entrysize, long nelem)
-{
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = keysize;
-	ctl.entrysize = entrysize;
-	ctl.hcxt = CurrentMemoryContext;
-	return hash_create(name, Max(nelem, 16), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
-/* Reads and sums the counter rows of the experiments in `ids`. */
-static HTAB *
-read_counters(Datum ids)
-{
-	Oid			argtypes[1] = {UUIDARRAYOID};
-	Datum		args[1] = {ids};
-	HTAB	   *sums;
-	TupleDesc	desc;
-	int			rc;
-
-	rc = SPI_execute_plan(abt_plan_generic(&counters_plan, counters_sql, 1, argtypes),
-						  args, NULL, true, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "reading variant counters");
-	desc = SPI_tuptable->tupdesc;
-
-	sums = call_hash("abt_variant_stats counters", sizeof(CounterKey), sizeof(CounterSum),
-					 SPI_processed);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		CounterKey	key;
-		CounterSum *sum;
-		bool		found;
-		bool		isnull;
-
-		memcpy(&key.experiment_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, COUNTERS_EXPERIMENT_ID, &isnull)),
-			   UUID_LEN);
-		memcpy(&key.variant_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, COUNTERS_VARIANT_ID, &isnull)), UUID_LEN);
-		sum = hash_search(sums, &key, HASH_ENTER, &found);
-		if (!found)
-			sum->allocations = sum->conversions = 0;
-		if (pg_add_s64_overflow(sum->allocations,
-								DatumGetInt64(SPI_getbinval(tuple, desc, COUNTERS_ALLOCATIONS, &isnull)),
-								&sum->allocations) ||
-			pg_add_s64_overflow(sum->conversions,
-								DatumGetInt64(SPI_getbinval(tuple, desc, COUNTERS_CONVERSIONS, &isnull)),
-								&sum->conversions))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("bigint out of range")));
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return sums;
-}
 
 /* Sets one column of a row being built. */
 static inline void
@@ -257,13 +105,13 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 	bool		nulls[STATS_COLUMNS];
 	Datum		name = CStringGetTextDatum(element->name);
 	Datum		selector = element->selector ? CStringGetTextDatum(element->selector) : (Datum) 0;
-	CounterKey	key;
+	AbtCounterKey key;
 
 	memcpy(&key.experiment_id, &config->experiment_id, UUID_LEN);
 	for (int i = 0; i < n; i++)
 	{
 		AbtVariant *v = &element->variants[i];
-		CounterSum *sum;
+		AbtCounterSum *sum;
 
 		memcpy(&key.variant_id, &v->id, UUID_LEN);
 		sum = hash_search(out->sums, &key, HASH_FIND, NULL);
@@ -357,51 +205,6 @@ emit_experiment(StatsOutput *out, AbtConfig *config)
 }
 
 /*
- * Reads which of the requested experiments the caller can see, with their
- * status and config_version.  The status values point into the query's
- * result, which SPI keeps until SPI_finish.
- */
-static HTAB *
-read_experiments(Datum ids, Datum *id_values, int nids)
-{
-	Oid			argtypes[1] = {UUIDARRAYOID};
-	Datum		args[1] = {ids};
-	HTAB	   *requested;
-	TupleDesc	desc;
-	int			rc;
-
-	requested = call_hash("abt_variant_stats experiments", sizeof(pg_uuid_t),
-						  sizeof(RequestedExperiment), nids);
-	for (int i = 0; i < nids; i++)
-	{
-		bool		found;
-		RequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
-											 HASH_ENTER, &found);
-
-		if (!found)
-			r->visible = r->emitted = false;
-	}
-
-	rc = SPI_execute_plan(abt_plan_generic(&experiments_plan, experiments_sql, 1, argtypes),
-						  args, NULL, true, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "reading experiments");
-	desc = SPI_tuptable->tupdesc;
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		bool		isnull;
-		RequestedExperiment *r = hash_search(requested,
-											 DatumGetUUIDP(SPI_getbinval(tuple, desc, EXPERIMENTS_ID, &isnull)),
-											 HASH_FIND, NULL);
-
-		r->visible = true;
-		r->status = SPI_getbinval(tuple, desc, EXPERIMENTS_STATUS, &isnull);
-		r->version = DatumGetInt64(SPI_getbinval(tuple, desc, EXPERIMENTS_CONFIG_VERSION, &isnull));
-	}
-	return requested;
-}
-
-/*
  * SQL: abt_variant_stats(experiment_ids uuid[]) returns one row per variant
  * of each experiment, ordered by the experiment's first place in the array,
  * element position and variant position.  An id that matches no experiment
@@ -429,17 +232,17 @@ abt_variant_stats(PG_FUNCTION_ARGS)
 	if (rsinfo->setDesc->natts != STATS_COLUMNS)
 		elog(ERROR, "abt_variant_stats: the result type has %d columns, expected %d",
 			 rsinfo->setDesc->natts, STATS_COLUMNS);
-	check_config_privileges();
+	abt_check_config_privileges();
 
 	SPI_connect();
-	requested = read_experiments(ids, id_values, nids);
+	requested = abt_read_experiments(ids, id_values, nids);
 	out.rsinfo = rsinfo;
-	out.sums = read_counters(ids);
+	out.sums = abt_read_variant_counters(ids);
 	rows_context = AllocSetContextCreate(CurrentMemoryContext, "abt_variant_stats rows",
 										 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < nids; i++)
 	{
-		RequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
+		AbtRequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
 											 HASH_FIND, NULL);
 		AbtConfig  *config = NULL;
 		MemoryContext oldcontext;

@@ -16,8 +16,22 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -62,6 +76,7 @@ static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr variants_plan = NULL;
 static SPIPlanPtr rollup_plan[2] = {NULL, NULL};
 static SPIPlanPtr direct_plan[2] = {NULL, NULL};
+static SPIPlanPtr correction_plan[2] = {NULL, NULL};
 
 static const char *exists_sql =
 "SELECT 1 FROM abtest.experiments WHERE id OPERATOR(pg_catalog.=) $1";
@@ -105,6 +120,41 @@ static const char *direct_sql[2] = {
 	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1"
 	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
 	" ORDER BY a.assigned_at"
+};
+
+/*
+ * The assignments in [$2, $3) for the correction of the window's partial
+ * first rollup bucket: never more than 15 minutes, read as two range scans,
+ * the unconverted ones through idx_assignments_unconverted and the converted
+ * ones through assignments_converted (1.1), both btrees on (experiment_id,
+ * assigned_at) whose predicates the two halves repeat.  Each half is one
+ * range of one index whatever the heap's order, the table's size or its
+ * statistics, and neither index costs a new visitor anything more: the first
+ * index was there, and a new visitor's row (converted_at NULL) has no entry
+ * in the second, which a first conversion adds (its UPDATE of converted_at
+ * was never HOT: the first index's predicate names the column).
+ */
+static const char *correction_sql[2] = {
+	"SELECT a.assigned_at, NULL::pg_catalog.uuid, 1::pg_catalog.int8, 0::pg_catalog.int8"
+	"  FROM abtest.assignments a"
+	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1 AND a.converted_at IS NULL"
+	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
+	" UNION ALL "
+	"SELECT a.assigned_at, NULL::pg_catalog.uuid, 1::pg_catalog.int8, 1::pg_catalog.int8"
+	"  FROM abtest.assignments a"
+	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1 AND a.converted_at IS NOT NULL"
+	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
+	" ORDER BY 1",
+	"SELECT a.assigned_at, v.value::pg_catalog.uuid, 1::pg_catalog.int8, 0::pg_catalog.int8"
+	"  FROM abtest.assignments a, pg_catalog.jsonb_each_text(a.variants) AS v"
+	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1 AND a.converted_at IS NULL"
+	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
+	" UNION ALL "
+	"SELECT a.assigned_at, v.value::pg_catalog.uuid, 1::pg_catalog.int8, 1::pg_catalog.int8"
+	"  FROM abtest.assignments a, pg_catalog.jsonb_each_text(a.variants) AS v"
+	" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1 AND a.converted_at IS NOT NULL"
+	"   AND a.assigned_at OPERATOR(pg_catalog.>=) $2 AND a.assigned_at OPERATOR(pg_catalog.<) $3"
+	" ORDER BY 1"
 };
 
 /* Validates the bucket width and tells how buckets align. */
@@ -333,6 +383,144 @@ accumulate(SPIPlanPtr plan, pg_uuid_t *experiment_id, TimestampTz from, Timestam
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* The series of the variant whose id is the text `id`, or NULL. */
+static Series *
+find_series_text(Series *series, int nseries, const char *id, int len)
+{
+	char		buf[ABT_UUID_TEXT_LEN];
+	pg_uuid_t  *uuid;
+
+	if (len != ABT_UUID_TEXT_LEN - 1)
+		return NULL;
+	memcpy(buf, id, len);
+	buf[len] = '\0';
+	uuid = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(buf)));
+	for (int i = 0; i < nseries; i++)
+		if (memcmp(&series[i].variant_id, uuid, UUID_LEN) == 0)
+			return &series[i];
+	return NULL;
+}
+
+/*
+ * Adds (sign = +1) or subtracts (-1) the assignments in [from, to) to or
+ * from the buckets holding them,
+ * reading the two partial btrees on assignments (experiment_id,
+ * assigned_at) directly: idx_assignments_unconverted (converted_at IS NULL)
+ * and assignments_converted (IS NOT NULL, 1.1).  Each is one index range,
+ * so the cost depends neither on the heap's order nor on the table's size,
+ * nor, unlike a query, on what the planner believes of the table (before
+ * its first ANALYZE it believes an extension's table empty, and picks the
+ * primary key: every assignment of the experiment).  A row counts only in
+ * the scan whose condition its converted_at meets.  Returns false, having
+ * read nothing, where this does not apply: an index missing (a database at
+ * 1.0) or of another shape, or a caller under row-level security or without
+ * SELECT on assignments (the query then applies the policies).
+ */
+static bool
+correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
+					 TimestampTz *starts, int nbuckets, Series *series, int nseries,
+					 bool per_variant, int sign)
+{
+	static const char *const index_names[2] = {"idx_assignments_unconverted", "assignments_converted"};
+	Oid			namespace = get_namespace_oid("abtest", true);
+	Oid			heap_oid;
+	Oid			index_oids[2];
+	Relation	heap;
+	AttrNumber	experiment_att;
+	AttrNumber	assigned_att;
+	AttrNumber	converted_att;
+	AttrNumber	variants_att;
+
+	if (!OidIsValid(namespace))
+		return false;
+	heap_oid = get_relname_relid("assignments", namespace);
+	for (int k = 0; k < 2; k++)
+		index_oids[k] = get_relname_relid(index_names[k], namespace);
+	if (!OidIsValid(heap_oid) || !OidIsValid(index_oids[0]) || !OidIsValid(index_oids[1]))
+		return false;
+	if (pg_class_aclcheck(heap_oid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(heap_oid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	experiment_att = get_attnum(heap_oid, "experiment_id");
+	assigned_att = get_attnum(heap_oid, "assigned_at");
+	converted_att = get_attnum(heap_oid, "converted_at");
+	variants_att = get_attnum(heap_oid, "variants");
+
+	heap = table_open(heap_oid, AccessShareLock);
+	for (int k = 0; k < 2; k++)
+	{
+		Relation	index = index_open(index_oids[k], AccessShareLock);
+		bool		converted = (k == 1);
+		ScanKeyData keys[3];
+		IndexScanDesc scan;
+		TupleTableSlot *slot;
+
+		/* (experiment_id, assigned_at [DESC]) btree, or the query does it */
+		if (index->rd_rel->relam != BTREE_AM_OID || index->rd_index->indnkeyatts < 2 ||
+			index->rd_index->indkey.values[0] != experiment_att ||
+			index->rd_index->indkey.values[1] != assigned_att ||
+			index->rd_index->indrelid != heap_oid)
+		{
+			index_close(index, AccessShareLock);
+			if (k == 0)
+			{
+				table_close(heap, AccessShareLock);
+				return false;
+			}
+			elog(ERROR, "index abtest.%s has an unexpected definition", index_names[k]);
+		}
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(experiment_id));
+		ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+					TimestampTzGetDatum(from));
+		ScanKeyInit(&keys[2], 2, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(to));
+		scan = index_beginscan(heap, index, GetActiveSnapshot(), 3, 0);
+		index_rescan(scan, keys, 3, NULL, 0);
+		slot = table_slot_create(heap, NULL);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			TimestampTz ts = DatumGetTimestampTz(slot_getattr(slot, assigned_att, &isnull));
+			int			b = 0;
+
+			(void) slot_getattr(slot, converted_att, &isnull);
+			if (isnull == converted || ts < starts[0])
+				continue;
+			while (b + 1 < nbuckets && starts[b + 1] <= ts)
+				b++;
+			if (!per_variant)
+			{
+				series[0].assignments[b] += sign;
+				series[0].conversions[b] += converted ? sign : 0;
+				continue;
+			}
+			{
+				Jsonb	   *map = DatumGetJsonbP(slot_getattr(slot, variants_att, &isnull));
+				JsonbIterator *it = JsonbIteratorInit(&map->root);
+				JsonbValue	v;
+				JsonbIteratorToken token;
+
+				while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+				{
+					Series	   *s;
+
+					if (token != WJB_VALUE || v.type != jbvString)
+						continue;
+					s = find_series_text(series, nseries, v.val.string.val, v.val.string.len);
+					if (s == NULL)
+						continue;
+					s->assignments[b] += sign;
+					s->conversions[b] += converted ? sign : 0;
+				}
+			}
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		index_endscan(scan);
+		index_close(index, AccessShareLock);
+	}
+	table_close(heap, AccessShareLock);
+	return true;
+}
+
 /* Loads the series: one for the experiment, or one per configured variant. */
 static Series *
 load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, int *nseries)
@@ -416,17 +604,37 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	if (rollups_fit(&spec, starts, nbuckets))
 	{
 		TimestampTz first_rollup = abt_rollup_bucket(from);
+		TimestampTz rollups_from = first_rollup;
+		TimestampTz part_from = first_rollup;
+		TimestampTz part_to = from;
+		int			sign = -1;
+
+		/*
+		 * The seed's query starts at `from` exactly: drop the partial first
+		 * rollup's part before it, or, when that is the larger part, read
+		 * the rollups from the next one and count the part after `from`
+		 * itself: at most 7.5 minutes of assignments either way.
+		 */
+		if (from - first_rollup > ABT_ROLLUP_BUCKET_USECS / 2)
+		{
+			rollups_from = first_rollup + ABT_ROLLUP_BUCKET_USECS;
+			part_from = from;
+			part_to = rollups_from;
+			sign = 1;
+		}
 
 		/*
 		 * to the end of the last bucket: a READ COMMITTED reader sees rows
 		 * committed after its now(), which the seed's query counts too
 		 */
 		accumulate(abt_plan(&rollup_plan[kind], rollup_sql[kind], 3, argtypes), experiment_id,
-				   first_rollup, end, starts, nbuckets, series, nseries, per_variant, 1);
-		/* the seed's query starts at `from` exactly: drop the rollup's earlier part */
-		if (first_rollup < from)
-			accumulate(abt_plan_custom(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
-					   first_rollup, from, starts, nbuckets, series, nseries, per_variant, -1);
+				   rollups_from, end, starts, nbuckets, series, nseries, per_variant, 1);
+		if (part_from < part_to &&
+			!correct_from_indexes(experiment_id, part_from, part_to, starts, nbuckets,
+								  series, nseries, per_variant, sign))
+			accumulate(abt_plan(&correction_plan[kind], correction_sql[kind], 3, argtypes),
+					   experiment_id, part_from, part_to, starts, nbuckets, series, nseries,
+					   per_variant, sign);
 	}
 	else
 		accumulate(abt_plan_custom(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,

@@ -25,8 +25,12 @@ WORK=$ABT_TMP/indexes_concurrently.$TAG
 SCRIPT=sql/abtest-indexes-concurrently.sql
 # Indexes of the installation the operator script does not build: not the
 # seed plan's (the unique partial index that allows one control per
-# element, and the conversions' lookup index).
-NOT_SEED="'element_variants_one_control', 'conversions_visitor'"
+# element, and the conversions' lookup index; the settler's partial
+# indexes of the rows not folded yet, small by design; the timeline's index
+# of converted assignments).
+NOT_SEED="'element_variants_one_control', 'conversions_visitor', 'variant_counters_unsettled',
+          'assignments_converted',
+          'experiment_timeline_unsettled', 'variant_timeline_unsettled'"
 DB=abt_idxconc_$TAG
 cleanup() {
     q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1

@@ -250,8 +250,12 @@ is "$(count_of p1 abtest.assignments U)" "$N_CONVERTED" \
    "assignments: one update (converted_at) per first conversion"
 is "$(count_of p1 abtest.conversions I)" "$N_CONV" \
    "conversions: one insert per recorded conversion event (none for unassigned visitors)"
-is "$(count_of p1 abtest.variant_counters I)" "$N_COUNTERS" \
-   "variant_counters: one insert per counter row (per backend slot and variant)"
+# abt_settle_counters folds the slot rows (1.1): it deletes them and inserts
+# or updates the settled row (slot 0) of each variant
+N_COUNTER_DELETES=$(count_of p1 abtest.variant_counters D)
+is "$(count_of p1 abtest.variant_counters I)" "$(( ${N_COUNTER_DELETES:-0} + N_COUNTERS ))" \
+   "variant_counters: one insert per counter row (per backend slot and variant, and slot 0), every one still there or deleted by the fold"
+check "variant_counters: the fold's deletes of slot rows ($N_COUNTER_DELETES)" [ "${N_COUNTER_DELETES:-0}" -gt 0 ]
 got=$(count_of p1 abtest.variant_counters U)
 if [ "${got:-0}" -gt 0 ]; then ok "variant_counters: updates ($got)"; else not_ok "variant_counters: updates (got $got)"; fi
 is "$(count_of p1 abtest.element_variants U)" "$((N_SETTLED + 1))" \

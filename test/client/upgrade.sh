@@ -29,6 +29,11 @@
 #       abt_timeline_variants, and the publications are unchanged;
 #     - new visitors (abt_assign, bulk, batch) and conversions work: answers
 #       equal the reference's fed the same calls, counters equal the rows.
+#     - (issue 9) at V abt_convert runs V's C symbol and V has no goal sum
+#       tables; the update backfills abtest.visitor_goals and goal_counters
+#       from the events, equal to the events' per-visitor sums and to what
+#       the reference wrote event by event (abt_metric_stats too), and
+#       abt_convert then runs abt_convert_1_1, which keeps them exact.
 # Times are fixed relative to the start of the test (BASE, 30 hours ago), so
 # the 168-hour timelines hold all of them; only non-empty buckets are
 # compared, as the window's empty edges move with now().  No sleeps.
@@ -185,10 +190,18 @@ TABLES=(experiments experiment_elements element_variants assignments conversions
 
 # rows_sql MODE TABLE: the rows compared.  exact: all columns; portable
 # (two databases): counters and rollups summed over backend slots, no
-# config_version stamps, no clock times of leads.
+# config_version stamps, no clock times of leads.  Both: the columns 1.1
+# adds to experiments (issue 12: namespace, holdout) compare only when not
+# at the value a 1.0 row gets (NULL, kind 'experiment'), so a 1.0 row equals
+# its updated self.
+NO_NULL_NAMESPACE="(SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(t)) e(k, v)
+                     WHERE NOT (k IN ('namespace', 'namespace_start', 'namespace_end', 'holdout_id')
+                                AND v = 'null')
+                       AND NOT (k = 'kind' AND v = '\"experiment\"'))"
 rows_sql() {
     case "$1:$2" in
-        portable:experiments) echo "SELECT to_jsonb(t) - 'config_version' FROM abtest.experiments t" ;;
+        portable:experiments) echo "SELECT $NO_NULL_NAMESPACE - 'config_version' FROM abtest.experiments t" ;;
+        exact:experiments) echo "SELECT $NO_NULL_NAMESPACE FROM abtest.experiments t" ;;
         portable:leads) echo "SELECT to_jsonb(t) - 'created_at' - 'updated_at' FROM abtest.leads t" ;;
         portable:variant_counters)
             echo "SELECT experiment_id, variant_id, sum(allocations), sum(conversions)
@@ -286,6 +299,46 @@ members() {
              ORDER BY 1"
 }
 extversion() { q "$1" "SELECT extversion FROM pg_extension WHERE extname = 'abtest'"; }
+# goal_sums DB OUT (1.1, issue 9): the per-goal sums summed over slots, the
+# visitors' totals, and abt_metric_stats of both experiments
+goal_sums() {
+    run "$1" >"$2" 2>&1 <<SQL
+SELECT 'goal sums', experiment_id, variant_id, goal, sum(converters), trim_scale(sum(value_sum)),
+       trim_scale(sum(value_sum_squares))
+  FROM abtest.goal_counters GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+SELECT 'visitor goals', experiment_id, user_id, goal, value_total, events
+  FROM abtest.visitor_goals ORDER BY 1, 2, 3, 4;
+SELECT 'metric stats', trim_scale(s.value_sum), trim_scale(s.value_sum_squares),
+       to_jsonb(s) - 'value_sum' - 'value_sum_squares'
+  FROM abt_metric_stats(ARRAY['$EXP1', '$UNKNOWN', '$EXP2']::uuid[]) WITH ORDINALITY s ORDER BY s.ordinality;
+SQL
+}
+# goal_mismatches DB: the goal sums against the events they count ('' when equal)
+goal_mismatches() {
+    q "$1" "WITH y AS (
+              SELECT c.experiment_id, c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y, count(*) AS events
+                FROM abtest.conversions c
+                JOIN abtest.assignments a ON a.experiment_id = c.experiment_id AND a.user_id = c.user_id
+               GROUP BY 1, 2, 3),
+            d AS (
+              SELECT y.experiment_id, v.value::uuid AS variant_id, y.goal, count(*) AS n, sum(y.y) AS s,
+                     sum(y.y * y.y) AS q
+                FROM y JOIN abtest.assignments a ON a.experiment_id = y.experiment_id AND a.user_id = y.user_id,
+                     jsonb_each_text(a.variants) v
+               GROUP BY 1, 2, 3),
+            t AS (
+              SELECT experiment_id, variant_id, goal, sum(converters) AS n, sum(value_sum) AS s,
+                     sum(value_sum_squares) AS q
+                FROM abtest.goal_counters GROUP BY 1, 2, 3)
+            SELECT concat_ws('; ',
+              (SELECT string_agg(format('%s %s: sums %s/%s/%s, events %s/%s/%s', coalesce(t.variant_id, d.variant_id),
+                                        coalesce(t.goal, d.goal), t.n, t.s, t.q, d.n, d.s, d.q), '; ')
+                 FROM t FULL JOIN d USING (experiment_id, variant_id, goal)
+                WHERE (t.n, t.s, t.q) IS DISTINCT FROM (d.n, d.s, d.q)),
+              (SELECT string_agg(format('visitor %s %s', coalesce(g.user_id, y.user_id), coalesce(g.goal, y.goal)), '; ')
+                 FROM abtest.visitor_goals g FULL JOIN y USING (experiment_id, user_id, goal)
+                WHERE (g.value_total, g.events) IS DISTINCT FROM (y.y, y.events)))"
+}
 # access_model DB: who may do what -- the extension's functions (security,
 # privileges), the abtest relations' privileges, policies and triggers
 access_model() {
@@ -355,6 +408,17 @@ for V in "${released_versions[@]}"; do
 
     snapshot "$db" exact "$W/before"
     members "$db" >"$W/before.members"
+    # issue 12: at V the visitor functions run V's C symbols (the 1.0 query
+    # reads no column 1.1 adds); the update switches them to the 1.1 ones
+    is "$(q "$db" "SELECT string_agg(prosrc, ',' ORDER BY prosrc) FROM pg_proc
+                    WHERE proname IN ('abt_assign', 'abt_assign_batch', 'abt_assign_bulk')")" \
+       "abt_assign,abt_assign_batch,abt_assign_bulk" "$V: the visitor functions run $V's C symbols"
+    # issue 9: at V abt_convert runs V's symbol, which writes no goal sums
+    # (V has no such tables: the load above ran it and answered as 1.1 does)
+    is "$(q "$db" "SELECT prosrc FROM pg_proc WHERE proname = 'abt_convert'")" "abt_convert" \
+       "$V: abt_convert runs $V's C symbol"
+    is "$(q "$db" "SELECT count(*) FROM pg_class WHERE relname IN ('visitor_goals', 'goal_counters')
+                    AND relnamespace = 'abtest'::regnamespace")" "0" "$V: has no goal sum tables"
 
     if q "$db" "ALTER EXTENSION abtest UPDATE" >"$W/update.out" 2>&1; then
         ok "$V: ALTER EXTENSION abtest UPDATE"
@@ -377,6 +441,21 @@ for V in "${released_versions[@]}"; do
                    SELECT abt_assign('$EXP1', 'backdated', '2001-01-01')" 2>&1 | grep -o 'permission denied to choose the assignment time')" \
        "permission denied to choose the assignment time" "$V: after the update a visitor cannot backdate an assignment"
     q "$db" "DROP ROLE abt_upgrade_visitor_$TAG" >/dev/null 2>&1
+    is "$(q "$db" "SELECT string_agg(prosrc, ',' ORDER BY prosrc) FROM pg_proc
+                    WHERE proname IN ('abt_assign', 'abt_assign_batch', 'abt_assign_bulk')")" \
+       "abt_assign_1_1,abt_assign_batch_1_1,abt_assign_bulk_1_1" \
+       "$V: after the update the visitor functions run 1.1's C symbols (namespaces, pins)"
+    # issue 9: the update backfills the goal sums from the events it finds,
+    # equal to what a 1.1 installation wrote event by event
+    is "$(q "$db" "SELECT prosrc FROM pg_proc WHERE proname = 'abt_convert'")" "abt_convert_1_1" \
+       "$V: after the update abt_convert runs 1.1's C symbol (goal sums)"
+    check "$V: the update backfilled goal sums (visitors with events of several goals)" \
+        test "$(q "$db" "SELECT count(DISTINCT goal) FROM abtest.goal_counters WHERE converters > 0")" -ge 4
+    is "$(goal_mismatches "$db")" "" "$V: backfilled goal sums and visitor totals equal the events"
+    goal_sums "$ref" "$W/ref.goals"
+    goal_sums "$db" "$W/after.goals"
+    same_file "$V: backfilled goal sums and abt_metric_stats equal the fresh install's (written live)" \
+        "$W/after.goals" "$W/ref.goals"
 
     snapshot "$db" exact "$W/after"
     same_file "$V: rows and sequences unchanged by the update (exactly)" "$W/after.rows" "$W/before.rows"
@@ -396,6 +475,11 @@ for V in "${released_versions[@]}"; do
        "$V: 20 new visitors through abt_assign_bulk"
     is "$(grep -c '^convert|[0-9]*|t$' "$W/old.after")" "10" "$V: their first conversions count"
     is "$(counter_mismatches "$db")" "" "$V: after new visitors, counters and rollups equal the rows"
+    is "$(goal_mismatches "$db")" "" "$V: after new conversions, goal sums equal the events"
+    goal_sums "$ref" "$W/ref2.goals"
+    goal_sums "$db" "$W/new.goals"
+    same_file "$V: after new conversions, goal sums and abt_metric_stats equal the fresh install's" \
+        "$W/new.goals" "$W/ref2.goals"
     snapshot "$ref" portable "$W/ref2"
     snapshot "$db" portable "$W/new-portable"
     same_file "$V: after new visitors, rows equal the fresh install's" "$W/new-portable.rows" "$W/ref2.rows"

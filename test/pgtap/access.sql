@@ -11,7 +11,7 @@
 -- counters, rollups, leads and statistics; service_role sees everything.
 -- test/sql/access.sql has the plain-PostgreSQL case.
 BEGIN;
-SELECT plan(148);
+SELECT plan(178);
 
 DO $$
 BEGIN
@@ -45,7 +45,8 @@ SELECT is_empty($$
     SELECT c.relname FROM pg_class c
      WHERE c.oid = ANY ('{abtest.experiments, abtest.experiment_elements, abtest.element_variants,
                           abtest.assignments, abtest.conversions, abtest.variant_counters,
-                          abtest.experiment_timeline, abtest.variant_timeline, abtest.leads}'::regclass[])
+                          abtest.experiment_timeline, abtest.variant_timeline, abtest.leads,
+                          abtest.visitor_goals, abtest.goal_counters}'::regclass[])
        AND NOT (c.relrowsecurity AND NOT c.relforcerowsecurity)
 $$, 'row-level security is enabled (not forced) on every table but realtime_publications');
 SELECT policies_are('abtest', t, ARRAY[p], 'abtest.' || t || ' has exactly the policy ' || p)
@@ -53,10 +54,10 @@ SELECT policies_are('abtest', t, ARRAY[p], 'abtest.' || t || ' has exactly the p
                ('element_variants', 'owner_all'), ('assignments', 'owner_read'),
                ('conversions', 'owner_read'), ('variant_counters', 'owner_read'),
                ('experiment_timeline', 'owner_read'), ('variant_timeline', 'owner_read'),
-               ('leads', 'owner_read')) v(t, p);
+               ('leads', 'owner_read'), ('visitor_goals', 'owner_read'), ('goal_counters', 'owner_read')) v(t, p);
 SELECT policy_cmd_is('abtest', t, 'owner_read', 'SELECT', 'abtest.' || t || ': owners may only read')
   FROM unnest(ARRAY['assignments', 'conversions', 'variant_counters', 'experiment_timeline',
-                    'variant_timeline', 'leads']::name[]) t;
+                    'variant_timeline', 'leads', 'visitor_goals', 'goal_counters']::name[]) t;
 
 -- functions of the extension in schema public each role may execute
 CREATE FUNCTION pg_temp.executable(r name) RETURNS text[] LANGUAGE sql AS $$
@@ -68,11 +69,13 @@ CREATE FUNCTION pg_temp.executable(r name) RETURNS text[] LANGUAGE sql AS $$
        AND has_function_privilege(r, p.oid, 'EXECUTE')
 $$;
 SELECT is(pg_temp.executable('anon'),
-    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_lead_capture'],
-    'anon may execute the visitor API and abt_lead_capture, nothing else (the default privileges are undone)');
+    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_lead_capture', 'abt_mean_test',
+          'abt_proportion_test'],
+    'anon may execute the visitor API, abt_lead_capture and the pure metric tests, nothing else (the default privileges are undone)');
 SELECT is(pg_temp.executable('authenticated'),
     ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_experiment_stats',
-          'abt_gbhash', 'abt_lead_capture', 'abt_timeline', 'abt_timeline_variants', 'abt_variant_stats'],
+          'abt_gbhash', 'abt_lead_capture', 'abt_mean_test', 'abt_metric_stats', 'abt_proportion_test',
+          'abt_timeline', 'abt_timeline_variants', 'abt_variant_stats'],
     'authenticated may execute the visitor API, abt_lead_capture and the analytics, nothing else');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
@@ -83,7 +86,7 @@ SELECT is_empty($$
        AND NOT has_function_privilege('service_role', p.oid, 'EXECUTE')
 $$, 'service_role may execute every function of the extension');
 SELECT is(pg_temp.executable('abt_tap_nobody'),
-    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash'],
+    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_mean_test', 'abt_proportion_test'],
     'a role without grants may execute the assignment and conversion API, nothing else');
 -- who may choose an event's time, import, and send any goal: a role that may
 -- insert into assignments and conversions itself (src/owner.c)
@@ -100,6 +103,21 @@ SELECT ok(has_column_privilege('authenticated', 'abtest.goals', 'goal', 'INSERT,
           AND NOT has_column_privilege('authenticated', 'abtest.goals', 'experiment_id', 'UPDATE'),
           'authenticated declares goals and their maximum, and cannot move a goal to another experiment');
 SELECT table_privs_are('abtest', 'goals', 'anon', ARRAY[]::name[], 'anon has no privilege on abtest.goals');
+-- 1.1 (issue 12): pins and namespaces are the owners' configuration
+SELECT table_privs_are('abtest', 'forced_variants', 'authenticated', ARRAY['SELECT', 'DELETE'],
+                       'authenticated may read and delete abtest.forced_variants (insert and update: by column)');
+SELECT ok(has_column_privilege('authenticated', 'abtest.forced_variants', 'variant_id', 'INSERT, UPDATE')
+          AND has_column_privilege('authenticated', 'abtest.forced_variants', 'experiment_id', 'INSERT')
+          AND NOT has_column_privilege('authenticated', 'abtest.forced_variants', 'experiment_id', 'UPDATE')
+          AND NOT has_column_privilege('authenticated', 'abtest.forced_variants', 'user_id', 'UPDATE'),
+          'authenticated pins visitors, and cannot move a pin to another experiment or visitor');
+SELECT table_privs_are('abtest', 'forced_variants', 'anon', ARRAY[]::name[],
+                       'anon has no privilege on abtest.forced_variants');
+SELECT ok(has_column_privilege('authenticated', 'abtest.experiments', c, 'INSERT, UPDATE'),
+          'authenticated may insert and update experiments.' || c)
+  FROM unnest(ARRAY['namespace', 'namespace_start', 'namespace_end', 'kind', 'holdout_id']) c;
+SELECT policies_are('abtest', 'forced_variants', ARRAY['owner_all'],
+                    'abtest.forced_variants has exactly the policy owner_all');
 
 SELECT schema_privs_are('abtest', 'anon', ARRAY[]::name[], 'anon has no privilege on schema abtest');
 SELECT schema_privs_are('abtest', 'authenticated', ARRAY['USAGE'], 'authenticated may use schema abtest');
@@ -128,7 +146,7 @@ SELECT ok(NOT has_column_privilege('authenticated', 'abtest.element_variants', c
   FROM unnest(ARRAY['total_allocations', 'total_conversions', 'conversion_rate']) c;
 SELECT table_privs_are('abtest', t, 'authenticated', ARRAY['SELECT'], 'authenticated may only read abtest.' || t)
   FROM unnest(ARRAY['assignments', 'conversions', 'variant_counters', 'experiment_timeline',
-                    'variant_timeline', 'variant_totals', 'leads']::name[]) t;
+                    'variant_timeline', 'variant_totals', 'leads', 'visitor_goals', 'goal_counters']::name[]) t;
 SELECT table_privs_are('abtest', 'realtime_publications', 'authenticated', ARRAY[]::name[],
                        'authenticated has no privilege on abtest.realtime_publications');
 SELECT sequence_privs_are('abtest', 'config_version_seq', 'authenticated', ARRAY['USAGE'],
@@ -175,7 +193,8 @@ INSERT INTO tables VALUES
     ('abtest.assignments', 'experiment_id'), ('abtest.conversions', 'experiment_id'),
     ('abtest.variant_counters', 'experiment_id'), ('abtest.experiment_timeline', 'experiment_id'),
     ('abtest.variant_timeline', 'experiment_id'), ('abtest.variant_totals', 'experiment_id'),
-    ('abtest.leads', 'experiment_id');
+    ('abtest.leads', 'experiment_id'), ('abtest.visitor_goals', 'experiment_id'),
+    ('abtest.goal_counters', 'experiment_id');
 -- experiments whose rows of table t the current role sees (NULL: a lead
 -- without experiment)
 CREATE FUNCTION pg_temp.seen(t text) RETURNS text LANGUAGE plpgsql AS $$
@@ -202,6 +221,8 @@ SELECT throws_ok($$SELECT abt_variant_stats('{a9000000-0000-4000-8000-0000000000
                  'anon cannot read statistics');
 SELECT throws_ok($$SELECT abt_timeline('a9000000-0000-4000-8000-0000000000a1')$$, '42501', NULL,
                  'anon cannot read timelines');
+SELECT throws_ok($$SELECT abt_metric_stats('{a9000000-0000-4000-8000-0000000000a1}')$$, '42501', NULL,
+                 'anon cannot read goal metrics');
 SELECT throws_ok('SELECT abt_settle_counters()', '42501', NULL, 'anon cannot settle counters');
 SELECT throws_ok($$SELECT abt_leads_claim('anon')$$, '42501', NULL, 'anon cannot claim leads');
 SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'anon-1')->>'enrolled', 'true',
@@ -263,6 +284,14 @@ SELECT results_eq($$SELECT right(experiment_id::text, 2), status, variant_name, 
                       FROM abt_variant_stats('{a9000000-0000-4000-8000-0000000000a1, a9000000-0000-4000-8000-0000000000b1}')$$,
                   $$VALUES ('a1', 'active', 'control', 3, 2), ('b1', NULL, NULL, NULL, NULL)$$,
                   'abt_variant_stats: A''s experiment with its numbers, B''s as an unknown id (status NULL)');
+SELECT results_eq($$SELECT right(experiment_id::text, 2), status, goal, metric, visitors::int, converters::int
+                      FROM abt_metric_stats('{a9000000-0000-4000-8000-0000000000a1, a9000000-0000-4000-8000-0000000000b1}')$$,
+                  $$VALUES ('a1', 'active', 'conversion', 'conversion_rate', 3, 1),
+                           ('a1', 'active', 'conversion', 'value_per_visitor', 3, 1),
+                           ('a1', 'active', 'signup', 'conversion_rate', 3, 1),
+                           ('a1', 'active', 'signup', 'value_per_visitor', 3, 1),
+                           ('b1', NULL, NULL, NULL, NULL, NULL)$$,
+                  'abt_metric_stats: A''s experiment with its goals, B''s as an unknown id (status NULL)');
 SELECT results_eq($$SELECT experiment_id, status, element_id, variant_id, allocations
                       FROM abt_experiment_stats('a9000000-0000-4000-8000-0000000000b1')$$,
                   $$VALUES ('a9000000-0000-4000-8000-0000000000b1'::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint)$$,
@@ -310,8 +339,27 @@ SELECT is((SELECT total_allocations::int FROM abtest.element_variants WHERE id =
           1, 'the settled counters count its visitor');
 SELECT lives_ok($$DELETE FROM abtest.experiments WHERE id = 'a9000000-0000-4000-8000-0000000000a9'$$,
                 'A deletes it (its visitors'' rows are deleted)');
+-- A's pins and namespaces (1.1, issue 12)
+SELECT lives_ok($$
+    INSERT INTO abtest.forced_variants (experiment_id, user_id, element_id, variant_id)
+    VALUES ('a9000000-0000-4000-8000-0000000000a1', 'qa', 'a9000000-0000-4000-8001-0000000000a1',
+            'a9000000-0000-4000-8002-0000000000a1');
+    UPDATE abtest.experiments SET namespace = 'checkout', namespace_start = 0, namespace_end = 1
+     WHERE id = 'a9000000-0000-4000-8000-0000000000a1'
+$$, 'A pins a visitor in its experiment and gives it a namespace range (all of it)');
+SELECT is(abt_assign('a9000000-0000-4000-8000-0000000000a1', 'qa')->>'forced', 'true',
+          'A''s pinned visitor is answered as forced');
+SELECT throws_ok($$INSERT INTO abtest.forced_variants (experiment_id, user_id, element_id, variant_id)
+                   VALUES ('a9000000-0000-4000-8000-0000000000b1', 'qa', 'a9000000-0000-4000-8001-0000000000b1',
+                           'a9000000-0000-4000-8002-0000000000b1')$$, '23503', NULL,
+                 'A cannot pin a visitor in B''s experiment (A sees none of its variants)');
+SELECT throws_ok($$INSERT INTO abtest.forced_variants (experiment_id, user_id, element_id, variant_id)
+                   VALUES ('a9000000-0000-4000-8000-0000000000a1', 'qa2', 'a9000000-0000-4000-8001-0000000000a1',
+                           'a9000000-0000-4000-8002-0000000000b1')$$, '23503', NULL,
+                 'A cannot pin a visitor to B''s variant');
 -- no claim: no owner, no rows
 SET LOCAL request.jwt.claim.sub = '';
+SELECT is((SELECT count(*)::int FROM abtest.forced_variants), 0, 'authenticated without a user id sees no pins');
 SELECT is(pg_temp.seen(t), NULL, 'authenticated without a user id sees no rows of ' || t) FROM tables;
 RESET ROLE;
 

@@ -1,7 +1,7 @@
 -- pgTAP: the indexes of the seed plan ("Proposed Index Optimizations") exist
 -- with exactly its definitions, and the assignments lookup is the primary key.
 BEGIN;
-SELECT plan(41);
+SELECT plan(47);
 
 CREATE EXTENSION abtest;
 
@@ -106,7 +106,8 @@ SELECT is(pg_get_indexdef('abtest.variant_timeline_pkey'::regclass),
 
 -- exactly these indexes on each table (a new index on a hot table must be
 -- added here on purpose)
-SELECT indexes_are('abtest', 'experiments', ARRAY['experiments_pkey', 'idx_experiments_active'],
+SELECT indexes_are('abtest', 'experiments', ARRAY['experiments_pkey', 'idx_experiments_active',
+                                                   'experiments_namespace_exclusive'],
                    'abtest.experiments has exactly its documented indexes');
 SELECT indexes_are('abtest', 'experiment_elements',
                    ARRAY['experiment_elements_pkey', 'idx_elements_experiment_covering'],
@@ -115,18 +116,40 @@ SELECT indexes_are('abtest', 'element_variants',
                    ARRAY['element_variants_pkey', 'element_variants_one_control', 'idx_variants_element_covering'],
                    'abtest.element_variants has exactly its documented indexes');
 SELECT indexes_are('abtest', 'assignments',
-                   ARRAY['idx_assignments_lookup', 'idx_assignments_assigned_at_brin', 'idx_assignments_unconverted'],
+                   ARRAY['idx_assignments_lookup', 'idx_assignments_assigned_at_brin', 'idx_assignments_unconverted',
+                         'assignments_converted'],
                    'abtest.assignments has exactly its documented indexes');
 SELECT indexes_are('abtest', 'conversions', ARRAY['conversions_pkey', 'conversions_visitor'],
                    'abtest.conversions has exactly its documented indexes');
 SELECT indexes_are('abtest', 'leads', ARRAY['leads_pkey', 'idx_leads_status_created'],
                    'abtest.leads has exactly its documented indexes');
-SELECT indexes_are('abtest', 'variant_counters', ARRAY['variant_counters_pkey'],
+SELECT indexes_are('abtest', 'variant_counters', ARRAY['variant_counters_pkey', 'variant_counters_unsettled'],
                    'abtest.variant_counters has exactly its documented indexes');
-SELECT indexes_are('abtest', 'experiment_timeline', ARRAY['experiment_timeline_pkey'],
+SELECT indexes_are('abtest', 'experiment_timeline', ARRAY['experiment_timeline_pkey', 'experiment_timeline_unsettled'],
                    'abtest.experiment_timeline has exactly its documented indexes');
-SELECT indexes_are('abtest', 'variant_timeline', ARRAY['variant_timeline_pkey'],
+SELECT indexes_are('abtest', 'variant_timeline', ARRAY['variant_timeline_pkey', 'variant_timeline_unsettled'],
                    'abtest.variant_timeline has exactly its documented indexes');
+-- 1.1 (issue 11): the timeline's partial first bucket reads converted
+-- assignments here; the settler finds the rows not folded yet (slots 1 and up)
+SELECT is(pg_get_indexdef('abtest.assignments_converted'::regclass),
+          'CREATE INDEX assignments_converted ON abtest.assignments USING btree (experiment_id, assigned_at) WHERE (converted_at IS NOT NULL)',
+          'assignments_converted: btree (experiment_id, assigned_at) WHERE converted_at IS NOT NULL');
+SELECT is(pg_get_indexdef('abtest.variant_counters_unsettled'::regclass),
+          'CREATE INDEX variant_counters_unsettled ON abtest.variant_counters USING btree (experiment_id) WHERE (slot <> 0)',
+          'variant_counters_unsettled: btree (experiment_id) WHERE slot <> 0');
+SELECT is(pg_get_indexdef('abtest.experiment_timeline_unsettled'::regclass),
+          'CREATE INDEX experiment_timeline_unsettled ON abtest.experiment_timeline USING btree (experiment_id) WHERE (slot <> 0)',
+          'experiment_timeline_unsettled: btree (experiment_id) WHERE slot <> 0');
+SELECT is(pg_get_indexdef('abtest.variant_timeline_unsettled'::regclass),
+          'CREATE INDEX variant_timeline_unsettled ON abtest.variant_timeline USING btree (experiment_id) WHERE (slot <> 0)',
+          'variant_timeline_unsettled: btree (experiment_id) WHERE slot <> 0');
+-- 1.1 (issue 12): the pins, and the namespace exclusion (a GiST expression
+-- index, partial: completed experiments free their range)
+SELECT indexes_are('abtest', 'forced_variants', ARRAY['forced_variants_pkey'],
+                   'abtest.forced_variants has exactly its documented indexes');
+SELECT is(pg_get_indexdef('abtest.experiments_namespace_exclusive'::regclass),
+          'CREATE INDEX experiments_namespace_exclusive ON abtest.experiments USING gist (abtest.namespace_slot(user_id, namespace, namespace_start, namespace_end)) WHERE ((namespace IS NOT NULL) AND (status <> ''completed''::text))',
+          'experiments_namespace_exclusive: gist (namespace_slot(...)) WHERE namespace IS NOT NULL AND status <> ''completed''');
 
 -- the planner can use the partial indexes for the queries they were made for
 CREATE FUNCTION pg_temp.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $fn$

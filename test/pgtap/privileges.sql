@@ -1,13 +1,14 @@
 -- pgTAP: privileges.  PUBLIC (every visitor-facing role) can call the
 -- visitor API -- abt_assign, abt_assign_batch, abt_convert, abt_gbhash --
--- and nothing else: not the bulk import, no USAGE on schema abtest, no
+-- and the pure metric tests (abt_mean_test, abt_proportion_test), and
+-- nothing else: not the bulk import, no USAGE on schema abtest, no
 -- privilege on its tables, views or sequences, no EXECUTE on the
 -- administrative and analytics functions.  The visitor API runs as its
 -- caller and acts as the tables' owner inside (src/owner.c), so a role
 -- without any grant can assign and convert, now, within the visitor limits.
 -- Also: every table and sequence is registered with pg_extension_config_dump.
 BEGIN;
-SELECT plan(61);
+SELECT plan(70);
 
 CREATE EXTENSION abtest;
 
@@ -23,7 +24,8 @@ SELECT ok(NOT has_schema_privilege('public', 'abtest', 'USAGE'), 'PUBLIC has no 
 SELECT table_privs_are('abtest', t, 'public', ARRAY[]::name[], 'PUBLIC has no privilege on abtest.' || t)
   FROM unnest(ARRAY['experiments', 'experiment_elements', 'element_variants', 'assignments', 'conversions',
                     'leads', 'goals', 'variant_counters', 'experiment_timeline', 'variant_timeline',
-                    'variant_totals', 'config_version_seq', 'conversions_id_seq', 'leads_id_seq']::name[]) AS t;
+                    'variant_totals', 'config_version_seq', 'conversions_id_seq', 'leads_id_seq',
+                    'visitor_goals', 'goal_counters']::name[]) AS t;
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_class c
      WHERE c.relnamespace = 'abtest'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
@@ -47,6 +49,27 @@ SELECT function_privs_are('public', 'abt_settle_counters', ARRAY['uuid'], 'publi
                           'PUBLIC cannot execute abt_settle_counters');
 SELECT function_privs_are('public', 'abt_realtime_publish', ARRAY['name'], 'public', ARRAY[]::name[],
                           'PUBLIC cannot execute abt_realtime_publish');
+-- 1.1 (issue 12): pins are the owners' business; the namespace check is
+-- for owners and the server side, the exclusion constraint's expression for
+-- whoever writes experiments
+SELECT table_privs_are('abtest', 'forced_variants', 'public', ARRAY[]::name[],
+                       'PUBLIC has no privilege on abtest.forced_variants');
+SELECT function_privs_are('abtest', 'in_namespace', ARRAY['text', 'text', 'float8', 'float8'], 'public',
+                          ARRAY[]::name[], 'PUBLIC cannot execute abtest.in_namespace');
+SELECT function_privs_are('abtest', 'namespace_slot', ARRAY['uuid', 'text', 'float8', 'float8'], 'public',
+                          ARRAY['EXECUTE'], 'PUBLIC can execute abtest.namespace_slot (the exclusion constraint''s expression)');
+SELECT ok((SELECT extconfig FROM pg_extension WHERE extname = 'abtest') @> ARRAY['abtest.forced_variants'::regclass::oid],
+          'pg_dump keeps the rows of abtest.forced_variants');
+-- 1.1 (issue 9): the goal metrics are the owners' business; the engine's
+-- pure functions (aggregates in, statistics out) read nothing
+SELECT function_privs_are('public', 'abt_metric_stats', ARRAY['uuid[]', 'text[]', 'boolean', 'float8'], 'public',
+                          ARRAY[]::name[], 'PUBLIC cannot execute abt_metric_stats');
+SELECT function_privs_are('public', 'abt_mean_test',
+                          ARRAY['bigint', 'float8', 'float8', 'bigint', 'float8', 'float8', 'boolean', 'float8', 'float8'],
+                          'public', ARRAY['EXECUTE'], 'PUBLIC can execute abt_mean_test (pure)');
+SELECT function_privs_are('public', 'abt_proportion_test',
+                          ARRAY['bigint', 'bigint', 'bigint', 'bigint', 'boolean', 'float8', 'float8'],
+                          'public', ARRAY['EXECUTE'], 'PUBLIC can execute abt_proportion_test (pure)');
 SELECT results_eq($$
     SELECT p.proname::text COLLATE "default"
       FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
@@ -55,8 +78,9 @@ SELECT results_eq($$
        AND p.pronamespace = 'public'::regnamespace
        AND has_function_privilege('public', p.oid, 'EXECUTE')
      ORDER BY 1$$,
-    $$VALUES ('abt_assign'), ('abt_assign_batch'), ('abt_convert'), ('abt_gbhash')$$,
-    'PUBLIC can execute exactly the visitor API among the extension''s functions in schema public');
+    $$VALUES ('abt_assign'), ('abt_assign_batch'), ('abt_convert'), ('abt_gbhash'), ('abt_mean_test'),
+             ('abt_proportion_test')$$,
+    'PUBLIC can execute exactly the visitor API and the pure metric tests among the extension''s functions in schema public');
 
 -- the writing functions run as their caller (so they can tell a visitor from
 -- a trusted caller) and act as the tables' owner inside, without name
@@ -169,7 +193,8 @@ SELECT ok((SELECT extconfig FROM pg_extension WHERE extname = 'abtest')
            @> ARRAY['abtest.experiments', 'abtest.experiment_elements', 'abtest.element_variants',
                     'abtest.assignments', 'abtest.conversions', 'abtest.leads', 'abtest.goals', 'abtest.variant_counters',
                     'abtest.experiment_timeline', 'abtest.variant_timeline', 'abtest.config_version_seq',
-                    'abtest.conversions_id_seq', 'abtest.leads_id_seq']::regclass[]::oid[],
+                    'abtest.conversions_id_seq', 'abtest.leads_id_seq', 'abtest.visitor_goals',
+                    'abtest.goal_counters']::regclass[]::oid[],
           'pg_extension.extconfig lists the documented tables and sequences');
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_class c

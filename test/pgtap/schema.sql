@@ -3,7 +3,7 @@
 -- unique constraint of the per-visitor and counter tables, CHECK constraints,
 -- and plain INSERTs naming only the documented columns.
 BEGIN;
-SELECT plan(262);
+SELECT plan(299);
 
 CREATE EXTENSION abtest;
 
@@ -445,6 +445,40 @@ SELECT lives_ok($$INSERT INTO abtest.variant_counters (experiment_id, variant_id
 SELECT results_eq($$SELECT allocations, conversions FROM abtest.variant_counters
                      WHERE experiment_id = 'b0000000-0000-4000-8000-000000000003'$$,
                   $$VALUES (0::bigint, 0::bigint)$$, 'counter defaults: 0 allocations, 0 conversions');
+
+-- 1.1 (issue 12): namespaces and pins
+SELECT col_type_is('abtest', 'experiments', c, t, 'abtest.experiments.' || c || ' is ' || t)
+  FROM (VALUES ('namespace', 'text'), ('namespace_start', 'double precision'),
+               ('namespace_end', 'double precision')) v(c, t);
+SELECT col_is_null('abtest', 'experiments', c, 'abtest.experiments.' || c || ' may be NULL (no namespace)')
+  FROM unnest(ARRAY['namespace', 'namespace_start', 'namespace_end']::name[]) c;
+SELECT col_hasnt_default('abtest', 'experiments', c, 'abtest.experiments.' || c || ' has no default')
+  FROM unnest(ARRAY['namespace', 'namespace_start', 'namespace_end']::name[]) c;
+SELECT has_check('abtest', 'experiments', 'abtest.experiments has CHECK constraints');
+SELECT ok(EXISTS (SELECT FROM pg_constraint WHERE conrelid = 'abtest.experiments'::regclass
+                     AND conname = c AND contype = k), format('abtest.experiments has constraint %s (%s)', c, k))
+  FROM (VALUES ('experiments_namespace_all_or_none', 'c'), ('experiments_namespace_name_check', 'c'),
+               ('experiments_namespace_range_check', 'c'), ('experiments_namespace_exclusive', 'x')) v(c, k);
+SELECT has_table('abtest', 'forced_variants', 'table abtest.forced_variants exists');
+SELECT col_is_pk('abtest', 'forced_variants', ARRAY['experiment_id', 'user_id', 'element_id']::name[],
+                 'abtest.forced_variants primary key is (experiment_id, user_id, element_id)');
+SELECT col_type_is('abtest', 'forced_variants', c, t, 'abtest.forced_variants.' || c || ' is ' || t)
+  FROM (VALUES ('experiment_id', 'uuid'), ('user_id', 'text'), ('element_id', 'uuid'), ('variant_id', 'uuid'),
+               ('note', 'text'), ('created_at', 'timestamp with time zone')) v(c, t);
+SELECT col_not_null('abtest', 'forced_variants', c, 'abtest.forced_variants.' || c || ' is NOT NULL')
+  FROM unnest(ARRAY['experiment_id', 'user_id', 'element_id', 'variant_id', 'created_at']::name[]) c;
+SELECT fk_ok('abtest', 'forced_variants', c, 'abtest', t, 'id', 'abtest.forced_variants.' || c || ' references ' || t)
+  FROM (VALUES ('experiment_id', 'experiments'), ('element_id', 'experiment_elements'),
+               ('variant_id', 'element_variants')) v(c, t);
+SELECT triggers_are('abtest', 'forced_variants', ARRAY['forced_variant_check', 'forced_variant_changed'],
+                    'abtest.forced_variants: the pin check and the config_version bump');
+SELECT col_type_is('abtest', 'experiments', 'kind', 'text', 'abtest.experiments.kind is text');
+SELECT col_not_null('abtest', 'experiments', 'kind', 'abtest.experiments.kind is NOT NULL');
+SELECT col_default_is('abtest', 'experiments', 'kind', 'experiment', 'abtest.experiments.kind defaults to experiment');
+SELECT col_type_is('abtest', 'experiments', 'holdout_id', 'uuid', 'abtest.experiments.holdout_id is uuid');
+SELECT fk_ok('abtest', 'experiments', 'holdout_id', 'abtest', 'experiments', 'id',
+             'abtest.experiments.holdout_id references experiments (a holdout)');
+SELECT has_trigger('abtest', 'experiments', 'holdout_check', 'abtest.experiments has trigger holdout_check');
 
 SELECT * FROM finish();
 ROLLBACK;

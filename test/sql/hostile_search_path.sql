@@ -5,11 +5,14 @@
 -- queries as the extension owner (SECURITY DEFINER, or switching to the
 -- owner themselves) with the caller's search_path, and the configuration
 -- load (config_cache.c) runs as the tables' owner whoever calls
--- (abt_variant_stats too).  So every name in every query their C code
+-- (abt_variant_stats and abt_metric_stats too, whose own queries run as
+-- the caller, under the same path).  So every name in every query their C code
 -- can run must be schema-qualified: the lookup (also the re-lookup after a
 -- lost insert), the configuration load, the new visitor's insert, the
 -- statement that creates a new slot's or a new bucket's counter rows, the
--- bulk form's insert and its counts, the first conversion and the event.
+-- bulk form's insert and its counts, the first conversion and the event;
+-- 1.1 (issue 12): the lookup with namespace and holdout columns, a visitor's
+-- pins, a holdout's group and its insert.
 -- The other SECURITY DEFINER functions (lead queue, triggers) pin
 -- search_path = pg_catalog, pg_temp; they run under the hostile path too.
 --
@@ -71,6 +74,23 @@ CREATE FUNCTION pg_temp.experiment(r int, e int) RETURNS void LANGUAGE sql AS $$
      WHERE v <= el + 1;
 $$;
 SELECT pg_temp.experiment(r, e) FROM generate_series(1, 2) r, generate_series(1, 2) e;
+-- 1.1: experiment 3 of each round is covered by holdout 9 (coverage 1: a
+-- new visitor of 3 is looked up in it, then stored in it)
+SELECT pg_temp.experiment(r, e) FROM generate_series(1, 2) r, unnest(ARRAY[3, 9]) e;
+UPDATE abtest.experiments SET kind = 'holdout', coverage = 1
+ WHERE id IN ('a0000000-0000-0000-0000-000000000019', 'a0000000-0000-0000-0000-000000000029');
+UPDATE abtest.experiments e SET holdout_id = format('a0000000-0000-0000-0000-0000000000%s9', r)::uuid
+  FROM generate_series(1, 2) r WHERE e.id = format('a0000000-0000-0000-0000-0000000000%s3', r)::uuid;
+-- 1.1: each experiment takes all of a namespace of its own (the
+-- exclusion constraint's expression runs on every write below), and visitor
+-- "pinned" is pinned in the first of each round (the forced variant lookup)
+UPDATE abtest.experiments SET namespace = 'ns-' || name, namespace_start = 0, namespace_end = 1
+ WHERE id::text LIKE 'a0000000-%';
+INSERT INTO abtest.forced_variants (experiment_id, user_id, element_id, variant_id)
+SELECT format('a0000000-0000-0000-0000-0000000000%s1', r)::uuid, 'pinned',
+       format('a0000000-0000-0000-0001-000000000%s11', r)::uuid,
+       format('a0000000-0000-0000-0002-00000000%s112', r)::uuid
+  FROM generate_series(1, 2) r;
 
 -- A lost insert, as when a concurrent first call for the visitor commits
 -- first: visitors "lost-..." are never stored, so the call falls back to
@@ -163,6 +183,13 @@ CREATE FUNCTION hostile.gen_random_uuid() RETURNS uuid LANGUAGE plpgsql AS
 $$BEGIN PERFORM hostile.ran('gen_random_uuid()'); RETURN pg_catalog.gen_random_uuid(); END$$;
 CREATE FUNCTION hostile.jsonb_typeof(jsonb) RETURNS text LANGUAGE plpgsql AS
 $$BEGIN PERFORM hostile.ran('jsonb_typeof(jsonb)'); RETURN pg_catalog.jsonb_typeof($1); END$$;
+-- abt_metric_stats' and the 1.1 upgrade's sums
+CREATE FUNCTION hostile.sum_numeric_step(numeric, numeric) RETURNS numeric LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('sum(numeric)'); RETURN COALESCE($1, 0) OPERATOR(pg_catalog.+) $2; END$$;
+CREATE AGGREGATE hostile.sum(numeric) (SFUNC = hostile.sum_numeric_step, STYPE = numeric);
+CREATE FUNCTION hostile.sum_bigint_step(numeric, bigint) RETURNS numeric LANGUAGE plpgsql AS
+$$BEGIN PERFORM hostile.ran('sum(bigint)'); RETURN COALESCE($1, 0) OPERATOR(pg_catalog.+) $2; END$$;
+CREATE AGGREGATE hostile.sum(bigint) (SFUNC = hostile.sum_bigint_step, STYPE = numeric);
 
 -- types named without a schema resolve here: a cast to one of these runs its check
 DO $do$
@@ -188,7 +215,8 @@ BEGIN
     FOREACH s IN ARRAY ARRAY['pg_temp', 'hostile'] LOOP
         FOREACH t IN ARRAY ARRAY['experiments', 'experiment_elements', 'element_variants', 'assignments',
                                  'conversions', 'leads', 'variant_counters', 'experiment_timeline',
-                                 'variant_timeline', 'variant_totals', 'realtime_publications'] LOOP
+                                 'variant_timeline', 'variant_totals', 'realtime_publications',
+                                 'visitor_goals', 'goal_counters', 'forced_variants'] LOOP
             EXECUTE format('CREATE TABLE %s.%s (LIKE abtest.%s)', s, t, t);
             EXECUTE format('CREATE TRIGGER wrote BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s.%s
                             FOR EACH STATEMENT EXECUTE FUNCTION hostile.wrote(%L)', s, t, s || '.' || t);
@@ -212,7 +240,8 @@ SELECT p.id = p.id AS uuid_eq, p.visitor = 'v' AS text_eq, p.slot = 7 AS int_eq,
        (SELECT count(*) FROM unnest(ARRAY[p.id]) u) AS unnest_count,
        (SELECT e.value::uuid FROM jsonb_each_text(p.map) e) AS each_text_uuid,
        date_bin('15 minutes', p.at, '2000-01-01 00:00:00+00') = date_bin('15 minutes', p.at, '2000-01-01 00:00:00+00') AS date_bin,
-       p.visitor::text AS text_cast
+       p.visitor::text AS text_cast, (SELECT sum(x.n) FROM pg_temp.probe x) AS bigint_sum,
+       (SELECT sum(x.n::numeric) FROM pg_temp.probe x) AS numeric_sum
   FROM pg_temp.probe p;
 UPDATE variant_counters SET allocations = 0 WHERE false;
 SET search_path = hostile, pg_catalog, public, pg_temp;
@@ -241,6 +270,7 @@ CREATE FUNCTION pg_temp.round(r int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     e1 pg_catalog.uuid := pg_catalog.format('a0000000-0000-0000-0000-0000000000%s1', r);
     e2 pg_catalog.uuid := pg_catalog.format('a0000000-0000-0000-0000-0000000000%s2', r);
+    e3 pg_catalog.uuid := pg_catalog.format('a0000000-0000-0000-0000-0000000000%s3', r);
 BEGIN
     -- the caller's path and role are in effect: nothing here may use an
     -- operator or name that resolves through them, so values go straight
@@ -251,6 +281,11 @@ BEGIN
            (r, 'assign again', 'v1', public.abt_assign(e1, 'v1', '2024-07-01 10:02:00+00')),
            (r, 'assign, later bucket', 'v3', public.abt_assign(e1, 'v3', '2024-07-01 10:20:00+00')),
            (r, 'assign, lost insert', 'lost-1', public.abt_assign(e1, 'lost-1', '2024-07-01 10:20:00+00')),
+           (r, 'assign, pinned', 'pinned', public.abt_assign(e1, 'pinned', '2024-07-01 10:21:00+00')),
+           (r, 'assign, holdout', 'h1', public.abt_assign(e3, 'h1', '2024-07-01 10:22:00+00')),
+           (r, 'assign, holdout', 'h2', public.abt_assign(e3, 'h2', '2024-07-01 10:22:00+00')),
+           (r, 'assign, holdout', 'h3', public.abt_assign(e3, 'h3', '2024-07-01 10:22:00+00')),
+           (r, 'assign, holdout again', 'h1', public.abt_assign(e3, 'h1', '2024-07-01 10:23:00+00')),
            (r, 'batch', 'v4', public.abt_assign_batch(ARRAY[e2, e1], 'v4', '2024-07-01 10:30:00+00')),
            (r, 'batch again', 'v4', public.abt_assign_batch(ARRAY[e1, e2], 'v4', '2024-07-01 10:31:00+00'));
     INSERT INTO pg_temp.answers (round, label, visitor, answer)
@@ -263,6 +298,8 @@ BEGIN
     INSERT INTO pg_temp.answers (round, label, visitor, answer)
     VALUES (r, 'convert', 'v1', pg_catalog.to_jsonb(public.abt_convert(e1, 'v1', 'signup', 5, '2024-07-01 11:00:00+00'))),
            (r, 'convert again', 'v1', pg_catalog.to_jsonb(public.abt_convert(e1, 'v1', 'buy', NULL, '2024-07-01 11:01:00+00'))),
+           -- the same goal again: the visitor's total and the sums are updated (1.1)
+           (r, 'convert, same goal', 'v1', pg_catalog.to_jsonb(public.abt_convert(e1, 'v1', 'signup', 2.5, '2024-07-01 11:01:30+00'))),
            (r, 'convert', 'b2', pg_catalog.to_jsonb(public.abt_convert(e2, 'b2', 'conversion', NULL, '2024-07-01 11:02:00+00'))),
            (r, 'convert unknown', 'nobody', pg_catalog.to_jsonb(public.abt_convert(e2, 'nobody', 'conversion', NULL, '2024-07-01 11:03:00+00'))),
            (r, 'assign converted', 'v1', public.abt_assign(e1, 'v1', '2024-07-01 11:04:00+00'));
@@ -307,6 +344,12 @@ UPDATE abtest.experiment_elements SET selector = 'h2'
 INSERT INTO pg_temp.answers (round, label, visitor, answer)
 SELECT 1, 'stats', s.variant_name, pg_catalog.jsonb_build_array(s.allocations, s.conversions)
   FROM public.abt_variant_stats('{a0000000-0000-0000-0000-000000000011,a0000000-0000-0000-0000-000000000012}') s;
+-- abt_metric_stats (1.1) reads the goal sums too
+INSERT INTO pg_temp.answers (round, label, visitor, answer)
+SELECT 1, 'metric stats', pg_catalog.concat_ws(' ', s.variant_name, s.goal),
+       pg_catalog.jsonb_build_array(s.visitors, s.converters, s.value_sum, s.value_sum_squares)
+  FROM public.abt_metric_stats('{a0000000-0000-0000-0000-000000000011,a0000000-0000-0000-0000-000000000012}') s
+ WHERE s.metric OPERATOR(pg_catalog.=) 'value_per_visitor';
 
 SET ROLE abt_hostile;
 SET search_path = hostile, pg_catalog, public, pg_temp;
@@ -323,6 +366,12 @@ UPDATE abtest.experiments SET status = 'paused' WHERE id OPERATOR(pg_catalog.=) 
 INSERT INTO pg_temp.answers (round, label, visitor, answer)
 SELECT 2, 'stats', s.variant_name, pg_catalog.jsonb_build_array(s.allocations, s.conversions)
   FROM public.abt_variant_stats('{a0000000-0000-0000-0000-000000000021,a0000000-0000-0000-0000-000000000022}') s;
+INSERT INTO pg_temp.answers (round, label, visitor, answer)
+SELECT 2, 'metric stats', pg_catalog.concat_ws(' ', s.variant_name, s.goal),
+       pg_catalog.jsonb_build_array(s.visitors, s.converters, s.value_sum, s.value_sum_squares)
+  FROM public.abt_metric_stats('{a0000000-0000-0000-0000-000000000021,a0000000-0000-0000-0000-000000000022}',
+                               sequential => true) s
+ WHERE s.metric OPERATOR(pg_catalog.=) 'value_per_visitor';
 DELETE FROM abtest.experiments WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0000-000000000012';
 RESET search_path;
 
@@ -348,13 +397,16 @@ SELECT round, label, visitor,
                                  FROM jsonb_array_elements(answer) WITH ORDINALITY y(a, i))
             ELSE answer::text END AS answer
   FROM answers
- WHERE label NOT IN ('stats', 'lead capture')
+ WHERE label NOT IN ('stats', 'metric stats', 'lead capture')
  ORDER BY n;
 SELECT round, count(*) AS lead_ids FROM answers WHERE label = 'lead capture' AND jsonb_typeof(answer) = 'number' GROUP BY 1;
 SELECT status, claimed_by, attempts, last_error, variant_id IS NOT NULL AS has_variant
   FROM abtest.leads WHERE claimed_by = 'hostile-worker' ORDER BY id;
 -- what abt_variant_stats answered under the hostile path: the live counts
 SELECT round, visitor AS variant, answer AS "[allocations, conversions]" FROM answers WHERE label = 'stats' ORDER BY n;
+-- what abt_metric_stats answered: the goal sums
+SELECT round, visitor AS "variant goal", answer AS "value_per_visitor: [visitors, converters, value_sum, value_sum_squares]"
+  FROM answers WHERE label = 'metric stats' ORDER BY n;
 
 --
 -- The real tables hold exactly what the calls wrote: the assignments, and
@@ -392,7 +444,20 @@ SELECT count(*) FILTER (WHERE (t.n, t.c) IS DISTINCT FROM (d.n, d.c)) AS variant
                FROM abtest.assignments a, jsonb_each_text(a.variants) v
               WHERE a.experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) d
     USING (experiment_id, variant_id, bucket);
+-- the goal sums (1.1) agree with the events
+SELECT count(*) AS goal_counter_mismatches
+  FROM (SELECT experiment_id, variant_id, goal, sum(converters) AS c, sum(value_sum) AS s, sum(value_sum_squares) AS q
+          FROM abtest.goal_counters WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) t
+  FULL JOIN (SELECT y.experiment_id, v.value::uuid AS variant_id, y.goal, count(*) AS c, sum(y.y) AS s, sum(y.y * y.y) AS q
+               FROM (SELECT experiment_id, user_id, goal, sum(coalesce(value, 0)) AS y
+                       FROM abtest.conversions WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) y
+               JOIN abtest.assignments a USING (experiment_id, user_id), jsonb_each_text(a.variants) v
+              GROUP BY 1, 2, 3) d
+    USING (experiment_id, variant_id, goal)
+ WHERE (t.c, t.s, t.q) IS DISTINCT FROM (d.c, d.s, d.q);
 -- the deleted experiment left nothing behind
+SELECT (SELECT count(*) FROM abtest.visitor_goals WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS visitor_goals,
+       (SELECT count(*) FROM abtest.goal_counters WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS goal_counters;
 SELECT (SELECT count(*) FROM abtest.assignments WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS assignments,
        (SELECT count(*) FROM abtest.variant_counters WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS counters,
        (SELECT count(*) FROM abtest.experiment_timeline WHERE experiment_id = 'a0000000-0000-0000-0000-000000000012') AS timeline;

@@ -63,10 +63,10 @@ SELECT label, pg_temp.try(q) AS result FROM (VALUES
 SELECT length(user_id) AS chars, octet_length(user_id) AS bytes, variants <> '{}' AS assigned,
        converted_at IS NOT NULL AS converted
   FROM abtest.assignments WHERE experiment_id = 'ab000000-0000-0000-0000-000000000001'
- ORDER BY 1, 2;
+ ORDER BY 1, 2, 3, 4;
 SELECT length(goal) AS goal_chars, octet_length(goal) AS goal_bytes, length(user_id) AS visitor_chars
   FROM abtest.conversions WHERE experiment_id = 'ab000000-0000-0000-0000-000000000001'
- ORDER BY 1, 3;
+ ORDER BY 1, 2, 3;
 SELECT payload->>'n' AS n, length(user_id) AS visitor_chars, status, length(claimed_by) AS worker_chars
   FROM abtest.leads WHERE payload ? 'n' ORDER BY 1;
 ROLLBACK;

@@ -8,9 +8,11 @@
  *                                                   value gbhash.sql pastes
  *                                                   in as literals
  *   node test/tools/growthbook_hash.js hash SEED ID prints hash v2 of SEED+ID
+ *   node test/tools/growthbook_hash.js namespace    prints the expected values
+ *                                                   of test/sql/namespaces.sql
  *
- * hashFnv32a, hash, getEqualWeights, inRange, chooseVariation,
- * getBucketRanges and isIncludedInRollout below follow GrowthBook's JS SDK
+ * hashFnv32a, hash (versions 1 and 2), getEqualWeights, inRange,
+ * inNamespace, chooseVariation, getBucketRanges and isIncludedInRollout below follow GrowthBook's JS SDK
  * (packages/sdk-js/src/util.ts and core.ts, MIT licence, (c) GrowthBook,
  * Inc.) line for line, with the TypeScript types and console warnings left
  * out.  Nothing here shares code with src/growthbook.c: JavaScript strings are
@@ -20,6 +22,8 @@
  * abtest's documented use of these (sql/abtest--1.0.sql, src/*.c):
  *   enrolment  isIncludedInRollout(visitor, experiment.seed, undefined,
  *                                  experiment.coverage, 2)
+ *   namespace  inNamespace(visitor, [namespace, start, end]) (1.1: checked
+ *              before enrolment)
  *   variant    chooseVariation(hash(element.seed, visitor, 2),
  *                              getBucketRanges(n, 1, weights normalised to
  *                              sum 1)) over the variants in (position, id)
@@ -88,6 +92,12 @@ function getBucketRanges(numVariations, coverage, weights) {
   });
 }
 
+function inNamespace(hashValue, namespace) {
+  const n = hash("__" + namespace[0], hashValue, 1);
+  if (n === null) return false;
+  return n >= namespace[1] && n < namespace[2];
+}
+
 /* core.ts */
 function isIncludedInRollout(hashValue, seed, range, coverage, hashVersion) {
   if (!range && coverage === undefined) return true;
@@ -111,6 +121,69 @@ function abtestChoose(elementSeed, visitor, weights) {
 
 function abtestEnrolled(experimentSeed, visitor, coverage) {
   return isIncludedInRollout(visitor, experimentSeed, undefined, coverage, 2);
+}
+
+/*
+ * Namespaces (test/sql/namespaces.sql): visitor i of 1..NS_VISITORS is
+ * NS_PREFIXES[i % 8] + i, mixing ASCII, accents, CJK, a combining mark and
+ * emoji (surrogate pairs); the SQL test builds the same ids.
+ */
+const NS_VISITORS = 10000;
+const NS_PREFIXES = ["v", "visitor-", "\u00e9", "\u00fc-", "\u7528\u6237",
+                     "\u{1F600}", "\u{1F44D}\u{1F3FD}-", "a\u0301"];
+const NS_NAME = "pag\u00e9-\u{1F37A}";
+/* Experiments ns-a and ns-b of test/sql/namespaces.sql: their ranges. */
+const NS_RANGES = [["a", 0, 0.35], ["b", 0.35, 0.6]];
+
+function nsVisitor(i) {
+  return NS_PREFIXES[i % 8] + i;
+}
+
+/* GrowthBook's published inNamespace and hash v1 cases (cases.json). */
+const GROWTHBOOK_NAMESPACE = [
+  ["1", ["namespace1", 0, 0.4], false], ["1", ["namespace1", 0.4, 1], true],
+  ["1", ["namespace2", 0, 0.4], false], ["1", ["namespace2", 0.4, 1], true],
+  ["2", ["namespace1", 0, 0.4], false], ["2", ["namespace1", 0.4, 1], true],
+  ["2", ["namespace2", 0, 0.4], false], ["2", ["namespace2", 0.4, 1], true],
+  ["3", ["namespace1", 0, 0.4], false], ["3", ["namespace1", 0.4, 1], true],
+  ["3", ["namespace2", 0, 0.4], true], ["3", ["namespace2", 0.4, 1], false],
+  ["4", ["namespace1", 0, 0.4], false], ["4", ["namespace1", 0.4, 1], true],
+  ["4", ["namespace2", 0, 0.4], true], ["4", ["namespace2", 0.4, 1], false],
+];
+const GROWTHBOOK_V1 = [
+  ["", "a", 0.22], ["", "b", 0.077], ["b", "a", 0.946], ["ef", "d", 0.652],
+  ["asdf", "8952klfjas09ujk", 0.549], ["", "123", 0.011], ["", "___)((*\":&", 0.563],
+];
+
+/* Prints namespaces.sql's expected values, 100 visitors a line. */
+function mainNamespace() {
+  for (const [seed, id, want] of GROWTHBOOK_V1) {
+    const got = hash(seed, id, 1);
+    if (got !== want) throw new Error(`hash v1(${seed}, ${id}) = ${got}, not ${want}`);
+  }
+  for (const [id, ns, want] of GROWTHBOOK_NAMESPACE) {
+    if (inNamespace(id, ns) !== want) throw new Error(`inNamespace(${id}, ${ns}) != ${want}`);
+  }
+  console.log("-- GrowthBook hash v1 and inNamespace cases (cases.json), checked: all match");
+  console.log(`-- eligible for [0.25, 0.6) of namespace ${NS_NAME}: 1, else 0`);
+  let lines = [];
+  for (let i = 1; i <= NS_VISITORS; i += 100) {
+    let row = "";
+    for (let j = i; j < i + 100; j++) row += inNamespace(nsVisitor(j), [NS_NAME, 0.25, 0.6]) ? "1" : "0";
+    lines.push(`    (${i}, '${row}')`);
+  }
+  console.log(lines.join(",\n"));
+  console.log(`-- experiment whose range of ${NS_NAME} holds the visitor: a, b or -`);
+  lines = [];
+  for (let i = 1; i <= NS_VISITORS; i += 100) {
+    let row = "";
+    for (let j = i; j < i + 100; j++) {
+      const r = NS_RANGES.find(([, a, b]) => inNamespace(nsVisitor(j), [NS_NAME, a, b]));
+      row += r ? r[0] : "-";
+    }
+    lines.push(`    (${i}, '${row}')`);
+  }
+  console.log(lines.join(",\n"));
 }
 
 /* ------------------------------------------------------ SQL literal output */
@@ -216,6 +289,10 @@ const BUCKET_STRING_VISITORS = 500;  /* s1 .. s500, one digit string per element
 
 function main() {
   const args = process.argv.slice(2);
+  if (args[0] === "namespace") {
+    mainNamespace();
+    return;
+  }
   if (args[0] === "hash") {
     console.log(hash(args[1] || "", args[2] || "", 2));
     return;
@@ -288,6 +365,7 @@ function main() {
 }
 
 module.exports = { hashFnv32a, hash, getBucketRanges, chooseVariation, isIncludedInRollout,
+                   inNamespace, nsVisitor,
                    abtestChoose, abtestEnrolled, sqlLiteral };
 
 if (require.main === module) main();

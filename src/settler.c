@@ -1,0 +1,722 @@
+/*
+ * settler.c
+ *		The settler: background workers that fold the striped counters
+ *		(settle.c) every abtest.settle_interval, so that element_variants'
+ *		totals follow the live counts and the counter and rollup tables stay
+ *		small.
+ *
+ * With shared_preload_libraries = 'abtest', _PG_init registers a launcher
+ * (backend_type "abtest launcher"), connected to no database: every
+ * LAUNCHER_NAPTIME, and whenever a settler stops or CREATE / ALTER
+ * EXTENSION abtest commits, it lists pg_database and starts one dynamic
+ * worker per database (backend_type and application_name "abtest
+ * settler").  A settler whose database has no abtest at 1.1 or later exits
+ * at once and its database is not tried again for ABSENT_RETRY (or until
+ * the extension is created there).  The launcher restarts a settler that
+ * stopped (SIGTERM, an error); the postmaster restarts the launcher after a
+ * crash.  DROP DATABASE (and the other commands that need a database
+ * without connections) first stops that database's settler: the hook runs
+ * in every backend, as the library is preloaded.
+ *
+ * Without preloading, abt_settler_start() starts a settler for the current
+ * database; nothing restarts it after a server restart or crash.
+ *
+ * A settler sleeps on its latch between rounds (no CPU when idle); a round
+ * is one short transaction that folds the experiments with slot rows, and
+ * retries those it had to skip.  SIGHUP rereads the settings, SIGTERM ends
+ * it; DROP EXTENSION ends it at its next round.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "abtest.h"
+
+PG_FUNCTION_INFO_V1(abt_settler_start);
+PG_FUNCTION_INFO_V1(abt_settler_wake);
+
+/* Entry points of the workers, named in their registrations. */
+PGDLLEXPORT void abt_settler_launcher_main(Datum main_arg) pg_attribute_noreturn();
+PGDLLEXPORT void abt_settler_main(Datum main_arg) pg_attribute_noreturn();
+
+#define SETTLER_TYPE "abtest settler"
+#define LAUNCHER_TYPE "abtest launcher"
+
+/* How often the launcher lists the databases without being woken. */
+#define LAUNCHER_NAPTIME_MS 10000
+/* How long a database without abtest (or at 1.0) is left alone. */
+#define ABSENT_RETRY_MS 60000
+/* Least time between two starts of one database's settler. */
+#define RESTART_DELAY_MS 1000
+/* Databases the launcher serves at once. */
+#define SETTLER_MAX_DBS 128
+
+int			abt_settle_interval = 1000;
+
+/* One database's settler, in shared memory (preloaded only). */
+typedef struct SettlerDb
+{
+	Oid			dbid;			/* InvalidOid: free entry */
+	pid_t		pid;			/* the running settler, or 0 */
+	TimestampTz not_before;		/* start no settler before this time */
+} SettlerDb;
+
+typedef struct SettlerShared
+{
+	slock_t		mutex;
+	Latch	   *launcher_latch;
+	SettlerDb	dbs[SETTLER_MAX_DBS];
+} SettlerShared;
+
+static SettlerShared *shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+static bool wake_at_commit = false;
+
+/* The launcher's handles of the settlers it started, by entry of shared->dbs. */
+static BackgroundWorkerHandle *handles[SETTLER_MAX_DBS];
+
+/* ------------------------------------------------------------ shared state */
+
+/* Asks for the shared state (shmem_request_hook). */
+static void
+settler_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(SettlerShared)));
+}
+
+/* Creates or attaches to the shared state (shmem_startup_hook). */
+static void
+settler_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("abtest settler", sizeof(SettlerShared), &found);
+	if (!found)
+	{
+		memset(shared, 0, sizeof(SettlerShared));
+		SpinLockInit(&shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* The entry of a database (created when `create`), or NULL; mutex held. */
+static SettlerDb *
+db_entry(Oid dbid, bool create)
+{
+	SettlerDb  *free_entry = NULL;
+
+	for (int i = 0; i < SETTLER_MAX_DBS; i++)
+	{
+		if (shared->dbs[i].dbid == dbid)
+			return &shared->dbs[i];
+		if (shared->dbs[i].dbid == InvalidOid && free_entry == NULL)
+			free_entry = &shared->dbs[i];
+	}
+	if (create && free_entry != NULL)
+	{
+		free_entry->dbid = dbid;
+		free_entry->pid = 0;
+		free_entry->not_before = 0;
+		return free_entry;
+	}
+	return NULL;
+}
+
+/* Sets when a database's settler may start next (preloaded only). */
+static void
+set_not_before(Oid dbid, TimestampTz when)
+{
+	SettlerDb  *entry;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	entry = db_entry(dbid, true);
+	if (entry != NULL)
+		entry->not_before = when;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* Wakes the launcher, if there is one. */
+static void
+wake_launcher(void)
+{
+	Latch	   *latch = NULL;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	latch = shared->launcher_latch;
+	SpinLockRelease(&shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * Stops a database's settler and keeps the launcher from starting it for a
+ * while: before a command that needs the database free of connections.
+ */
+static void
+stop_settler_of(const char *dbname)
+{
+	Oid			dbid = get_database_oid(dbname, true);
+	SettlerDb  *entry;
+	pid_t		pid = 0;
+
+	if (!OidIsValid(dbid) || shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	entry = db_entry(dbid, true);
+	if (entry != NULL)
+	{
+		entry->not_before = GetCurrentTimestamp() + ABSENT_RETRY_MS * INT64CONST(1000);
+		pid = entry->pid;
+	}
+	SpinLockRelease(&shared->mutex);
+	/* the command itself waits (up to 5 s) for connections to go */
+	if (pid != 0)
+		kill(pid, SIGTERM);
+}
+
+/*
+ * ProcessUtility hook: DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
+ * DATABASE ... TEMPLATE need the database without connections: its settler
+ * goes first (it would otherwise make them fail after 5 seconds).
+ */
+static void
+settler_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						ProcessUtilityContext context, ParamListInfo params,
+						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, DropdbStmt))
+		stop_settler_of(((DropdbStmt *) parsetree)->dbname);
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		stop_settler_of(((RenameStmt *) parsetree)->subname);
+	else if (IsA(parsetree, CreatedbStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((CreatedbStmt *) parsetree)->options)
+		{
+			DefElem    *option = lfirst_node(DefElem, lc);
+
+			if (strcmp(option->defname, "template") == 0 && option->arg != NULL)
+				stop_settler_of(defGetString(option));
+		}
+	}
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+								  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+/* At commit of CREATE / ALTER EXTENSION abtest: the launcher tries this database now. */
+static void
+settler_xact_callback(XactEvent event, void *arg)
+{
+	if (!wake_at_commit)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+	{
+		wake_at_commit = false;
+		set_not_before(MyDatabaseId, 0);
+		wake_launcher();
+	}
+	else if (event == XACT_EVENT_ABORT)
+		wake_at_commit = false;
+}
+
+/*
+ * From _PG_init: when preloading, the shared state, the launcher and the
+ * DROP DATABASE hook; always, the commit callback of abt_settler_wake.
+ */
+void
+abt_settler_init(void)
+{
+	BackgroundWorker worker;
+
+	RegisterXactCallback(settler_xact_callback, NULL);
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = settler_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = settler_shmem_startup;
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = settler_process_utility;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "abtest");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "abt_settler_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, LAUNCHER_TYPE);
+	snprintf(worker.bgw_type, BGW_MAXLEN, LAUNCHER_TYPE);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ---------------------------------------------------------------- launcher */
+
+/* The databases a settler may serve: connectable, not templates. */
+static List *
+database_list(void)
+{
+	List	   *dbs = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	MemoryContext caller = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tuple);
+		MemoryContext old;
+
+		if (db->datistemplate || !db->datallowconn)
+			continue;
+		old = MemoryContextSwitchTo(caller);
+		dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dbs;
+}
+
+/* Starts a dynamic settler for dbid; notify: the pid told when it starts and stops. */
+static BackgroundWorkerHandle *
+start_settler(Oid dbid, pid_t notify)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "abtest");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "abt_settler_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, SETTLER_TYPE " of database %u", dbid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, SETTLER_TYPE);
+	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
+	worker.bgw_notify_pid = notify;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return NULL;
+	return handle;
+}
+
+/* One pass of the launcher: a settler for every database that needs one. */
+static void
+launch_settlers(void)
+{
+	List	   *dbs = database_list();
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	/* forget dropped databases */
+	SpinLockAcquire(&shared->mutex);
+	for (int i = 0; i < SETTLER_MAX_DBS; i++)
+		if (shared->dbs[i].dbid != InvalidOid && !list_member_oid(dbs, shared->dbs[i].dbid))
+			shared->dbs[i].dbid = InvalidOid;
+	SpinLockRelease(&shared->mutex);
+	for (int i = 0; i < SETTLER_MAX_DBS; i++)
+		if (shared->dbs[i].dbid == InvalidOid && handles[i] != NULL)
+		{
+			pfree(handles[i]);
+			handles[i] = NULL;
+		}
+
+	foreach(lc, dbs)
+	{
+		Oid			dbid = lfirst_oid(lc);
+		SettlerDb  *entry;
+		int			i;
+		pid_t		pid;
+		bool		due;
+
+		SpinLockAcquire(&shared->mutex);
+		entry = db_entry(dbid, true);
+		due = entry != NULL && entry->not_before <= now && entry->pid == 0;
+		if (due)
+			entry->not_before = now + RESTART_DELAY_MS * INT64CONST(1000);
+		i = entry != NULL ? (int) (entry - shared->dbs) : -1;
+		SpinLockRelease(&shared->mutex);
+		if (i < 0)
+		{
+			ereport(LOG,
+					(errmsg("abtest launcher: more than %d databases, database %u has no settler",
+							SETTLER_MAX_DBS, dbid)));
+			continue;
+		}
+		if (handles[i] != NULL)
+		{
+			BgwHandleStatus status = GetBackgroundWorkerPid(handles[i], &pid);
+
+			if (status == BGWH_STARTED || status == BGWH_NOT_YET_STARTED)
+				continue;
+			pfree(handles[i]);
+			handles[i] = NULL;
+		}
+		if (!due)
+			continue;
+		handles[i] = start_settler(dbid, MyProcPid);
+		if (handles[i] == NULL)
+			ereport(LOG,
+					(errmsg("abtest launcher: could not start a settler for database %u", dbid),
+					 errhint("Raise max_worker_processes.")));
+	}
+	list_free(dbs);
+}
+
+/* Main of the launcher: lists databases and starts their settlers, until SIGTERM. */
+void
+abt_settler_launcher_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname(LAUNCHER_TYPE);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->launcher_latch = MyLatch;
+	SpinLockRelease(&shared->mutex);
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		launch_settlers();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LAUNCHER_NAPTIME_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ----------------------------------------------------------------- settler */
+
+/* This settler's totals since it started, written to abtest.settler_status. */
+static AbtSettleCounts totals;
+static int64 rounds_with_work = 0;
+static TimestampTz started_at;
+
+/* Experiments the last round skipped, retried by the next (TopMemoryContext). */
+static pg_uuid_t *retry_ids = NULL;
+static int	nretry = 0;
+
+static SPIPlanPtr extension_plan = NULL;
+static SPIPlanPtr status_plan = NULL;
+
+static const char *extension_sql =
+"SELECT e.extversion FROM pg_catalog.pg_extension e"
+" WHERE e.extname OPERATOR(pg_catalog.=) 'abtest'";
+
+/* $1 pid, $2 started, $3 rounds, $4 rows folded, $5 variants updated, $6 skipped */
+static const char *status_sql =
+"INSERT INTO abtest.settler_status AS s (id, pid, started_at, last_fold_at, rounds,"
+"                                        rows_folded, variants_updated, variants_skipped)"
+" VALUES (true, $1, $2, pg_catalog.now(), $3, $4, $5, $6)"
+" ON CONFLICT ON CONSTRAINT settler_status_pkey DO UPDATE"
+" SET pid = excluded.pid, started_at = excluded.started_at,"
+"     last_fold_at = excluded.last_fold_at, rounds = excluded.rounds,"
+"     rows_folded = excluded.rows_folded, variants_updated = excluded.variants_updated,"
+"     variants_skipped = excluded.variants_skipped";
+
+/* Whether this database has abtest at 1.1 or later (1.0 has no settler); SPI connected. */
+static bool
+extension_ready(void)
+{
+	int			rc;
+	bool		ready = false;
+
+	rc = SPI_execute_plan(abt_plan(&extension_plan, extension_sql, 0, NULL), NULL, NULL, true, 1);
+	abt_check_spi(rc, SPI_OK_SELECT, "looking up the extension");
+	if (SPI_processed == 1)
+	{
+		char	   *version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		ready = version != NULL && strcmp(version, "1.0") != 0;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return ready;
+}
+
+/* Clears this settler's pid in the shared state (on exit). */
+static void
+settler_detach(int code, Datum arg)
+{
+	SettlerDb  *entry;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	entry = db_entry(MyDatabaseId, false);
+	if (entry != NULL && entry->pid == MyProcPid)
+		entry->pid = 0;
+	SpinLockRelease(&shared->mutex);
+	wake_launcher();
+}
+
+/*
+ * One round in one transaction: folds the experiments that changed and
+ * those skipped last time.  Returns false when the extension is gone (or
+ * was never there at 1.1): the settler then exits.
+ */
+static bool
+settle_round(void)
+{
+	AbtSettleCounts counts = {0};
+	pg_uuid_t  *stale;
+	int			nstale;
+	Datum		retry = (Datum) 0;
+	bool		ready;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "abtest: folding counters");
+	ready = extension_ready();
+	if (ready)
+	{
+		if (nretry > 0)
+		{
+			Datum	   *ids = palloc(sizeof(Datum) * nretry);
+
+			for (int i = 0; i < nretry; i++)
+				ids[i] = UUIDPGetDatum(&retry_ids[i]);
+			retry = PointerGetDatum(construct_array(ids, nretry, UUIDOID, UUID_LEN,
+													false, TYPALIGN_CHAR));
+		}
+		abt_settle_changed(false, false, retry, &counts, &stale, &nstale);
+		if (retry_ids != NULL)
+			pfree(retry_ids);
+		retry_ids = MemoryContextAlloc(TopMemoryContext, sizeof(pg_uuid_t) * (nstale + 1));
+		memcpy(retry_ids, stale, sizeof(pg_uuid_t) * nstale);
+		nretry = nstale;
+		if (counts.rows_folded > 0 || counts.variants_updated > 0)
+		{
+			Oid			argtypes[6] = {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
+			Datum		args[6];
+			int			rc;
+
+			rounds_with_work++;
+			totals.rows_folded += counts.rows_folded;
+			totals.variants_updated += counts.variants_updated;
+			totals.variants_skipped += counts.variants_skipped;
+			args[0] = Int32GetDatum(MyProcPid);
+			args[1] = TimestampTzGetDatum(started_at);
+			args[2] = Int64GetDatum(rounds_with_work);
+			args[3] = Int64GetDatum(totals.rows_folded);
+			args[4] = Int64GetDatum(totals.variants_updated);
+			args[5] = Int64GetDatum(totals.variants_skipped);
+			rc = SPI_execute_plan(abt_plan(&status_plan, status_sql, 6, argtypes),
+								  args, NULL, false, 0);
+			abt_check_spi(rc, SPI_OK_INSERT, "recording the settler's status");
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ready;
+}
+
+/*
+ * Main of a settler of one database (main_arg: its oid): a round every
+ * abtest.settle_interval until SIGTERM, DROP EXTENSION or the postmaster's
+ * death.  An error ends the round, not the settler.
+ */
+void
+abt_settler_main(Datum main_arg)
+{
+	Oid			dbid = DatumGetObjectId(main_arg);
+	MemoryContext loop_context;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname(SETTLER_TYPE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION);
+	started_at = GetCurrentTimestamp();
+
+	if (shared != NULL)
+	{
+		SettlerDb  *entry;
+
+		SpinLockAcquire(&shared->mutex);
+		entry = db_entry(MyDatabaseId, true);
+		if (entry != NULL)
+			entry->pid = MyProcPid;
+		SpinLockRelease(&shared->mutex);
+		before_shmem_exit(settler_detach, (Datum) 0);
+	}
+
+	loop_context = AllocSetContextCreate(TopMemoryContext, "abtest settler round",
+										 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		bool		ready = true;
+		long		timeout;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (abt_settle_interval > 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(loop_context);
+
+			PG_TRY();
+			{
+				ready = settle_round();
+			}
+			PG_CATCH();
+			{
+				/* report, and try again next round */
+				HOLD_INTERRUPTS();
+				MemoryContextSwitchTo(loop_context);
+				EmitErrorReport();
+				FlushErrorState();
+				AbortOutOfAnyTransaction();
+				RESUME_INTERRUPTS();
+				pgstat_report_activity(STATE_IDLE, NULL);
+			}
+			PG_END_TRY();
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(loop_context);
+		}
+		if (!ready)
+		{
+			/* no abtest 1.1 here (any more): leave the database alone a while */
+			ereport(DEBUG1,
+					(errmsg("abtest settler: no abtest 1.1 or later in database %u, exiting",
+							MyDatabaseId)));
+			set_not_before(MyDatabaseId,
+						   GetCurrentTimestamp() + ABSENT_RETRY_MS * INT64CONST(1000));
+			proc_exit(0);
+		}
+		timeout = abt_settle_interval > 0 ? abt_settle_interval : -1;
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout > 0 ? WL_TIMEOUT : 0),
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---------------------------------------------------------- SQL functions */
+
+/*
+ * SQL (1.1): abt_settler_start() returns integer: the pid of the current
+ * database's settler, started now when none runs.  Without
+ * shared_preload_libraries nothing restarts it after a server restart.
+ */
+Datum
+abt_settler_start(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	BackgroundWorkerHandle *handle;
+	pid_t		pid = 0;
+	int			rc;
+	BgwHandleStatus status;
+
+	SPI_connect();
+	args[0] = ObjectIdGetDatum(MyDatabaseId);
+	rc = SPI_execute_with_args("SELECT a.pid FROM pg_catalog.pg_stat_activity a"
+							   " WHERE a.datid OPERATOR(pg_catalog.=) $1"
+							   "   AND a.backend_type OPERATOR(pg_catalog.=) '" SETTLER_TYPE "'",
+							   1, argtypes, args, NULL, true, 1);
+	abt_check_spi(rc, SPI_OK_SELECT, "looking for a settler");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (pid != 0)
+		PG_RETURN_INT32(pid);
+
+	set_not_before(MyDatabaseId, 0);
+	handle = start_settler(MyDatabaseId, MyProcPid);
+	if (handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start the abtest settler"),
+				 errdetail("No background worker slot is free."),
+				 errhint("Raise max_worker_processes.")));
+	status = WaitForBackgroundWorkerStartup(handle, &pid);
+	if (status != BGWH_STARTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start the abtest settler"),
+				 errhint("See the server log.")));
+	PG_RETURN_INT32(pid);
+}
+
+/*
+ * SQL (1.1, internal): abtest.settler_wake() returns void: when the calling
+ * transaction commits, the launcher starts this database's settler without
+ * waiting (CREATE and ALTER EXTENSION abtest call it).
+ */
+Datum
+abt_settler_wake(PG_FUNCTION_ARGS)
+{
+	wake_at_commit = true;
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# test/client/settler.sh -- the settler (src/settler.c): background workers
+# that fold the striped counters and keep element_variants' totals current
+# with no call from anyone.
+#
+# Runs against a server of its own (initdb as postgres in $ABT_TMP/settler.*,
+# unix socket only, shared_preload_libraries = 'abtest',
+# abtest.settle_interval = 200ms, restart_after_crash = on,
+# log_min_messages = debug1 for the settler's "no abtest here" line).
+# Checks, every wait a bounded poll on a condition:
+#  - the launcher runs; CREATE EXTENSION starts a settler for that database
+#    (backend_type and application_name "abtest settler");
+#  - after a load of new visitors and conversions, with no call from
+#    anyone, element_variants equals abtest.variant_totals, which equals the
+#    counts from abtest.assignments, and no slot row is left unfolded;
+#    abtest.settler shows the rounds;
+#  - a database without abtest, and one at 1.0, get no settler (the settler
+#    started for them says so in the log and exits); ALTER EXTENSION UPDATE
+#    to 1.1 starts one;
+#  - kill -9 of the settler (the postmaster reinitializes: crash recovery),
+#    kill -9 of the launcher, and pg_ctl stop -m immediate + start: the
+#    settler comes back, and after more load the counts are still exact
+#    (nothing folded twice, nothing lost);
+#  - DROP EXTENSION ends the settler; CREATE EXTENSION brings it back;
+#  - DROP DATABASE (without FORCE) of a database with a settler succeeds;
+#  - without preloading: abt_settler_start() starts a settler that settles,
+#    returns the running one's pid when called again, and DROP EXTENSION ends
+#    it.
+set -uo pipefail
+
+: "${ABT_TMP:?}" "${ABT_BIN:?}"
+
+TAG=$$_$RANDOM
+WORK=$ABT_TMP/settler.$TAG
+PGD=$WORK/data
+SOCK=$WORK
+SLOG=$WORK/server.log
+EXP=5e000000-0000-4000-8000-000000000001
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+
+unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
+export PGHOST=$SOCK PGUSER=postgres
+unset PGPORT
+export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
+
+as_pg() { (cd / && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
+pg_ctl() { as_pg "$ABT_BIN/pg_ctl" -D "$PGD" "$@"; }
+q() { "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+stop_server() {
+    local pid
+    [ -f "$PGD/postmaster.pid" ] || return 0
+    pg_ctl -m immediate -w -t 30 stop >/dev/null 2>&1 && return 0
+    pid=$(head -n1 "$PGD/postmaster.pid" 2>/dev/null)
+    case $pid in '' | *[!0-9]*) return 0 ;; esac
+    kill -KILL "$pid" 2>/dev/null
+}
+cleanup() {
+    trap - EXIT HUP INT TERM
+    stop_server
+    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+
+# wait_for TIMEOUT_S CMD...: polls CMD every 0.1 s until it succeeds
+wait_for() {
+    local n=$(($1 * 10))
+    shift
+    for _ in $(seq 1 "$n"); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+log_tail() { tail -n "${1:-20}" "$SLOG" 2>/dev/null | sed 's/^/#   log: /'; }
+settler_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abtest settler'
+                             AND datname = '$1' AND application_name = 'abtest settler'"; }
+has_settler() { [ -n "$(settler_pid "$1")" ]; }
+no_settler() { [ -z "$(settler_pid "$1")" ]; }
+launcher_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abtest launcher'"; }
+has_launcher() { [ -n "$(launcher_pid)" ]; }
+accepts() { q postgres "SELECT 1" >/dev/null; }
+dboid() { q postgres "SELECT oid FROM pg_database WHERE datname = '$1'"; }
+ready_count() { grep -c 'database system is ready to accept connections' "$SLOG"; }
+reinitialized() { [ "$(ready_count)" -gt "$ready" ]; }
+new_settler() { local p; p=$(settler_pid abt_settle); [ -n "$p" ] && [ "$p" != "$before" ]; }
+said_absent() { grep -q "abtest settler: no abtest 1.1 or later in database $1," "$SLOG"; }
+
+# setup DB: an experiment with 2 elements x 2 variants
+setup() {
+    q "$1" "
+SET abtest.publication = '';
+CREATE EXTENSION IF NOT EXISTS abtest;
+INSERT INTO abtest.experiments (id, name, status) VALUES ('$EXP', 'settler', 'active');
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, position) VALUES
+  ('5e100000-0000-4000-8000-000000000001', '$EXP', 'headline', 0),
+  ('5e200000-0000-4000-8000-000000000002', '$EXP', 'button', 1);
+INSERT INTO abtest.element_variants (element_id, name, is_control, position)
+SELECT e.id, v.name, v.ctl, v.pos
+  FROM abtest.experiment_elements e,
+       (VALUES ('control', true, 0), ('treatment', false, 1)) v(name, ctl, pos)
+ WHERE e.experiment_id = '$EXP';" >/dev/null
+}
+# load DB PREFIX N: N new visitors (in 4 sessions at once), a third converting
+load() {
+    local i pids=()
+    for i in 1 2 3 4; do
+        q "$1" "SELECT count(abt_assign('$EXP', '$2-$i-' || g)) FROM generate_series(1, $3) g;
+                SELECT count(abt_convert('$EXP', '$2-$i-' || g)) FROM generate_series(1, $3, 3) g;" \
+            >/dev/null &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || return 1; done
+}
+# settled DB: element_variants = variant_totals = the assignment rows, and
+# no slot row of the counters left unfolded
+SETTLED_SQL="
+SELECT count(*) FROM abtest.element_variants v
+  JOIN abtest.variant_totals t ON t.variant_id = v.id
+  JOIN (SELECT s.value::uuid AS variant_id, count(*) AS a, count(converted_at) AS c
+          FROM abtest.assignments, jsonb_each_text(variants) s GROUP BY 1) x ON x.variant_id = v.id
+ WHERE v.total_allocations = t.total_allocations AND v.total_conversions = t.total_conversions
+   AND t.total_allocations = x.a AND t.total_conversions = x.c
+   AND v.conversion_rate = t.conversion_rate"
+settled() {
+    [ "$(q "$1" "$SETTLED_SQL")" = 4 ] &&
+        [ "$(q "$1" "SELECT count(*) FROM abtest.variant_counters WHERE slot <> 0")" = 0 ]
+}
+exact_diag() {
+    q "$1" "SELECT v.name, v.total_allocations, v.total_conversions, t.total_allocations, t.total_conversions
+              FROM abtest.element_variants v JOIN abtest.variant_totals t ON t.variant_id = v.id" 2>&1 \
+        | sed 's/^/#   /'
+    q "$1" "SELECT slot, count(*) FROM abtest.variant_counters GROUP BY 1" 2>&1 | sed 's/^/#   slots: /'
+}
+check_settled() { # DB DESCRIPTION
+    if wait_for 30 settled "$1"; then ok "$2"; else not_ok "$2"; exact_diag "$1"; log_tail; fi
+}
+
+# ------------------------------------------------------------ our server
+{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    [ -e "$SOCK/.s.PGSQL.$1" ]
+}
+port=$((55000 + RANDOM % 4000))
+while port_busy "$port"; do port=$((port + 1)); done
+export PGPORT=$port
+as_pg "$ABT_BIN/initdb" -D "$PGD" -A trust -U postgres -E UTF8 --no-locale -N \
+    >"$WORK/initdb.log" 2>&1 || { sed 's/^/# /' "$WORK/initdb.log"; bail "initdb failed"; }
+cat <<CONF | as_pg tee -a "$PGD/postgresql.conf" >/dev/null
+# ---- test/client/settler.sh ----
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+port = $port
+max_connections = 40
+max_worker_processes = 16
+shared_buffers = 32MB
+restart_after_crash = on
+wal_level = replica
+max_wal_senders = 0
+log_min_messages = debug1
+log_line_prefix = '%m [%p] '
+shared_preload_libraries = 'abtest'
+abtest.settle_interval = '200ms'
+CONF
+as_pg touch "$SLOG"
+if ! pg_ctl -l "$SLOG" -w -t 60 start >"$WORK/pg_ctl.log" 2>&1; then
+    sed 's/^/# /' "$WORK/pg_ctl.log"
+    log_tail
+    bail "could not start the test's own server"
+fi
+ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $port)"
+check "the launcher runs (backend_type 'abtest launcher')" wait_for 30 has_launcher
+
+# ------------------------------------------------------------ settling
+q postgres "CREATE DATABASE abt_settle" >/dev/null || bail "CREATE DATABASE"
+q postgres "CREATE DATABASE abt_plain" >/dev/null || bail "CREATE DATABASE"
+q postgres "CREATE DATABASE abt_old" >/dev/null || bail "CREATE DATABASE"
+setup abt_settle || bail "setup"
+check "CREATE EXTENSION starts a settler for its database" wait_for 30 has_settler abt_settle
+is "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'abtest settler'")" 1 \
+   "one settler in all: none for the databases without abtest"
+load abt_settle first 150 || bail "load"
+check_settled abt_settle "after the load, with no call: element_variants = variant_totals = the rows, no slot row left"
+is "$(q abt_settle "SELECT pid = $(settler_pid abt_settle) AND rounds > 0 AND rows_folded > 0 AND variants_updated >= 4
+                      FROM abtest.settler")" t \
+   "abtest.settler shows the running settler and what it folded"
+is "$(q abt_settle "SELECT count(*) FROM abtest.experiment_timeline
+                     WHERE slot <> 0 AND bucket < date_bin('15 minutes', now(), '2000-01-01 00:00:00+00')")" 0 \
+   "no rollup row of a closed bucket is left unfolded"
+
+# ------------------------------------------------- databases without it
+check "a database without abtest: its settler said so and exited" \
+    wait_for 30 said_absent "$(dboid abt_plain)"
+check "  and it has no settler" no_settler abt_plain
+q abt_old "SET abtest.publication = ''; CREATE EXTENSION abtest VERSION '1.0'" >/dev/null || bail "1.0"
+q postgres "SELECT pg_terminate_backend($(settler_pid abt_settle))" >/dev/null   # the launcher rescans when it stops
+check "a database at 1.0: its settler said so and exited" wait_for 30 said_absent "$(dboid abt_old)"
+check "  and it has no settler" no_settler abt_old
+check "the settler stopped by pg_terminate_backend is started again" wait_for 30 has_settler abt_settle
+q abt_old "ALTER EXTENSION abtest UPDATE" >/dev/null || bail "ALTER EXTENSION UPDATE"
+check "ALTER EXTENSION abtest UPDATE to 1.1 starts its settler" wait_for 30 has_settler abt_old
+
+# ------------------------------------------------------------ crashes
+before=$(settler_pid abt_settle)
+ready=$(ready_count)
+load abt_settle second 100 2>/dev/null &
+LOADPID=$!
+kill -KILL "$before"
+wait "$LOADPID"     # may fail: the crash ends its sessions
+check "kill -9 of the settler: the server reinitializes" wait_for 60 reinitialized
+check "  and the settler is back (new pid)" wait_for 60 new_settler
+load abt_settle third 100 || bail "load after the crash"
+check_settled abt_settle "after kill -9 of the settler and more load: still exact (nothing folded twice or lost)"
+
+ready=$(ready_count)
+kill -KILL "$(launcher_pid)"
+check "kill -9 of the launcher: the server reinitializes" wait_for 60 reinitialized
+check "  and the launcher is back" wait_for 60 has_launcher
+check "  and the settler too" wait_for 60 has_settler abt_settle
+
+load abt_settle fourth 100 2>/dev/null &
+LOADPID=$!
+sleep 0.3   # let the load start (not a synchronisation: any moment will do)
+pg_ctl -m immediate -w -t 30 stop >/dev/null 2>&1
+wait "$LOADPID"
+if pg_ctl -l "$SLOG" -w -t 60 start >/dev/null 2>&1 && wait_for 30 accepts; then
+    ok "pg_ctl stop -m immediate under load, start: crash recovery"
+else
+    not_ok "pg_ctl stop -m immediate under load, start: crash recovery"; log_tail
+fi
+check "  the settler is back" wait_for 30 has_settler abt_settle
+load abt_settle fifth 100 || bail "load after the restart"
+check_settled abt_settle "after the immediate restart and more load: still exact"
+
+# ------------------------------------------------------------ leaving
+q abt_settle "DROP EXTENSION abtest CASCADE" >/dev/null || bail "DROP EXTENSION"
+check "DROP EXTENSION ends the settler" wait_for 30 no_settler abt_settle
+setup abt_settle || bail "setup again"
+check "CREATE EXTENSION again starts it again" wait_for 30 has_settler abt_settle
+load abt_settle sixth 50 || bail "load"
+check_settled abt_settle "and it settles the new experiment"
+start=$SECONDS
+if timeout 60 "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE abt_settle" \
+        >"$WORK/drop.out" 2>&1; then
+    ok "DROP DATABASE (without FORCE) of a database with a settler succeeds ($((SECONDS - start)) s)"
+else
+    not_ok "DROP DATABASE (without FORCE) of a database with a settler succeeds"
+    sed 's/^/#   /' "$WORK/drop.out"
+fi
+check "  and no settler is left for it" no_settler abt_settle
+
+# ------------------------------------------------------ without preloading
+as_pg sed -i "s/^shared_preload_libraries = 'abtest'/shared_preload_libraries = ''/" "$PGD/postgresql.conf"
+if pg_ctl -l "$SLOG" -m fast -w -t 60 restart >/dev/null 2>&1 && wait_for 30 accepts; then
+    ok "restarted without shared_preload_libraries"
+else
+    not_ok "restarted without shared_preload_libraries"; log_tail
+fi
+is "$(launcher_pid)/$(settler_pid abt_old)" "/" "no launcher, and no settler for abt_old"
+q postgres "CREATE DATABASE abt_manual" >/dev/null || bail "CREATE DATABASE"
+setup abt_manual || bail "setup"
+load abt_manual before 50 || bail "load"
+pid=$(q abt_manual "SELECT abt_settler_start()")
+check "abt_settler_start() starts a settler ($pid)" has_settler abt_manual
+is "$(q abt_manual "SELECT abt_settler_start()")" "$pid" "  called again, it returns the running one's pid"
+load abt_manual after 50 || bail "load"
+check_settled abt_manual "  it settles the load before and after it started"
+q abt_manual "DROP EXTENSION abtest CASCADE" >/dev/null || bail "DROP EXTENSION"
+check "  DROP EXTENSION ends it" wait_for 30 no_settler abt_manual
+
+finish
