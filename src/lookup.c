@@ -38,11 +38,12 @@ static const char *lookup_sql =
 
 /*
  * 1.1: lookup_sql's columns, then the experiment's namespace range and its
- * holdout's row (columns a 1.0 database lacks: only the 1.1 entry points
- * run this).  Still one query, and still rows of one experiment_id only
- * (the holdout's row is configuration, a reference table on Citus): the
- * visitor's group in the holdout is another experiment's assignment, read
- * by abt_lookup_holdout_group when needed.
+ * holdout's id (columns a 1.0 database lacks: only the 1.1 entry points
+ * run this).  Still one query for an experiment without a holdout: the
+ * holdout's row is read by holdout_sql only where there is one (a join here
+ * cost every page view about a tenth of its time), and the visitor's group
+ * in the holdout, another experiment's assignment, by
+ * abt_lookup_holdout_group when needed.
  */
 static SPIPlanPtr lookup_1_1_plan = NULL;
 
@@ -51,26 +52,34 @@ enum
 	LOOKUP_NAMESPACE = LOOKUP_CTID + 1,
 	LOOKUP_NAMESPACE_START,
 	LOOKUP_NAMESPACE_END,
-	LOOKUP_HOLDOUT_ID,
-	LOOKUP_HOLDOUT_STATUS,
-	LOOKUP_HOLDOUT_SEED,
-	LOOKUP_HOLDOUT_COVERAGE,
-	LOOKUP_HOLDOUT_CONFIG_VERSION
+	LOOKUP_HOLDOUT_ID
 };
 
 static const char *lookup_1_1_sql =
 "SELECT e.status, e.seed, e.coverage, e.config_version,"
 "       a.variants, a.converted_at IS NOT NULL, a.ctid,"
-"       e.namespace, e.namespace_start, e.namespace_end,"
-"       h.id, h.status, h.seed, h.coverage, h.config_version"
+"       e.namespace, e.namespace_start, e.namespace_end, e.holdout_id"
 "  FROM abtest.experiments e"
 "  LEFT JOIN abtest.assignments a"
 "         ON a.experiment_id OPERATOR(pg_catalog.=) e.id"
 "        AND a.user_id OPERATOR(pg_catalog.=) $2"
-"  LEFT JOIN abtest.experiments h"
-"         ON h.id OPERATOR(pg_catalog.=) e.holdout_id"
-"        AND h.kind OPERATOR(pg_catalog.=) 'holdout'"
 " WHERE e.id OPERATOR(pg_catalog.=) $1";
+
+/* 1.1: an experiment's holdout row, $1 its id. */
+static SPIPlanPtr holdout_plan = NULL;
+
+enum
+{
+	HOLDOUT_STATUS = 1,
+	HOLDOUT_SEED,
+	HOLDOUT_COVERAGE,
+	HOLDOUT_CONFIG_VERSION
+};
+
+static const char *holdout_sql =
+"SELECT h.status, h.seed, h.coverage, h.config_version"
+"  FROM abtest.experiments h"
+" WHERE h.id OPERATOR(pg_catalog.=) $1 AND h.kind OPERATOR(pg_catalog.=) 'holdout'";
 
 /* 1.1: a visitor's stored assignment in one experiment (a holdout's group). */
 static SPIPlanPtr group_plan = NULL;
@@ -99,11 +108,47 @@ abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	lookup_run(&lookup_plan, lookup_sql, false, experiment_id, user_id, out);
 }
 
-/* abt_lookup plus the experiment's namespace range (1.1 databases only). */
+/* Reads the row of the experiment's holdout into *out (none: holdout_found false). */
+static void
+read_holdout(AbtLookup *out)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+	int			rc;
+
+	args[0] = UUIDPGetDatum(&out->holdout_id);
+	rc = SPI_execute_plan(abt_plan(&holdout_plan, holdout_sql, 1, argtypes), args, NULL, false, 1);
+	abt_check_spi(rc, SPI_OK_SELECT, "the holdout lookup");
+	if (SPI_processed == 0)
+	{
+		out->holdout_found = false;
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	strlcpy(out->holdout_status,
+			TextDatumGetCString(SPI_getbinval(tuple, desc, HOLDOUT_STATUS, &isnull)),
+			sizeof(out->holdout_status));
+	out->holdout_seed = TextDatumGetCString(SPI_getbinval(tuple, desc, HOLDOUT_SEED, &isnull));
+	out->holdout_coverage = DatumGetFloat8(SPI_getbinval(tuple, desc, HOLDOUT_COVERAGE, &isnull));
+	out->holdout_version = DatumGetInt64(SPI_getbinval(tuple, desc, HOLDOUT_CONFIG_VERSION, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * abt_lookup plus the experiment's namespace range and its holdout's row
+ * (1.1 databases only; the holdout costs a second query where there is one).
+ */
 void
 abt_lookup_1_1(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 {
 	lookup_run(&lookup_1_1_plan, lookup_1_1_sql, true, experiment_id, user_id, out);
+	if (out->holdout_found)
+		read_holdout(out);
 }
 
 /*
@@ -207,17 +252,8 @@ lookup_run(SPIPlanPtr *plan, const char *sql, bool v11,
 		holdout = SPI_getbinval(tuple, desc, LOOKUP_HOLDOUT_ID, &isnull);
 		if (!isnull)
 		{
-			out->holdout_found = true;
+			out->holdout_found = true;	/* until read_holdout finds no row */
 			memcpy(&out->holdout_id, DatumGetUUIDP(holdout), UUID_LEN);
-			strlcpy(out->holdout_status,
-					TextDatumGetCString(SPI_getbinval(tuple, desc, LOOKUP_HOLDOUT_STATUS, &isnull)),
-					sizeof(out->holdout_status));
-			out->holdout_seed = TextDatumGetCString(SPI_getbinval(tuple, desc,
-																  LOOKUP_HOLDOUT_SEED, &isnull));
-			out->holdout_coverage = DatumGetFloat8(SPI_getbinval(tuple, desc,
-																 LOOKUP_HOLDOUT_COVERAGE, &isnull));
-			out->holdout_version = DatumGetInt64(SPI_getbinval(tuple, desc,
-															   LOOKUP_HOLDOUT_CONFIG_VERSION, &isnull));
 		}
 	}
 	variants = SPI_getbinval(tuple, desc, LOOKUP_VARIANTS, &isnull);
