@@ -28,7 +28,8 @@
 #      change this issue makes on that path, isolated: the lookup query with
 #      the ctid column against the same query without it (8 clients).
 #
-# Env: BENCH_DURATION (s, default 15, --quick 5), BENCH_ROUNDS (default 2,
+# Env: BENCH_SECTIONS (e.g. "3 4": only those sections; default all),
+#      BENCH_DURATION (s, default 15, --quick 5), BENCH_ROUNDS (default 2,
 #      --quick 1), BENCH_OUT (default bench/out/metrics-<UTC timestamp>),
 #      ABT_KEEP=1, ABT_PORT_BASE.
 # Exit: 0 = every target met, 1 = a target missed, 2 = the harness failed.
@@ -132,12 +133,15 @@ run_group() {
 
 # shellcheck disable=SC2086
 tps_of() { mean ${TPS_RUNS[$1]:-}; }
+# want N: section N is to run (BENCH_SECTIONS, e.g. "3 4"; default: all)
+want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 MISSED=0
 RESULTS=()
 # row NAME KEY BASE_KEY KIND TARGET: KIND tps (ratio = tps/base, >= target)
 # or time (ratio = base tps/tps, i.e. time over base time, <= target); target "info": none
 row() {
     local name=$1 key=$2 base=$3 kind=$4 target=$5 r met
+    [ -n "$(tps_of "$key")" ] || return 0     # a section not run (BENCH_SECTIONS)
     if [ "$kind" = tps ]; then r=$(ratio "$(tps_of "$key")" "$(tps_of "$base")")
     else r=$(ratio "$(tps_of "$base")" "$(tps_of "$key")"); fi
     met=info
@@ -191,6 +195,7 @@ SELECT md5('$1' || 'v' || v)::uuid, md5('$1' || 'el')::uuid, (ARRAY['A', 'B'])[v
 SQL
 }
 
+if want 1; then
 section "1. abt_convert with a value (32 clients) vs a bare INSERT"
 {
     experiment_sql "$HOT" hot
@@ -234,6 +239,8 @@ EXACT=$(q -d "$DB" -c "
 echo "  $EXACT" | tee "$OUT/exact.txt"
 case $EXACT in *"exact: t") ;; *) MISSED=1 ;; esac
 
+fi
+if want 2; then
 section "2. abt_metric_stats, 3 goals: 2M vs 500k assignments (data written by SQL)"
 for spec in "$S500 500000" "$S2M 2000000"; do
     set -- $spec
@@ -278,6 +285,8 @@ DEFS_OF[m_stats_500k]="-D exp=$S500"
 DEFS_OF[m_stats_2m]="-D exp=$S2M"
 run_group m_stats_2m@1 m_stats_500k@1
 
+fi
+if want 3; then
 section "3. abt_metric_stats: 100 experiments in one call vs 100 calls"
 {
     for i in $(seq 1 100); do
@@ -308,7 +317,16 @@ IDS=$(q -d "$DB" -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM abtest.ex
 } >"$PGB/m_stats_single.sql"
 printf '  one call returns %s rows\n' "$(q -d "$DB" -c "SELECT count(*) FROM abt_metric_stats('{$IDS}'::uuid[])")"
 run_group m_stats_batch@1 m_stats_single@1
+# the same after the settler's fold (abt_settle: each variant's slot rows
+# summed into one slot 0 row per goal, as a running settler keeps them)
+q -d "$DB" -c "SELECT sum(rows_folded) FROM abt_settle()" >/dev/null || die "abt_settle failed"
+q -d "$DB" -c "VACUUM ANALYZE" || die "VACUUM failed"
+cp "$PGB/m_stats_batch.sql" "$PGB/m_stats_batch_folded.sql"
+cp "$PGB/m_stats_single.sql" "$PGB/m_stats_single_folded.sql"
+run_group m_stats_batch_folded@1 m_stats_single_folded@1
 
+fi
+if want 4; then
 section "4. abt_assign (bench/run's rows) and the lookup with and without ctid"
 cat >"$PGB/m_returning_assign.sql" <<'SQL'
 -- abt_assign of a returning visitor of the hot experiment
@@ -353,11 +371,14 @@ for s in m_returning_assign m_returning_lookup m_lookup_ctid m_lookup_plain; do 
 for s in m_new_assign m_new_insert; do DEFS_OF[$s]="-D exp=$NEWEXP"; done
 run_group m_returning_lookup@8 m_returning_assign@8 m_lookup_plain@8 m_lookup_ctid@8 m_new_insert@32 m_new_assign@32
 
+fi
+
 section "results"
 row "abt_convert with a value, fresh assignments, no ANALYZE (32 clients)" m_convert@32 m_insert_events@32 tps 0.5
 row "bare INSERT into a plain events table (32 clients)" m_insert_events@32 m_insert_events@32 tps info
 row "abt_metric_stats 3 goals: 2M vs 500k assignments (1 client)" m_stats_2m@1 m_stats_500k@1 time 1.2
-row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client)" m_stats_batch@1 m_stats_single@1 time 0.2
+row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), 8 slots each" m_stats_batch@1 m_stats_single@1 time info
+row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), folded by the settler" m_stats_batch_folded@1 m_stats_single_folded@1 time 0.2
 row "abt_assign returning visitor vs bare lookup (8 clients; bench/run: >= 0.70x)" m_returning_assign@8 m_returning_lookup@8 tps info
 row "abt_assign new visitor vs bare INSERT into an assignments-shaped table (32 clients)" m_new_assign@32 m_new_insert@32 tps info
 row "lookup with ctid vs without (8 clients): this issue's change on abt_assign's path" m_lookup_ctid@8 m_lookup_plain@8 tps info

@@ -698,6 +698,8 @@ CREATE INDEX experiment_timeline_unsettled ON abtest.experiment_timeline (experi
     WHERE slot OPERATOR(pg_catalog.<>) 0;
 CREATE INDEX variant_timeline_unsettled ON abtest.variant_timeline (experiment_id)
     WHERE slot OPERATOR(pg_catalog.<>) 0;
+CREATE INDEX goal_counters_unsettled ON abtest.goal_counters (experiment_id)
+    WHERE slot OPERATOR(pg_catalog.<>) 0;
 
 /*
  * abt_timeline corrects the window's partial first 15-minute rollup from the

@@ -14,6 +14,8 @@
  *     LOCKED, deleted, and their sums added into slot 0 rows (an upsert per
  *     variant, bucket); a row a visitor's transaction holds is skipped and
  *     folded next time, so the fold never waits for a visitor;
+ *     The per-goal sums of abt_metric_stats (goal_counters) are folded the
+ *     same way;
  *  3. element_variants.total_allocations, total_conversions and
  *     conversion_rate of every variant whose totals changed are set to the
  *     sum of all its counter rows, once; a variant row someone else holds
@@ -45,6 +47,7 @@ PG_FUNCTION_INFO_V1(abt_settle);
 static SPIPlanPtr fold_counters_plan = NULL;
 static SPIPlanPtr fold_experiment_rollups_plan = NULL;
 static SPIPlanPtr fold_variant_rollups_plan = NULL;
+static SPIPlanPtr fold_goal_counters_plan = NULL;
 static SPIPlanPtr settle_variants_plan = NULL;
 static SPIPlanPtr changed_plan = NULL;
 static SPIPlanPtr all_plan = NULL;
@@ -129,6 +132,39 @@ static const char *fold_variant_rollups_sql =
 "SELECT COALESCE(pg_catalog.sum(sums.nrows), 0)::pg_catalog.int8 FROM sums";
 
 /*
+ * $1 experiment: folds its slot rows of the per-goal sums (abt_metric_stats)
+ * into slot 0, as fold_counters_sql does for the variant counters.
+ */
+static const char *fold_goal_counters_sql =
+"WITH locked AS MATERIALIZED ("
+"  SELECT l.slot, l.variant_id, l.goal FROM abtest.goal_counters l"
+"   WHERE l.experiment_id OPERATOR(pg_catalog.=) $1 AND l.slot OPERATOR(pg_catalog.<>) 0"
+"     FOR UPDATE SKIP LOCKED),"
+" taken AS ("
+"  DELETE FROM abtest.goal_counters g USING locked"
+"   WHERE g.experiment_id OPERATOR(pg_catalog.=) $1 AND g.slot OPERATOR(pg_catalog.=) locked.slot"
+"     AND g.variant_id OPERATOR(pg_catalog.=) locked.variant_id"
+"     AND g.goal OPERATOR(pg_catalog.=) locked.goal"
+"  RETURNING g.variant_id, g.goal, g.converters, g.value_sum, g.value_sum_squares),"
+" sums AS ("
+"  SELECT taken.variant_id, taken.goal,"
+"         pg_catalog.sum(taken.converters)::pg_catalog.int8 AS converters,"
+"         pg_catalog.sum(taken.value_sum) AS value_sum,"
+"         pg_catalog.sum(taken.value_sum_squares) AS value_sum_squares,"
+"         pg_catalog.count(*) AS nrows"
+"    FROM taken GROUP BY taken.variant_id, taken.goal),"
+" settled AS ("
+"  INSERT INTO abtest.goal_counters AS s"
+"         (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)"
+"  SELECT $1, 0, sums.variant_id, sums.goal, sums.converters, sums.value_sum, sums.value_sum_squares"
+"    FROM sums ORDER BY sums.variant_id, sums.goal"
+"  ON CONFLICT ON CONSTRAINT goal_counters_pkey"
+"  DO UPDATE SET converters = s.converters OPERATOR(pg_catalog.+) excluded.converters,"
+"                value_sum = s.value_sum OPERATOR(pg_catalog.+) excluded.value_sum,"
+"                value_sum_squares = s.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares)"
+"SELECT COALESCE(pg_catalog.sum(sums.nrows), 0)::pg_catalog.int8 FROM sums";
+
+/*
  * $1 experiment: sets element_variants' totals of the variants whose totals
  * differ from the sum of their counter rows; returns the rows updated and
  * the rows that differed.
@@ -177,6 +213,8 @@ static const char *changed_sql =
 "SELECT t.experiment_id FROM abtest.variant_timeline t"
 " WHERE t.slot OPERATOR(pg_catalog.<>) 0 AND t.bucket OPERATOR(pg_catalog.<) $1"
 " UNION "
+"SELECT g.experiment_id FROM abtest.goal_counters g WHERE g.slot OPERATOR(pg_catalog.<>) 0"
+" UNION "
 "SELECT r.id FROM pg_catalog.unnest($2) AS r(id)"
 " ORDER BY 1";
 
@@ -186,6 +224,9 @@ static const char *all_sql =
 " UNION "
 "SELECT t.experiment_id FROM abtest.experiment_timeline t"
 "  WHERE t.slot OPERATOR(pg_catalog.<>) 0"
+" UNION "
+"SELECT g.experiment_id FROM abtest.goal_counters g"
+"  WHERE g.slot OPERATOR(pg_catalog.<>) 0"
 " ORDER BY 1";
 
 /* Result columns of settle_variants_sql (SPI numbers from 1). */
@@ -243,6 +284,9 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 	counts->rows_folded += run_fold(abt_plan(&fold_variant_rollups_plan,
 											 fold_variant_rollups_sql, 2, argtypes),
 									2, args, "folding variant rollups");
+	counts->rows_folded += run_fold(abt_plan(&fold_goal_counters_plan,
+											 fold_goal_counters_sql, 1, argtypes),
+									1, args, "folding goal sums");
 
 	/* a new command: it sees the folded rows */
 	CommandCounterIncrement();

@@ -30,7 +30,7 @@ SCRIPT=sql/abtest-indexes-concurrently.sql
 # of converted assignments).
 NOT_SEED="'element_variants_one_control', 'conversions_visitor', 'variant_counters_unsettled',
           'assignments_converted',
-          'experiment_timeline_unsettled', 'variant_timeline_unsettled'"
+          'experiment_timeline_unsettled', 'variant_timeline_unsettled', 'goal_counters_unsettled'"
 DB=abt_idxconc_$TAG
 cleanup() {
     q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1

@@ -1,7 +1,7 @@
 -- pgTAP: the indexes of the seed plan ("Proposed Index Optimizations") exist
 -- with exactly its definitions, and the assignments lookup is the primary key.
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 
 CREATE EXTENSION abtest;
 
@@ -143,6 +143,12 @@ SELECT is(pg_get_indexdef('abtest.experiment_timeline_unsettled'::regclass),
 SELECT is(pg_get_indexdef('abtest.variant_timeline_unsettled'::regclass),
           'CREATE INDEX variant_timeline_unsettled ON abtest.variant_timeline USING btree (experiment_id) WHERE (slot <> 0)',
           'variant_timeline_unsettled: btree (experiment_id) WHERE slot <> 0');
+-- the per-goal sums of abt_metric_stats are folded by the settler too
+SELECT indexes_are('abtest', 'goal_counters', ARRAY['goal_counters_pkey', 'goal_counters_unsettled'],
+                   'abtest.goal_counters has exactly its documented indexes');
+SELECT is(pg_get_indexdef('abtest.goal_counters_unsettled'::regclass),
+          'CREATE INDEX goal_counters_unsettled ON abtest.goal_counters USING btree (experiment_id) WHERE (slot <> 0)',
+          'goal_counters_unsettled: btree (experiment_id) WHERE slot <> 0');
 -- 1.1 (issue 12): the pins, and the namespace exclusion (a GiST expression
 -- index, partial: completed experiments free their range)
 SELECT indexes_are('abtest', 'forced_variants', ARRAY['forced_variants_pkey'],

@@ -432,5 +432,19 @@ EXPLAIN (COSTS OFF) EXECUTE first_conversion(pg_temp.e(7), 'p2', '(0,1)');
 RESET plan_cache_mode;
 DEALLOCATE first_conversion;
 
+-- The settler's fold moves the per-goal sums of the slots into slot 0 (as
+-- it does the variant counters) and changes no number of abt_metric_stats.
+CREATE TEMP TABLE metrics_before_fold AS SELECT * FROM abt_metric_stats(ARRAY[pg_temp.e(3), pg_temp.e(4)]);
+SELECT slot = 0 AS settled, count(*) AS goal_rows FROM abtest.goal_counters
+ WHERE experiment_id IN (pg_temp.e(3), pg_temp.e(4)) GROUP BY 1 ORDER BY 1;
+SELECT sum(experiments) AS experiments, sum(rows_folded) > 0 AS folded
+  FROM (SELECT * FROM abt_settle(pg_temp.e(3)) UNION ALL SELECT * FROM abt_settle(pg_temp.e(4))) s;
+SELECT slot = 0 AS settled, count(*) AS goal_rows FROM abtest.goal_counters
+ WHERE experiment_id IN (pg_temp.e(3), pg_temp.e(4)) GROUP BY 1 ORDER BY 1;
+SELECT (SELECT count(*) FROM metrics_before_fold) AS rows,
+       (SELECT count(*) FROM (SELECT * FROM metrics_before_fold
+                              EXCEPT ALL SELECT * FROM abt_metric_stats(ARRAY[pg_temp.e(3), pg_temp.e(4)])) d)
+       AS differ_after_fold;
+
 DROP OWNED BY abt_metrics_owner;
 DROP ROLE abt_metrics_owner;
