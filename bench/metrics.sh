@@ -377,8 +377,8 @@ section "results"
 row "abt_convert with a value, fresh assignments, no ANALYZE (32 clients)" m_convert@32 m_insert_events@32 tps 0.5
 row "bare INSERT into a plain events table (32 clients)" m_insert_events@32 m_insert_events@32 tps info
 row "abt_metric_stats 3 goals: 2M vs 500k assignments (1 client)" m_stats_2m@1 m_stats_500k@1 time 1.2
-row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), 8 slots each" m_stats_batch@1 m_stats_single@1 time info
-row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), folded by the settler" m_stats_batch_folded@1 m_stats_single_folded@1 time 0.2
+row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), 8 slots each" m_stats_batch@1 m_stats_single@1 time 0.2
+row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), folded by the settler (both faster)" m_stats_batch_folded@1 m_stats_single_folded@1 time info
 row "abt_assign returning visitor vs bare lookup (8 clients; bench/run: >= 0.70x)" m_returning_assign@8 m_returning_lookup@8 tps info
 row "abt_assign new visitor vs bare INSERT into an assignments-shaped table (32 clients)" m_new_assign@32 m_new_insert@32 tps info
 row "lookup with ctid vs without (8 clients): this issue's change on abt_assign's path" m_lookup_ctid@8 m_lookup_plain@8 tps info
@@ -387,6 +387,6 @@ row "lookup with ctid vs without (8 clients): this issue's change on abt_assign'
     echo "| --- | --- | --- | --- | --- | --- | --- |"
     printf '%s\n' "${RESULTS[@]}"
     echo
-    echo "$EXACT"
+    echo "${EXACT:-}"
 } | tee "$OUT/results.md"
 exit "$MISSED"
