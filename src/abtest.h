@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include <math.h>
+
 #include "executor/spi.h"
 #include "storage/itemptr.h"
 #include "fmgr.h"
@@ -219,6 +221,23 @@ extern AbtConfig *abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version);
 extern void abt_config_load_goals(AbtConfig *config);
 
 /* analytics.c: what the analytics entry points (stats.c, metric_stats.c) share */
+
+/* Sets one column of a result row being built. */
+static inline void
+abt_set_column(Datum *values, bool *nulls, int column, Datum value)
+{
+	values[column] = value;
+	nulls[column] = false;
+}
+
+/* Sets a float8 column, leaving it NULL where the value is meaningless (NaN, infinite). */
+static inline void
+abt_set_float_column(Datum *values, bool *nulls, int column, double value)
+{
+	if (!isnan(value) && !isinf(value))
+		abt_set_column(values, nulls, column, Float8GetDatum(value));
+}
+
 typedef struct AbtRequestedExperiment
 {
 	pg_uuid_t	id;				/* hash key */

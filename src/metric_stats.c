@@ -168,25 +168,6 @@ text_equal(text *a, text *b)
 		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
-/* Sets a float8 column, leaving it NULL where the value is meaningless (NaN). */
-static inline void
-set_float(Datum *values, bool *nulls, int column, double value)
-{
-	if (!isnan(value) && !isinf(value))
-	{
-		values[column] = Float8GetDatum(value);
-		nulls[column] = false;
-	}
-}
-
-/* Sets one column of a row being built. */
-static inline void
-set_column(Datum *values, bool *nulls, int column, Datum value)
-{
-	values[column] = value;
-	nulls[column] = false;
-}
-
 /* A numeric datum as a double (infinite when out of double's range). */
 static double
 numeric_to_double(Datum value)
@@ -412,9 +393,9 @@ static void
 begin_row(Datum experiment_id, Datum status, bool status_null, Datum *values, bool *nulls)
 {
 	memset(nulls, true, sizeof(bool) * MS_COLUMNS);
-	set_column(values, nulls, MS_EXPERIMENT_ID, experiment_id);
+	abt_set_column(values, nulls, MS_EXPERIMENT_ID, experiment_id);
 	if (!status_null)
-		set_column(values, nulls, MS_STATUS, status);
+		abt_set_column(values, nulls, MS_STATUS, status);
 }
 
 /*
@@ -473,20 +454,20 @@ emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, AbtConfig 
 					bool	   *rownulls = &nulls[nrows * MS_COLUMNS];
 
 					begin_row(experiment_id, status, false, row, rownulls);
-					set_column(row, rownulls, MS_ELEMENT_ID, UUIDPGetDatum(&element->id));
-					set_column(row, rownulls, MS_ELEMENT_NAME, CStringGetTextDatum(element->name));
-					set_column(row, rownulls, MS_VARIANT_ID, UUIDPGetDatum(&variant->id));
-					set_column(row, rownulls, MS_VARIANT_NAME, CStringGetTextDatum(variant->name));
-					set_column(row, rownulls, MS_IS_CONTROL, BoolGetDatum(variant->is_control));
-					set_column(row, rownulls, MS_GOAL, goal);
-					set_column(row, rownulls, MS_METRIC, CStringGetTextDatum(metric_names[m]));
-					set_column(row, rownulls, MS_VISITORS, Int64GetDatum(vg[v].n));
-					set_column(row, rownulls, MS_CONVERTERS, Int64GetDatum(vg[v].converters));
-					set_column(row, rownulls, MS_VALUE_SUM, vg[v].value_sum);
-					set_column(row, rownulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
-					set_column(row, rownulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
-					set_float(row, rownulls, MS_MEAN, vg[v].mean[m]);
-					set_float(row, rownulls, MS_VARIANCE, vg[v].variance[m]);
+					abt_set_column(row, rownulls, MS_ELEMENT_ID, UUIDPGetDatum(&element->id));
+					abt_set_column(row, rownulls, MS_ELEMENT_NAME, CStringGetTextDatum(element->name));
+					abt_set_column(row, rownulls, MS_VARIANT_ID, UUIDPGetDatum(&variant->id));
+					abt_set_column(row, rownulls, MS_VARIANT_NAME, CStringGetTextDatum(variant->name));
+					abt_set_column(row, rownulls, MS_IS_CONTROL, BoolGetDatum(variant->is_control));
+					abt_set_column(row, rownulls, MS_GOAL, goal);
+					abt_set_column(row, rownulls, MS_METRIC, CStringGetTextDatum(metric_names[m]));
+					abt_set_column(row, rownulls, MS_VISITORS, Int64GetDatum(vg[v].n));
+					abt_set_column(row, rownulls, MS_CONVERTERS, Int64GetDatum(vg[v].converters));
+					abt_set_column(row, rownulls, MS_VALUE_SUM, vg[v].value_sum);
+					abt_set_column(row, rownulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
+					abt_set_column(row, rownulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
+					abt_set_float_column(row, rownulls, MS_MEAN, vg[v].mean[m]);
+					abt_set_float_column(row, rownulls, MS_VARIANCE, vg[v].variance[m]);
 					if (control >= 0 && v != control)
 					{
 						AbtMetricTest t;
@@ -501,11 +482,11 @@ emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, AbtConfig 
 											 vg[control].variance[m],
 											 vg[v].n, vg[v].mean[m], vg[v].variance[m],
 											 out->alpha, &t);
-						set_float(row, rownulls, MS_UPLIFT, t.uplift);
-						set_float(row, rownulls, MS_CI_LOW, t.ci_low);
-						set_float(row, rownulls, MS_CI_HIGH, t.ci_high);
-						set_float(row, rownulls, MS_P_VALUE, t.p_value);
-						set_float(row, rownulls, MS_CHANCE_TO_BEAT, t.chance_to_beat);
+						abt_set_float_column(row, rownulls, MS_UPLIFT, t.uplift);
+						abt_set_float_column(row, rownulls, MS_CI_LOW, t.ci_low);
+						abt_set_float_column(row, rownulls, MS_CI_HIGH, t.ci_high);
+						abt_set_float_column(row, rownulls, MS_P_VALUE, t.p_value);
+						abt_set_float_column(row, rownulls, MS_CHANCE_TO_BEAT, t.chance_to_beat);
 						/* the family: every non-control row (a NULL p counts in none) */
 						p[nfamily] = isinf(t.p_value) ? NAN : t.p_value;
 						family_row[nfamily++] = nrows;
@@ -518,11 +499,11 @@ emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, AbtConfig 
 
 	abt_metric_adjust_holm(p, nfamily, order, adjusted);
 	for (int i = 0; i < nfamily; i++)
-		set_float(&values[family_row[i] * MS_COLUMNS], &nulls[family_row[i] * MS_COLUMNS],
+		abt_set_float_column(&values[family_row[i] * MS_COLUMNS], &nulls[family_row[i] * MS_COLUMNS],
 				  MS_P_VALUE_HOLM, adjusted[i]);
 	abt_metric_adjust_bh(p, nfamily, order, adjusted);
 	for (int i = 0; i < nfamily; i++)
-		set_float(&values[family_row[i] * MS_COLUMNS], &nulls[family_row[i] * MS_COLUMNS],
+		abt_set_float_column(&values[family_row[i] * MS_COLUMNS], &nulls[family_row[i] * MS_COLUMNS],
 				  MS_P_VALUE_BH, adjusted[i]);
 
 	for (int r = 0; r < nrows; r++)
@@ -685,17 +666,17 @@ test_result(FunctionCallInfo fcinfo, double mean_a, double var_a, double mean_b,
 	if (desc->natts != TEST_COLUMNS)
 		elog(ERROR, "the result type has %d columns, expected %d", desc->natts, TEST_COLUMNS);
 	memset(nulls, true, sizeof(nulls));
-	set_float(values, nulls, TEST_MEAN_A, mean_a);
-	set_float(values, nulls, TEST_VARIANCE_A, var_a);
-	set_float(values, nulls, TEST_MEAN_B, mean_b);
-	set_float(values, nulls, TEST_VARIANCE_B, var_b);
-	set_float(values, nulls, TEST_UPLIFT, t->uplift);
-	set_float(values, nulls, TEST_SE, t->se);
-	set_float(values, nulls, TEST_DOF, t->dof);
-	set_float(values, nulls, TEST_P_VALUE, t->p_value);
-	set_float(values, nulls, TEST_CI_LOW, t->ci_low);
-	set_float(values, nulls, TEST_CI_HIGH, t->ci_high);
-	set_float(values, nulls, TEST_CHANCE_TO_BEAT, t->chance_to_beat);
+	abt_set_float_column(values, nulls, TEST_MEAN_A, mean_a);
+	abt_set_float_column(values, nulls, TEST_VARIANCE_A, var_a);
+	abt_set_float_column(values, nulls, TEST_MEAN_B, mean_b);
+	abt_set_float_column(values, nulls, TEST_VARIANCE_B, var_b);
+	abt_set_float_column(values, nulls, TEST_UPLIFT, t->uplift);
+	abt_set_float_column(values, nulls, TEST_SE, t->se);
+	abt_set_float_column(values, nulls, TEST_DOF, t->dof);
+	abt_set_float_column(values, nulls, TEST_P_VALUE, t->p_value);
+	abt_set_float_column(values, nulls, TEST_CI_LOW, t->ci_low);
+	abt_set_float_column(values, nulls, TEST_CI_HIGH, t->ci_high);
+	abt_set_float_column(values, nulls, TEST_CHANCE_TO_BEAT, t->chance_to_beat);
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 

@@ -65,29 +65,13 @@ typedef struct StatsOutput
 	HTAB	   *sums;
 } StatsOutput;
 
-/* Sets one column of a row being built. */
-static inline void
-set_column(Datum *values, bool *nulls, int column, Datum value)
-{
-	values[column] = value;
-	nulls[column] = false;
-}
-
-/* Sets a float8 column, leaving it NULL where the value is meaningless (NaN). */
-static inline void
-set_float_column(Datum *values, bool *nulls, int column, double value)
-{
-	if (!isnan(value) && !isinf(value))
-		set_column(values, nulls, column, Float8GetDatum(value));
-}
-
 /* Starts a row with the experiment's columns; everything else NULL. */
 static void
 begin_row(StatsOutput *out, Datum *values, bool *nulls)
 {
 	memset(nulls, true, sizeof(bool) * STATS_COLUMNS);
-	set_column(values, nulls, STATS_EXPERIMENT_ID, out->experiment_id);
-	set_column(values, nulls, STATS_STATUS, out->status);
+	abt_set_column(values, nulls, STATS_EXPERIMENT_ID, out->experiment_id);
+	abt_set_column(values, nulls, STATS_STATUS, out->status);
 }
 
 /* Emits the rows of one element, with its statistics. */
@@ -138,23 +122,23 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 					ctb = NAN;
 
 		begin_row(out, values, nulls);
-		set_column(values, nulls, STATS_ELEMENT_ID, UUIDPGetDatum(&element->id));
-		set_column(values, nulls, STATS_ELEMENT_NAME, name);
+		abt_set_column(values, nulls, STATS_ELEMENT_ID, UUIDPGetDatum(&element->id));
+		abt_set_column(values, nulls, STATS_ELEMENT_NAME, name);
 		if (element->selector != NULL)
-			set_column(values, nulls, STATS_SELECTOR, selector);
+			abt_set_column(values, nulls, STATS_SELECTOR, selector);
 		if (n == 0)
 		{
 			tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 			break;
 		}
-		set_column(values, nulls, STATS_VARIANT_ID, UUIDPGetDatum(&v->id));
-		set_column(values, nulls, STATS_VARIANT_NAME, CStringGetTextDatum(v->name));
-		set_column(values, nulls, STATS_IS_CONTROL, BoolGetDatum(v->is_control));
-		set_column(values, nulls, STATS_ALLOCATIONS, Int64GetDatum(allocations[i]));
-		set_column(values, nulls, STATS_CONVERSIONS, Int64GetDatum(conversions[i]));
-		set_column(values, nulls, STATS_VARIANT_POSITION, Int32GetDatum(v->position));
+		abt_set_column(values, nulls, STATS_VARIANT_ID, UUIDPGetDatum(&v->id));
+		abt_set_column(values, nulls, STATS_VARIANT_NAME, CStringGetTextDatum(v->name));
+		abt_set_column(values, nulls, STATS_IS_CONTROL, BoolGetDatum(v->is_control));
+		abt_set_column(values, nulls, STATS_ALLOCATIONS, Int64GetDatum(allocations[i]));
+		abt_set_column(values, nulls, STATS_CONVERSIONS, Int64GetDatum(conversions[i]));
+		abt_set_column(values, nulls, STATS_VARIANT_POSITION, Int32GetDatum(v->position));
 		if (weight_sum > 0.0)
-			set_column(values, nulls, STATS_WEIGHT, Float8GetDatum(v->weight / weight_sum));
+			abt_set_column(values, nulls, STATS_WEIGHT, Float8GetDatum(v->weight / weight_sum));
 
 		if (allocations[i] > 0)
 		{
@@ -171,13 +155,13 @@ emit_element(StatsOutput *out, AbtConfig *config, AbtElement *element)
 			ctb = abt_stats_chance_to_beat(conversions[i], allocations[i],
 										   conversions[control], allocations[control]);
 		}
-		set_float_column(values, nulls, STATS_CONVERSION_RATE, rate);
-		set_float_column(values, nulls, STATS_CI_LOW, low);
-		set_float_column(values, nulls, STATS_CI_HIGH, high);
-		set_float_column(values, nulls, STATS_UPLIFT, uplift);
-		set_float_column(values, nulls, STATS_P_VALUE, p);
-		set_float_column(values, nulls, STATS_CHANCE_TO_BEAT, ctb);
-		set_float_column(values, nulls, STATS_SRM_P_VALUE, srm);
+		abt_set_float_column(values, nulls, STATS_CONVERSION_RATE, rate);
+		abt_set_float_column(values, nulls, STATS_CI_LOW, low);
+		abt_set_float_column(values, nulls, STATS_CI_HIGH, high);
+		abt_set_float_column(values, nulls, STATS_UPLIFT, uplift);
+		abt_set_float_column(values, nulls, STATS_P_VALUE, p);
+		abt_set_float_column(values, nulls, STATS_CHANCE_TO_BEAT, ctb);
+		abt_set_float_column(values, nulls, STATS_SRM_P_VALUE, srm);
 		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
 	}
 }
