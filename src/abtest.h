@@ -261,7 +261,7 @@ typedef struct AbtCounterSum
 	int64		conversions;
 } AbtCounterSum;
 
-extern void abt_check_config_privileges(void);
+extern void abt_begin_analytics_result(FunctionCallInfo fcinfo, int ncolumns, const char *function);
 extern HTAB *abt_call_hash(const char *name, Size keysize, Size entrysize, long nelem);
 extern HTAB *abt_read_experiments(Datum ids, Datum *id_values, int nids);
 extern HTAB *abt_read_variant_counters(Datum ids);

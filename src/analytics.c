@@ -12,6 +12,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
@@ -76,8 +77,8 @@ check_select(Oid namespace, const char *relname, const char *const *columns)
 }
 
 /* The caller may read the elements' and variants' configuration columns. */
-void
-abt_check_config_privileges(void)
+static void
+check_config_privileges(void)
 {
 	static const char *const element_columns[] =
 	{"id", "experiment_id", "name", "selector", "position", NULL};
@@ -194,4 +195,22 @@ abt_read_variant_counters(Datum ids)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return sums;
+}
+
+/*
+ * Starts the result of an analytics entry point: a materialised set whose
+ * row type must have the `ncolumns` the C code fills (a library meeting
+ * another SQL type fails here, not by writing past its arrays), after the
+ * caller's privilege check on the configuration.
+ */
+void
+abt_begin_analytics_result(FunctionCallInfo fcinfo, int ncolumns, const char *function)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != ncolumns)
+		elog(ERROR, "%s: the result type has %d columns, expected %d",
+			 function, rsinfo->setDesc->natts, ncolumns);
+	check_config_privileges();
 }

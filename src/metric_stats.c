@@ -603,11 +603,7 @@ abt_metric_stats(PG_FUNCTION_ARGS)
 	out.alpha = arg_alpha(fcinfo, 3);
 	out.tuning = (double) abt_sequential_tuning;
 	out.zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != MS_COLUMNS)
-		elog(ERROR, "abt_metric_stats: the result type has %d columns, expected %d",
-			 rsinfo->setDesc->natts, MS_COLUMNS);
-	abt_check_config_privileges();
+	abt_begin_analytics_result(fcinfo, MS_COLUMNS, "abt_metric_stats");
 
 	SPI_connect();
 	requested = abt_read_experiments(ids, id_values, nids);

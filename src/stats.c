@@ -212,11 +212,7 @@ abt_variant_stats(PG_FUNCTION_ARGS)
 
 	id_values = abt_arg_experiment_ids(fcinfo, 0, &nids);
 	ids = PG_GETARG_DATUM(0);
-	InitMaterializedSRF(fcinfo, 0);
-	if (rsinfo->setDesc->natts != STATS_COLUMNS)
-		elog(ERROR, "abt_variant_stats: the result type has %d columns, expected %d",
-			 rsinfo->setDesc->natts, STATS_COLUMNS);
-	abt_check_config_privileges();
+	abt_begin_analytics_result(fcinfo, STATS_COLUMNS, "abt_variant_stats");
 
 	SPI_connect();
 	requested = abt_read_experiments(ids, id_values, nids);
