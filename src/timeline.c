@@ -17,6 +17,10 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/itup.h"
+#include "access/visibilitymap.h"
+#include "nodes/primnodes.h"
+#include "storage/bufmgr.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -402,6 +406,66 @@ find_series_text(Series *series, int nseries, const char *id, int len)
 }
 
 /*
+ * Whether the index's predicate is exactly "converted_at IS NOT NULL"
+ * (converted) or "converted_at IS NULL": only then does an index entry say
+ * which count its row belongs to without the heap.
+ */
+static bool
+predicate_is_null_test(Relation index, AttrNumber converted_att, bool converted)
+{
+	List	   *predicate = RelationGetIndexPredicate(index);
+	NullTest   *test;
+	Var		   *var;
+
+	if (list_length(predicate) != 1 || !IsA(linitial(predicate), NullTest))
+		return false;
+	test = (NullTest *) linitial(predicate);
+	if (!IsA(test->arg, Var) || test->argisrow ||
+		test->nulltesttype != (converted ? IS_NOT_NULL : IS_NULL))
+		return false;
+	var = (Var *) test->arg;
+	return var->varattno == converted_att;
+}
+
+/*
+ * The next assignment of an index scan of correct_from_indexes that counts,
+ * its assigned_at in *ts.  Index-only: the index entry gives assigned_at
+ * where the visibility map says its heap page is all-visible (then the
+ * entry's row is visible to every snapshot, and its converted_at meets the
+ * index's predicate); elsewhere the heap row is fetched and, like every row
+ * of a heap read, counts only if its converted_at meets the scan's
+ * condition (converted: NOT NULL).
+ */
+static bool
+next_assignment(IndexScanDesc scan, TupleTableSlot *slot, bool index_only, Buffer *vm_buffer,
+				AttrNumber assigned_att, AttrNumber converted_att, bool converted, TimestampTz *ts)
+{
+	ItemPointer tid;
+
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		if (index_only && !scan->xs_recheck &&
+			VM_ALL_VISIBLE(scan->heapRelation, ItemPointerGetBlockNumber(tid), vm_buffer))
+		{
+			/* assigned_at is the index's second key column */
+			*ts = DatumGetTimestampTz(index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull));
+			return true;
+		}
+		if (!index_fetch_heap(scan, slot))
+			continue;
+		(void) slot_getattr(slot, converted_att, &isnull);
+		if (isnull == converted)
+			continue;
+		*ts = DatumGetTimestampTz(slot_getattr(slot, assigned_att, &isnull));
+		return true;
+	}
+	return false;
+}
+
+/*
  * Adds (sign = +1) or subtracts (-1) the assignments in [from, to) to or
  * from the buckets holding them,
  * reading the two partial btrees on assignments (experiment_id,
@@ -430,6 +494,16 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 	AttrNumber	assigned_att;
 	AttrNumber	converted_att;
 	AttrNumber	variants_att;
+	Buffer		vm_buffer = InvalidBuffer;
+
+	/*
+	 * The experiment's series needs only assigned_at, which both indexes
+	 * hold: read them index-only, as an index-only scan does (a heap fetch
+	 * only where a page is not all-visible), so that the part's cost is that
+	 * of its index entries, not of as many random heap pages.  A
+	 * serializable transaction reads the heap (no predicate locks here).
+	 */
+	bool		index_only = !per_variant && !IsolationIsSerializable();
 
 	if (!OidIsValid(namespace))
 		return false;
@@ -454,6 +528,8 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 		ScanKeyData keys[3];
 		IndexScanDesc scan;
 		TupleTableSlot *slot;
+		TimestampTz ts;
+		bool		entries_suffice;
 
 		/* (experiment_id, assigned_at [DESC]) btree, or the query does it */
 		if (index->rd_rel->relam != BTREE_AM_OID || index->rd_index->indnkeyatts < 2 ||
@@ -473,17 +549,17 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 		ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
 					TimestampTzGetDatum(from));
 		ScanKeyInit(&keys[2], 2, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(to));
+		entries_suffice = index_only && predicate_is_null_test(index, converted_att, converted);
 		scan = index_beginscan(heap, index, GetActiveSnapshot(), 3, 0);
+		scan->xs_want_itup = entries_suffice;	/* before the rescan: btree reads it there */
 		index_rescan(scan, keys, 3, NULL, 0);
 		slot = table_slot_create(heap, NULL);
-		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		while (next_assignment(scan, slot, entries_suffice, &vm_buffer, assigned_att,
+							   converted_att, converted, &ts))
 		{
-			bool		isnull;
-			TimestampTz ts = DatumGetTimestampTz(slot_getattr(slot, assigned_att, &isnull));
 			int			b = 0;
 
-			(void) slot_getattr(slot, converted_att, &isnull);
-			if (isnull == converted || ts < starts[0])
+			if (ts < starts[0])
 				continue;
 			while (b + 1 < nbuckets && starts[b + 1] <= ts)
 				b++;
@@ -494,6 +570,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 				continue;
 			}
 			{
+				bool		isnull;
 				Jsonb	   *map = DatumGetJsonbP(slot_getattr(slot, variants_att, &isnull));
 				JsonbIterator *it = JsonbIteratorInit(&map->root);
 				JsonbValue	v;
@@ -517,6 +594,8 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 		index_endscan(scan);
 		index_close(index, AccessShareLock);
 	}
+	if (BufferIsValid(vm_buffer))
+		ReleaseBuffer(vm_buffer);
 	table_close(heap, AccessShareLock);
 	return true;
 }
