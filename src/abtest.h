@@ -290,6 +290,7 @@ typedef struct AbtSettleCounts
 } AbtSettleCounts;
 
 extern bool abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *counts);
+extern pg_uuid_t *abt_settle_list(bool all, Datum retry, int *n);
 extern void abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
 							   pg_uuid_t **stale, int *nstale);
 extern void abt_settler_init(void);

@@ -306,20 +306,17 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 }
 
 /*
- * Folds, in the caller's transaction, every experiment with slot rows to
- * fold (all: every experiment with counter rows) and those of the uuid[]
- * `retry` (or (Datum) 0).  *stale (palloc'd, *nstale long) receives the
- * experiments skipped or left with stale element_variants rows, to retry.
+ * The experiments with slot rows to fold (all: every experiment with
+ * counter rows) and those of the uuid[] `retry` (or (Datum) 0), in uuid
+ * order; palloc'd, *n long.  The caller is connected to SPI.
  */
-void
-abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
-				   pg_uuid_t **stale, int *nstale)
+pg_uuid_t *
+abt_settle_list(bool all, Datum retry, int *n)
 {
 	Oid			argtypes[2] = {TIMESTAMPTZOID, UUIDARRAYOID};
 	Datum		args[2];
 	char		nulls[2] = {' ', retry == (Datum) 0 ? 'n' : ' '};
 	pg_uuid_t  *ids;
-	uint64		n;
 	int			rc;
 
 	args[0] = TimestampTzGetDatum(abt_rollup_bucket(GetCurrentTransactionStartTimestamp()));
@@ -330,9 +327,9 @@ abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
 		rc = SPI_execute_plan(abt_plan(&changed_plan, changed_sql, 2, argtypes),
 							  args, nulls, true, 0);
 	abt_check_spi(rc, SPI_OK_SELECT, "listing experiments to fold");
-	n = SPI_processed;
-	ids = palloc(sizeof(pg_uuid_t) * (n + 1));
-	for (uint64 i = 0; i < n; i++)
+	*n = (int) SPI_processed;
+	ids = palloc(sizeof(pg_uuid_t) * (*n + 1));
+	for (int i = 0; i < *n; i++)
 	{
 		bool		isnull;
 
@@ -341,9 +338,25 @@ abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
 			   UUID_LEN);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	return ids;
+}
+
+/*
+ * Folds, in the caller's transaction, the experiments abt_settle_list
+ * names.  *stale (palloc'd, *nstale long) receives the experiments skipped
+ * or left with stale element_variants rows, to retry.  (The settler folds
+ * each experiment in a transaction of its own instead.)
+ */
+void
+abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
+				   pg_uuid_t **stale, int *nstale)
+{
+	int			n;
+	pg_uuid_t  *ids = abt_settle_list(all, retry, &n);
+
 	*stale = palloc(sizeof(pg_uuid_t) * (n + 1));
 	*nstale = 0;
-	for (uint64 i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 		if (!abt_settle_experiment(&ids[i], wait, counts))
 			(*stale)[(*nstale)++] = ids[i];
 }

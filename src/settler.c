@@ -507,70 +507,147 @@ settler_detach(int code, Datum arg)
 	wake_launcher();
 }
 
-/*
- * One round in one transaction: folds the experiments that changed and
- * those skipped last time.  Returns false when the extension is gone (or
- * was never there at 1.1): the settler then exits.
- */
-static bool
-settle_round(void)
+/* Starts a transaction of the settler's, connected to SPI, with a snapshot. */
+static void
+begin_settler_transaction(const char *activity)
 {
-	AbtSettleCounts counts = {0};
-	pg_uuid_t  *stale;
-	int			nstale;
-	Datum		retry = (Datum) 0;
-	bool		ready;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "abtest: folding counters");
-	ready = extension_ready();
-	if (ready)
-	{
-		if (nretry > 0)
-		{
-			Datum	   *ids = palloc(sizeof(Datum) * nretry);
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
 
-			for (int i = 0; i < nretry; i++)
-				ids[i] = UUIDPGetDatum(&retry_ids[i]);
-			retry = PointerGetDatum(construct_array(ids, nretry, UUIDOID, UUID_LEN,
-													false, TYPALIGN_CHAR));
-		}
-		abt_settle_changed(false, false, retry, &counts, &stale, &nstale);
-		if (retry_ids != NULL)
-			pfree(retry_ids);
-		retry_ids = MemoryContextAlloc(TopMemoryContext, sizeof(pg_uuid_t) * (nstale + 1));
-		memcpy(retry_ids, stale, sizeof(pg_uuid_t) * nstale);
-		nretry = nstale;
-		if (counts.rows_folded > 0 || counts.variants_updated > 0)
-		{
-			Oid			argtypes[6] = {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
-			Datum		args[6];
-			int			rc;
-
-			rounds_with_work++;
-			totals.rows_folded += counts.rows_folded;
-			totals.variants_updated += counts.variants_updated;
-			totals.variants_skipped += counts.variants_skipped;
-			args[0] = Int32GetDatum(MyProcPid);
-			args[1] = TimestampTzGetDatum(started_at);
-			args[2] = Int64GetDatum(rounds_with_work);
-			args[3] = Int64GetDatum(totals.rows_folded);
-			args[4] = Int64GetDatum(totals.variants_updated);
-			args[5] = Int64GetDatum(totals.variants_skipped);
-			rc = SPI_execute_plan(abt_plan(&status_plan, status_sql, 6, argtypes),
-								  args, NULL, false, 0);
-			abt_check_spi(rc, SPI_OK_INSERT, "recording the settler's status");
-		}
-	}
+static void
+commit_settler_transaction(void)
+{
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+}
+
+/*
+ * Folds one experiment in a transaction of its own; returns false when it
+ * was skipped (held by someone), left rows stale, or failed (reported: the
+ * round goes on with the next experiment, and this one is retried).
+ */
+static bool
+settle_one(pg_uuid_t *experiment_id, AbtSettleCounts *counts, MemoryContext round_context)
+{
+	volatile bool folded = false;
+
+	PG_TRY();
+	{
+		begin_settler_transaction("abtest: folding counters");
+		folded = abt_settle_experiment(experiment_id, false, counts);
+		commit_settler_transaction();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(round_context);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+		folded = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(round_context);
+	return folded;
+}
+
+/* Records this settler's totals in abtest.settler_status (its own transaction). */
+static void
+record_status(void)
+{
+	Oid			argtypes[6] = {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[6];
+	int			rc;
+
+	begin_settler_transaction("abtest: recording status");
+	args[0] = Int32GetDatum(MyProcPid);
+	args[1] = TimestampTzGetDatum(started_at);
+	args[2] = Int64GetDatum(rounds_with_work);
+	args[3] = Int64GetDatum(totals.rows_folded);
+	args[4] = Int64GetDatum(totals.variants_updated);
+	args[5] = Int64GetDatum(totals.variants_skipped);
+	rc = SPI_execute_plan(abt_plan(&status_plan, status_sql, 6, argtypes), args, NULL, false, 0);
+	abt_check_spi(rc, SPI_OK_INSERT, "recording the settler's status");
+	commit_settler_transaction();
+}
+
+/*
+ * One round: lists the experiments that changed and those skipped last
+ * time, in one transaction, then folds each in a transaction of its own: a
+ * visitor that meets a row the fold holds waits for one experiment's fold,
+ * never for a whole round over many experiments, and one experiment that
+ * fails does not hold up the others.  Runs in the caller's round memory
+ * context.  Returns false when the extension is gone (or was never there
+ * at 1.1): the settler then exits.
+ */
+static bool
+settle_round(void)
+{
+	MemoryContext round_context = CurrentMemoryContext;
+	AbtSettleCounts counts = {0};
+	pg_uuid_t  *ids = NULL;
+	int			n = 0;
+	int			nstale = 0;
+	bool		ready;
+
+	begin_settler_transaction("abtest: listing experiments to fold");
+	ready = extension_ready();
+	if (ready)
+	{
+		Datum		retry = (Datum) 0;
+		pg_uuid_t  *listed;
+
+		if (nretry > 0)
+		{
+			Datum	   *retry_datums = palloc(sizeof(Datum) * nretry);
+
+			for (int i = 0; i < nretry; i++)
+				retry_datums[i] = UUIDPGetDatum(&retry_ids[i]);
+			retry = PointerGetDatum(construct_array(retry_datums, nretry, UUIDOID, UUID_LEN,
+													false, TYPALIGN_CHAR));
+		}
+		listed = abt_settle_list(false, retry, &n);
+		ids = MemoryContextAlloc(round_context, sizeof(pg_uuid_t) * (n + 1));
+		memcpy(ids, listed, sizeof(pg_uuid_t) * n);
+	}
+	commit_settler_transaction();
+	MemoryContextSwitchTo(round_context);
+	if (!ready)
+	{
+		pgstat_report_activity(STATE_IDLE, NULL);
+		return false;
+	}
+
+	/* the experiments to retry next round, in the settler's lifetime context */
+	if (retry_ids != NULL)
+		pfree(retry_ids);
+	retry_ids = MemoryContextAlloc(TopMemoryContext, sizeof(pg_uuid_t) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!settle_one(&ids[i], &counts, round_context))
+			retry_ids[nstale++] = ids[i];
+	}
+	nretry = nstale;
+
+	if (counts.rows_folded > 0 || counts.variants_updated > 0)
+	{
+		rounds_with_work++;
+		totals.rows_folded += counts.rows_folded;
+		totals.variants_updated += counts.variants_updated;
+		totals.variants_skipped += counts.variants_skipped;
+		record_status();
+		MemoryContextSwitchTo(round_context);
+	}
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return ready;
+	return true;
 }
 
 /*

@@ -191,6 +191,61 @@ is "$(q abt_settle "SELECT count(*) FROM abtest.experiment_timeline
                      WHERE slot <> 0 AND bucket < date_bin('15 minutes', now(), '2000-01-01 00:00:00+00')")" 0 \
    "no rollup row of a closed bucket is left unfolded"
 
+# ------------------------------------- one experiment's fold failing
+# Each experiment is folded in a transaction of its own: a fold that fails
+# (here a trigger of the user's refuses the first experiment's
+# element_variants update) is reported and retried, and neither stops the
+# others nor loses a count.
+EXP2=5e000000-0000-4000-8000-000000000002
+q postgres "CREATE DATABASE abt_fail" >/dev/null || bail "CREATE DATABASE"
+setup abt_fail || bail "setup abt_fail"
+q abt_fail "
+INSERT INTO abtest.experiments (id, name, status) VALUES ('$EXP2', 'second', 'active');
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, position) VALUES
+  ('5e300000-0000-4000-8000-000000000003', '$EXP2', 'banner', 0);
+INSERT INTO abtest.element_variants (element_id, name, is_control, position) VALUES
+  ('5e300000-0000-4000-8000-000000000003', 'control', true, 0),
+  ('5e300000-0000-4000-8000-000000000003', 'treatment', false, 1);
+CREATE FUNCTION public.refuse_fold() RETURNS trigger LANGUAGE plpgsql AS
+  \$\$ BEGIN RAISE EXCEPTION 'test: fold of variant % refused', NEW.id; END \$\$;
+CREATE TRIGGER refuse_fold BEFORE UPDATE ON abtest.element_variants FOR EACH ROW
+  WHEN (NEW.element_id IN ('5e100000-0000-4000-8000-000000000001', '5e200000-0000-4000-8000-000000000002'))
+  EXECUTE FUNCTION public.refuse_fold();" >/dev/null || bail "abt_fail experiments"
+check "a settler for the database with a failing fold" wait_for 30 has_settler abt_fail
+q abt_fail "SELECT count(abt_assign('$EXP', 'f' || g)), count(abt_assign('$EXP2', 'f' || g))
+              FROM generate_series(1, 90) g" >/dev/null || bail "abt_fail load"
+# EXP2: settled (both variants' totals equal the live ones, 90 visitors) and no slot row left
+exp2_settled() {
+    [ "$(q abt_fail "SELECT count(*) FROM abtest.element_variants v
+                       JOIN abtest.variant_totals t ON t.variant_id = v.id
+                      WHERE v.element_id = '5e300000-0000-4000-8000-000000000003'
+                        AND v.total_allocations = t.total_allocations")" = 2 ] &&
+        [ "$(q abt_fail "SELECT sum(total_allocations) FROM abtest.element_variants
+                          WHERE element_id = '5e300000-0000-4000-8000-000000000003'")" = 90 ] &&
+        [ "$(q abt_fail "SELECT count(*) FROM abtest.variant_counters WHERE slot <> 0 AND experiment_id = '$EXP2'")" = 0 ]
+}
+refused_logged() { grep -q 'test: fold of variant .* refused' "$SLOG"; }
+check "the failing fold is reported in the server log" wait_for 30 refused_logged
+check "the other experiment is settled all the same (folded in its own transaction)" wait_for 30 exp2_settled
+is "$(q abt_fail "SELECT count(*) FILTER (WHERE v.total_allocations = 0),
+                         sum(t.total_allocations),
+                         (SELECT count(*) FROM abtest.assignments WHERE experiment_id = '$EXP') * 2
+                    FROM abtest.element_variants v JOIN abtest.variant_totals t ON t.variant_id = v.id
+                    JOIN abtest.experiment_elements e ON e.id = v.element_id
+                   WHERE e.experiment_id = '$EXP'")" "4|180|180" \
+   "the refused experiment: element_variants not settled, its live totals still exact"
+q abt_fail "DROP TRIGGER refuse_fold ON abtest.element_variants" >/dev/null || bail "DROP TRIGGER"
+exp1_settled() {
+    [ "$(q abt_fail "SELECT count(*) FROM abtest.element_variants v
+                       JOIN abtest.variant_totals t ON t.variant_id = v.id
+                       JOIN abtest.experiment_elements e ON e.id = v.element_id
+                      WHERE e.experiment_id = '$EXP' AND v.total_allocations = t.total_allocations
+                        AND t.total_allocations > 0")" = 4 ] &&
+        [ "$(q abt_fail "SELECT count(*) FROM abtest.variant_counters WHERE slot <> 0")" = 0 ]
+}
+check "once the trigger is gone, the retried experiment is settled" wait_for 30 exp1_settled
+q postgres "DROP DATABASE abt_fail" >/dev/null || not_ok "DROP DATABASE abt_fail"
+
 # ------------------------------------------------- databases without it
 check "a database without abtest: its settler said so and exited" \
     wait_for 30 said_absent "$(dboid abt_plain)"
