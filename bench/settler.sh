@@ -21,7 +21,8 @@
 #  D. the timeline out of time order: BENCH_BIG (default 8M) and BENCH_SMALL
 #     (2M) assignments in databases of their own, loaded in two interleaved
 #     passes over 7 days, rollups settled: abt_timeline(e, 168) and (e, 24)
-#     before any ANALYZE and after it (target: big within 1.5x of small).
+#     before any ANALYZE, after it, and after VACUUM (target: big within
+#     1.5x of small).
 #
 # Env: BENCH_DURATION (s, default 12), BENCH_ROUNDS (default 2), BENCH_BIG,
 # BENCH_SMALL, BENCH_SKIP (letters of parts to skip, e.g. "D"), ABT_KEEP=1.
@@ -87,6 +88,54 @@ cat >"$W/new_insert.sql" <<EOF
 \\set n random(1, 1000000000000)
 INSERT INTO abtest.assignments (experiment_id, user_id, variants) VALUES ('$HOT', 'b' || :client_id || '-' || :n, '$VMAP');
 EOF
+# Floor of the new-visitor write: the rows abt_assign writes for a new
+# visitor of HOT (the assignment, a counter row per element, the experiment's
+# and each chosen variant's rollup row of this quarter hour), written by one
+# prepared statement with no function around it.  Upserts on a slot of the
+# pgbench client's own (1000 + client id): the settler folds slot rows away
+# between rounds, as it does abt_assign's.
+HP=${HOT:0:8}
+HV1=$HP-0000-4000-8000-000000000111; HV2=$HP-0000-4000-8000-000000000121
+cat >"$W/new_floor_rows.sql" <<EOF
+\\set n random(1, 1000000000000)
+WITH a AS (INSERT INTO abtest.assignments (experiment_id, user_id, variants)
+           VALUES ('$HOT', 'f' || :client_id || '-' || :n,
+                   '{"$HP-0000-4000-8000-000000000011": "$HV1", "$HP-0000-4000-8000-000000000012": "$HV2"}')
+           RETURNING date_bin('15 minutes', assigned_at, '2000-01-01') AS bucket),
+     c AS (INSERT INTO abtest.variant_counters AS c (experiment_id, slot, variant_id, allocations)
+           VALUES ('$HOT', 1000 + :client_id, '$HV1', 1), ('$HOT', 1000 + :client_id, '$HV2', 1)
+           ON CONFLICT (experiment_id, slot, variant_id) DO UPDATE SET allocations = c.allocations + 1),
+     v AS (INSERT INTO abtest.variant_timeline AS t (experiment_id, bucket, slot, variant_id, assignments)
+           SELECT '$HOT', a.bucket, 1000 + :client_id, x.v, 1 FROM a, (VALUES ('$HV1'::uuid), ('$HV2'::uuid)) x(v)
+           ON CONFLICT (experiment_id, bucket, slot, variant_id) DO UPDATE SET assignments = t.assignments + 1)
+INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)
+SELECT '$HOT', a.bucket, 1000 + :client_id, 1 FROM a
+ON CONFLICT (experiment_id, bucket, slot) DO UPDATE SET assignments = t.assignments + 1;
+EOF
+# Floor of any one-call page view for a new visitor, whatever it counts: a
+# PL/pgSQL function that looks the visitor up (sticky assignment needs it)
+# and then inserts the assignment row alone, through SPI as abt_assign.
+q "CREATE FUNCTION bench_insert_floor(e uuid, u text, m jsonb) RETURNS jsonb LANGUAGE plpgsql AS
+   \$\$ DECLARE v jsonb; BEGIN
+        SELECT variants INTO v FROM abtest.assignments WHERE experiment_id = e AND user_id = u;
+        IF v IS NULL THEN
+            INSERT INTO abtest.assignments (experiment_id, user_id, variants) VALUES (e, u, m);
+            v := m;
+        END IF;
+        RETURN v; END \$\$"
+cat >"$W/new_floor_call.sql" <<EOF
+\\set n random(1, 1000000000000)
+SELECT bench_insert_floor('$HOT', 'c' || :client_id || '-' || :n,
+                          '{"$HP-0000-4000-8000-000000000011": "$HV1", "$HP-0000-4000-8000-000000000012": "$HV2"}');
+EOF
+# Floor of a returning visitor's call: a PL/pgSQL function whose only work is
+# the bare lookup (through SPI, as abt_assign's), returning the stored map.
+q "CREATE FUNCTION bench_lookup_floor(e uuid, u text) RETURNS jsonb LANGUAGE plpgsql STABLE AS
+   \$\$ BEGIN RETURN (SELECT variants FROM abtest.assignments WHERE experiment_id = e AND user_id = u); END \$\$"
+cat >"$W/ret_floor_call.sql" <<EOF
+\\set r random(1, 200000)
+SELECT bench_lookup_floor('$RET', 'v' || :r);
+EOF
 cat >"$W/ret_assign.sql" <<EOF
 \\set r random(1, 200000)
 SELECT abt_assign('$RET', 'v' || :r);
@@ -105,7 +154,8 @@ if [[ $SKIP != *A* ]]; then
     for r in $(seq 1 "$ROUNDS"); do
         for mode in off on; do
             if [ "$mode" = on ]; then setting 1s; else setting 0; fi
-            for s in new_insert:32 new_assign:32 ret_lookup:8 ret_assign:8; do
+            for s in new_insert:32 new_assign:32 new_floor_rows:32 new_floor_call:32 \
+                     ret_lookup:8 ret_assign:8 ret_floor_call:8; do
                 t=$(pgb "${s#*:}" "$DURATION" "$W/${s%:*}.sql")
                 TPS[$mode.${s%:*}]+="$t "
             done
@@ -118,7 +168,9 @@ if [[ $SKIP != *A* ]]; then
     row "workload" "worker off" "worker on" "target"
     row "---" "---" "---" "---"
     for mode in off on; do
-        for k in new_insert new_assign ret_lookup ret_assign; do M[$mode.$k]=$(mean "${TPS[$mode.$k]}"); done
+        for k in new_insert new_assign new_floor_rows new_floor_call ret_lookup ret_assign ret_floor_call; do
+            M[$mode.$k]=$(mean "${TPS[$mode.$k]}")
+        done
     done
     row "new visitor, 32 clients: abt_assign / bare INSERT" \
         "$(ratio "${M[off.new_assign]}" "${M[off.new_insert]}") (${M[off.new_assign]} / ${M[off.new_insert]})" \
@@ -126,6 +178,19 @@ if [[ $SKIP != *A* ]]; then
     row "returning visitor, 8 clients: abt_assign / bare lookup" \
         "$(ratio "${M[off.ret_assign]}" "${M[off.ret_lookup]}") (${M[off.ret_assign]} / ${M[off.ret_lookup]})" \
         "$(ratio "${M[on.ret_assign]}" "${M[on.ret_lookup]}") (${M[on.ret_assign]} / ${M[on.ret_lookup]})" ">= 0.9"
+    row "floor: the same rows by one prepared statement / bare INSERT" \
+        "$(ratio "${M[off.new_floor_rows]}" "${M[off.new_insert]}") (${M[off.new_floor_rows]})" \
+        "$(ratio "${M[on.new_floor_rows]}" "${M[on.new_insert]}") (${M[on.new_floor_rows]})" "(no write of these rows goes faster)"
+    row "abt_assign / that floor (new visitor)" \
+        "$(ratio "${M[off.new_assign]}" "${M[off.new_floor_rows]}")" "$(ratio "${M[on.new_assign]}" "${M[on.new_floor_rows]}")" ""
+    row "floor: a PL/pgSQL function, lookup then INSERT of the assignment alone / bare INSERT" \
+        "$(ratio "${M[off.new_floor_call]}" "${M[off.new_insert]}") (${M[off.new_floor_call]})" \
+        "$(ratio "${M[on.new_floor_call]}" "${M[on.new_insert]}") (${M[on.new_floor_call]})" "(any one-call page view that counts nothing)"
+    row "floor: a PL/pgSQL function doing only the lookup / bare lookup" \
+        "$(ratio "${M[off.ret_floor_call]}" "${M[off.ret_lookup]}") (${M[off.ret_floor_call]})" \
+        "$(ratio "${M[on.ret_floor_call]}" "${M[on.ret_lookup]}") (${M[on.ret_floor_call]})" "(a function call through SPI)"
+    row "abt_assign / that floor (returning visitor)" \
+        "$(ratio "${M[off.ret_assign]}" "${M[off.ret_floor_call]}")" "$(ratio "${M[on.ret_assign]}" "${M[on.ret_floor_call]}")" ""
     echo
     for k in "${!TPS[@]}"; do echo "# runs $k: ${TPS[$k]}"; done | sort
     echo
@@ -242,9 +307,14 @@ if [[ $SKIP != *D* ]]; then
     done
     chmod 644 "$W"/tl_168.sql "$W"/tl_24.sql
     declare -A DT=()
-    for phase in fresh analyzed; do
+    for phase in fresh analyzed vacuumed; do
         if [ "$phase" = analyzed ]; then
             for n in "$SMALL" "$BIG"; do q "ANALYZE" "tl_$n"; done
+        fi
+        # what autovacuum has long done for rows a week old: the visibility
+        # map set, so that the partial bucket is read from index entries alone
+        if [ "$phase" = vacuumed ]; then
+            for n in "$SMALL" "$BIG"; do q "VACUUM abtest.assignments" "tl_$n"; done
         fi
         for r in $(seq 1 "$ROUNDS"); do
             for h in 168 24; do
@@ -260,7 +330,7 @@ if [[ $SKIP != *D* ]]; then
     echo
     row "call" "$SMALL" "$BIG" "time big / time small (target <= 1.5)"
     row "---" "---" "---" "---"
-    for phase in fresh analyzed; do
+    for phase in fresh analyzed vacuumed; do
         for h in 168 24; do
             a=$(mean "${DT[$phase.$h.$SMALL]}"); b=$(mean "${DT[$phase.$h.$BIG]}")
             row "abt_timeline(e, $h), $phase" "$a" "$b" "$(ratio "$a" "$b")"
