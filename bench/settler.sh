@@ -172,25 +172,21 @@ if [[ $SKIP != *A* ]]; then
             M[$mode.$k]=$(mean "${TPS[$mode.$k]}")
         done
     done
-    row "new visitor, 32 clients: abt_assign / bare INSERT" \
-        "$(ratio "${M[off.new_assign]}" "${M[off.new_insert]}") (${M[off.new_assign]} / ${M[off.new_insert]})" \
-        "$(ratio "${M[on.new_assign]}" "${M[on.new_insert]}") (${M[on.new_assign]} / ${M[on.new_insert]})" ">= 0.7"
-    row "returning visitor, 8 clients: abt_assign / bare lookup" \
-        "$(ratio "${M[off.ret_assign]}" "${M[off.ret_lookup]}") (${M[off.ret_assign]} / ${M[off.ret_lookup]})" \
-        "$(ratio "${M[on.ret_assign]}" "${M[on.ret_lookup]}") (${M[on.ret_assign]} / ${M[on.ret_lookup]})" ">= 0.9"
-    row "floor: the same rows by one prepared statement / bare INSERT" \
-        "$(ratio "${M[off.new_floor_rows]}" "${M[off.new_insert]}") (${M[off.new_floor_rows]})" \
-        "$(ratio "${M[on.new_floor_rows]}" "${M[on.new_insert]}") (${M[on.new_floor_rows]})" "(no write of these rows goes faster)"
-    row "abt_assign / that floor (new visitor)" \
-        "$(ratio "${M[off.new_assign]}" "${M[off.new_floor_rows]}")" "$(ratio "${M[on.new_assign]}" "${M[on.new_floor_rows]}")" ""
-    row "floor: a PL/pgSQL function, lookup then INSERT of the assignment alone / bare INSERT" \
-        "$(ratio "${M[off.new_floor_call]}" "${M[off.new_insert]}") (${M[off.new_floor_call]})" \
-        "$(ratio "${M[on.new_floor_call]}" "${M[on.new_insert]}") (${M[on.new_floor_call]})" "(any one-call page view that counts nothing)"
-    row "floor: a PL/pgSQL function doing only the lookup / bare lookup" \
-        "$(ratio "${M[off.ret_floor_call]}" "${M[off.ret_lookup]}") (${M[off.ret_floor_call]})" \
-        "$(ratio "${M[on.ret_floor_call]}" "${M[on.ret_lookup]}") (${M[on.ret_floor_call]})" "(a function call through SPI)"
-    row "abt_assign / that floor (returning visitor)" \
-        "$(ratio "${M[off.ret_assign]}" "${M[off.ret_floor_call]}")" "$(ratio "${M[on.ret_assign]}" "${M[on.ret_floor_call]}")" ""
+    # ratio_row LABEL CANDIDATE BASELINE TARGET: the ratio in both modes, with the candidate's tps
+    ratio_row() {
+        row "$1" "$(ratio "${M[off.$2]}" "${M[off.$3]}") (${M[off.$2]} / ${M[off.$3]})" \
+            "$(ratio "${M[on.$2]}" "${M[on.$3]}") (${M[on.$2]} / ${M[on.$3]})" "$4"
+    }
+    ratio_row "new visitor, 32 clients: abt_assign / bare INSERT" new_assign new_insert ">= 0.7"
+    ratio_row "returning visitor, 8 clients: abt_assign / bare lookup" ret_assign ret_lookup ">= 0.9"
+    ratio_row "floor: the same rows by one prepared statement / bare INSERT" new_floor_rows new_insert \
+        "(no write of these rows goes faster)"
+    ratio_row "abt_assign / that floor (new visitor)" new_assign new_floor_rows ""
+    ratio_row "floor: a PL/pgSQL function, lookup then INSERT of the assignment alone / bare INSERT" \
+        new_floor_call new_insert "(any one-call page view that counts nothing)"
+    ratio_row "floor: a PL/pgSQL function doing only the lookup / bare lookup" ret_floor_call ret_lookup \
+        "(a function call through SPI)"
+    ratio_row "abt_assign / that floor (returning visitor)" ret_assign ret_floor_call ""
     echo
     for k in "${!TPS[@]}"; do echo "# runs $k: ${TPS[$k]}"; done | sort
     echo
