@@ -534,12 +534,15 @@ commit_settler_transaction(void)
 static bool
 settle_one(pg_uuid_t *experiment_id, AbtSettleCounts *counts, MemoryContext round_context)
 {
+	/* what this fold did, added to *counts once it has committed */
+	AbtSettleCounts done = {0};
 	volatile bool folded = false;
+	volatile bool failed = false;
 
 	PG_TRY();
 	{
 		begin_settler_transaction("abtest: folding counters");
-		folded = abt_settle_experiment(experiment_id, false, counts);
+		folded = abt_settle_experiment(experiment_id, false, &done);
 		commit_settler_transaction();
 	}
 	PG_CATCH();
@@ -548,12 +551,19 @@ settle_one(pg_uuid_t *experiment_id, AbtSettleCounts *counts, MemoryContext roun
 		MemoryContextSwitchTo(round_context);
 		EmitErrorReport();
 		FlushErrorState();
-		AbortCurrentTransaction();
+		AbortOutOfAnyTransaction();
 		RESUME_INTERRUPTS();
-		folded = false;
+		failed = true;
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(round_context);
+	if (failed)
+		return false;
+	counts->experiments += done.experiments;
+	counts->rows_folded += done.rows_folded;
+	counts->variants_updated += done.variants_updated;
+	counts->variants_skipped += done.variants_skipped;
+	counts->experiments_busy += done.experiments_busy;
 	return folded;
 }
 
@@ -593,6 +603,7 @@ settle_round(void)
 	AbtSettleCounts counts = {0};
 	pg_uuid_t  *ids = NULL;
 	int			n = 0;
+	pg_uuid_t  *stale;
 	int			nstale = 0;
 	bool		ready;
 
@@ -624,16 +635,22 @@ settle_round(void)
 		return false;
 	}
 
-	/* the experiments to retry next round, in the settler's lifetime context */
-	if (retry_ids != NULL)
-		pfree(retry_ids);
-	retry_ids = MemoryContextAlloc(TopMemoryContext, sizeof(pg_uuid_t) * (n + 1));
+	/*
+	 * The experiments to retry next round: gathered here, kept (in the
+	 * settler's lifetime context) once the round got through them all (a
+	 * round cut short keeps the last list; what changed is listed anyway).
+	 */
+	stale = MemoryContextAlloc(round_context, sizeof(pg_uuid_t) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (!settle_one(&ids[i], &counts, round_context))
-			retry_ids[nstale++] = ids[i];
+			stale[nstale++] = ids[i];
 	}
+	if (retry_ids != NULL)
+		pfree(retry_ids);
+	retry_ids = MemoryContextAlloc(TopMemoryContext, sizeof(pg_uuid_t) * (nstale + 1));
+	memcpy(retry_ids, stale, sizeof(pg_uuid_t) * nstale);
 	nretry = nstale;
 
 	if (counts.rows_folded > 0 || counts.variants_updated > 0)
