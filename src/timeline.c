@@ -477,7 +477,7 @@ next_assignment(IndexScanDesc scan, TupleTableSlot *slot, bool index_only, Buffe
  * primary key: every assignment of the experiment).  A row counts only in
  * the scan whose condition its converted_at meets.  Returns false, having
  * read nothing, where this does not apply: an index missing (a database at
- * 1.0) or of another shape, or a caller under row-level security or without
+ * 1.0), of another shape or not valid, or a caller under row-level security or without
  * SELECT on assignments (the query then applies the policies).
  */
 static bool
@@ -494,6 +494,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 	AttrNumber	assigned_att;
 	AttrNumber	converted_att;
 	AttrNumber	variants_att;
+	Relation	indexes[2];
 	Buffer		vm_buffer = InvalidBuffer;
 
 	/*
@@ -522,8 +523,30 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 
 	heap = table_open(heap_oid, AccessShareLock);
 	for (int k = 0; k < 2; k++)
+		indexes[k] = index_open(index_oids[k], AccessShareLock);
+
+	/*
+	 * Both (experiment_id, assigned_at [DESC]) btrees, complete (not left
+	 * invalid by a failed CREATE INDEX CONCURRENTLY), or the query does it
+	 */
+	for (int k = 0; k < 2; k++)
 	{
-		Relation	index = index_open(index_oids[k], AccessShareLock);
+		Form_pg_index form = indexes[k]->rd_index;
+
+		if (indexes[k]->rd_rel->relam != BTREE_AM_OID || form->indnkeyatts < 2 ||
+			form->indkey.values[0] != experiment_att || form->indkey.values[1] != assigned_att ||
+			form->indrelid != heap_oid || !form->indisvalid || !form->indislive)
+		{
+			for (int j = 0; j < 2; j++)
+				index_close(indexes[j], AccessShareLock);
+			table_close(heap, AccessShareLock);
+			return false;
+		}
+	}
+
+	for (int k = 0; k < 2; k++)
+	{
+		Relation	index = indexes[k];
 		bool		converted = (k == 1);
 		ScanKeyData keys[3];
 		IndexScanDesc scan;
@@ -531,20 +554,6 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 		TimestampTz ts;
 		bool		entries_suffice;
 
-		/* (experiment_id, assigned_at [DESC]) btree, or the query does it */
-		if (index->rd_rel->relam != BTREE_AM_OID || index->rd_index->indnkeyatts < 2 ||
-			index->rd_index->indkey.values[0] != experiment_att ||
-			index->rd_index->indkey.values[1] != assigned_att ||
-			index->rd_index->indrelid != heap_oid)
-		{
-			index_close(index, AccessShareLock);
-			if (k == 0)
-			{
-				table_close(heap, AccessShareLock);
-				return false;
-			}
-			elog(ERROR, "index abtest.%s has an unexpected definition", index_names[k]);
-		}
 		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(experiment_id));
 		ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
 					TimestampTzGetDatum(from));
