@@ -9,9 +9,11 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
@@ -269,6 +271,7 @@ is_key_on(Oid index_oid, Oid heap_oid, int nkeys, const AttrNumber *columns)
 	index = index_open(index_oid, AccessShareLock);
 	ok = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indrelid == heap_oid &&
 		index->rd_index->indisunique && index->rd_index->indisvalid &&
+		index->rd_index->indislive && index->rd_index->indimmediate &&
 		index->rd_index->indnatts == nkeys && index->rd_index->indnkeyatts == nkeys &&
 		RelationGetIndexPredicate(index) == NIL && RelationGetIndexExpressions(index) == NIL;
 	for (int k = 0; ok && k < nkeys; k++)
@@ -333,10 +336,9 @@ resolve_direct(void)
  * collations.
  */
 static bool
-fetch_by_key(Relation heap, Oid index_oid, int nkeys, const Oid *eq_procs, const Datum *values,
+fetch_by_key(Relation heap, Relation index, int nkeys, const Oid *eq_procs, const Datum *values,
 			 Snapshot snapshot, TupleTableSlot *slot)
 {
-	Relation	index = index_open(index_oid, AccessShareLock);
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
 	bool		found;
@@ -348,9 +350,20 @@ fetch_by_key(Relation heap, Oid index_oid, int nkeys, const Oid *eq_procs, const
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
-	/* locks are kept to the end of the transaction, as a query's */
-	index_close(index, NoLock);
 	return found;
+}
+
+/*
+ * Whether this transaction may use the index, as the planner decides: an
+ * index built over broken HOT chains (indcheckxmin) only once every
+ * snapshot that might see those rows is gone.
+ */
+static bool
+index_usable(Relation index)
+{
+	return !index->rd_index->indcheckxmin ||
+		TransactionIdPrecedes(HeapTupleHeaderGetXmin(index->rd_indextuple->t_data),
+							  TransactionXmin);
 }
 
 /* A text column of the slot as a C string (NULL for SQL NULL). */
@@ -363,6 +376,34 @@ slot_text(TupleTableSlot *slot, AttrNumber column)
 	return isnull ? NULL : TextDatumGetCString(value);
 }
 
+/* Reads the experiment's columns of lookup_sql (v11: lookup_1_1_sql) from slot. */
+static void
+read_experiment(TupleTableSlot *slot, bool v11, AbtLookup *out)
+{
+	bool		isnull;
+	Datum		holdout;
+
+	out->experiment_found = true;
+	strlcpy(out->status, slot_text(slot, direct.e_status), sizeof(out->status));
+	out->seed = slot_text(slot, direct.e_seed);
+	out->coverage = DatumGetFloat8(slot_getattr(slot, direct.e_coverage, &isnull));
+	out->version = DatumGetInt64(slot_getattr(slot, direct.e_version, &isnull));
+	if (!v11)
+		return;
+	out->namespace = slot_text(slot, direct.e_namespace);
+	if (out->namespace != NULL)
+	{
+		out->namespace_start = DatumGetFloat8(slot_getattr(slot, direct.e_namespace_start, &isnull));
+		out->namespace_end = DatumGetFloat8(slot_getattr(slot, direct.e_namespace_end, &isnull));
+	}
+	holdout = slot_getattr(slot, direct.e_holdout_id, &isnull);
+	if (!isnull)
+	{
+		out->holdout_found = true;	/* until read_holdout finds no row */
+		memcpy(&out->holdout_id, DatumGetUUIDP(holdout), UUID_LEN);
+	}
+}
+
 /*
  * lookup_sql (v11: lookup_1_1_sql) read directly; false, having read
  * nothing, where the direct read does not apply.
@@ -373,12 +414,13 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	static const Oid experiment_eq[1] = {F_UUID_EQ};
 	static const Oid assignment_eq[2] = {F_UUID_EQ, F_TEXTEQ};
 	Relation	experiments;
+	Relation	experiments_pkey;
 	Relation	assignments;
+	Relation	assignments_pkey;
 	TupleTableSlot *slot;
 	Snapshot	snapshot;
 	Datum		values[2];
-	bool		isnull;
-	char	   *status;
+	bool		usable;
 
 	resolve_direct();
 	if (!direct.ready || (v11 && !direct.v11))
@@ -393,49 +435,35 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
-	memset(out, 0, sizeof(*out));
 
+	/*
+	 * Locked as a query locks them, to the end of the transaction.  Taking
+	 * the locks may have processed invalidations of DDL that committed
+	 * meanwhile: then what resolve_direct found may be stale, and the query
+	 * (which replans) does this lookup.
+	 */
 	experiments = table_open(direct.experiments, AccessShareLock);
-	slot = table_slot_create(experiments, NULL);
-	values[0] = UUIDPGetDatum(experiment_id);
-	if (fetch_by_key(experiments, direct.experiments_pkey, 1, experiment_eq, values, snapshot, slot))
-	{
-		out->experiment_found = true;
-		status = slot_text(slot, direct.e_status);
-		strlcpy(out->status, status, sizeof(out->status));
-		out->seed = slot_text(slot, direct.e_seed);
-		out->coverage = DatumGetFloat8(slot_getattr(slot, direct.e_coverage, &isnull));
-		out->version = DatumGetInt64(slot_getattr(slot, direct.e_version, &isnull));
-		if (v11)
-		{
-			Datum		holdout;
+	experiments_pkey = index_open(direct.experiments_pkey, AccessShareLock);
+	assignments = table_open(direct.assignments, AccessShareLock);
+	assignments_pkey = index_open(direct.assignments_pkey, AccessShareLock);
+	usable = !direct_stale && index_usable(experiments_pkey) && index_usable(assignments_pkey);
 
-			out->namespace = slot_text(slot, direct.e_namespace);
-			if (out->namespace != NULL)
-			{
-				out->namespace_start = DatumGetFloat8(slot_getattr(slot, direct.e_namespace_start,
-																   &isnull));
-				out->namespace_end = DatumGetFloat8(slot_getattr(slot, direct.e_namespace_end,
-																 &isnull));
-			}
-			holdout = slot_getattr(slot, direct.e_holdout_id, &isnull);
-			if (!isnull)
-			{
-				out->holdout_found = true;	/* until read_holdout finds no row */
-				memcpy(&out->holdout_id, DatumGetUUIDP(holdout), UUID_LEN);
-			}
-		}
+	memset(out, 0, sizeof(*out));
+	if (usable)
+	{
+		slot = table_slot_create(experiments, NULL);
+		values[0] = UUIDPGetDatum(experiment_id);
+		if (fetch_by_key(experiments, experiments_pkey, 1, experiment_eq, values, snapshot, slot))
+			read_experiment(slot, v11, out);
+		ExecDropSingleTupleTableSlot(slot);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(experiments, NoLock);
-
-	if (out->experiment_found)
+	if (usable && out->experiment_found)
 	{
-		assignments = table_open(direct.assignments, AccessShareLock);
+		bool		isnull;
+
 		slot = table_slot_create(assignments, NULL);
 		values[1] = PointerGetDatum(user_id);
-		if (fetch_by_key(assignments, direct.assignments_pkey, 2, assignment_eq, values, snapshot,
-						 slot))
+		if (fetch_by_key(assignments, assignments_pkey, 2, assignment_eq, values, snapshot, slot))
 		{
 			out->assigned = true;
 			out->variants = DatumGetJsonbPCopy(slot_getattr(slot, direct.a_variants, &isnull));
@@ -444,10 +472,13 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 			ItemPointerCopy(&slot->tts_tid, &out->ctid);
 		}
 		ExecDropSingleTupleTableSlot(slot);
-		table_close(assignments, NoLock);
 	}
+	index_close(assignments_pkey, NoLock);
+	table_close(assignments, NoLock);
+	index_close(experiments_pkey, NoLock);
+	table_close(experiments, NoLock);
 	PopActiveSnapshot();
-	return true;
+	return usable;
 }
 
 /* Runs a lookup query; v11: it has the namespace and holdout columns too. */
