@@ -39,14 +39,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ABT_ROOT" || exit 2
 
-QUICK=0
-for arg in "$@"; do
-    case $arg in
-        --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) abt_err "unknown argument: $arg"; exit 2 ;;
-    esac
-done
+abt_bench_args "$@"
 if [ "$QUICK" = 1 ]; then DURATION=5; ROUNDS=1; WARMUP=1; else DURATION=15; ROUNDS=2; WARMUP=2; fi
 DURATION=${BENCH_DURATION:-$DURATION}
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS}

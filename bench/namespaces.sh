@@ -28,14 +28,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ABT_ROOT" || exit 2
 
-QUICK=0
-for arg in "$@"; do
-    case $arg in
-        --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) abt_err "unknown argument: $arg (usage: bench/namespaces.sh [--quick])"; exit 2 ;;
-    esac
-done
+abt_bench_args "$@"
 if [ "$QUICK" = 1 ]; then D=4; R=1; else D=12; R=2; fi
 DURATION=${BENCH_DURATION:-$D}
 ROUNDS=${BENCH_ROUNDS:-$R}

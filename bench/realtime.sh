@@ -54,14 +54,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ABT_ROOT" || exit 2
 
-QUICK=0
-for arg in "$@"; do
-    case $arg in
-        --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) abt_err "unknown argument: $arg (usage: bench/realtime.sh [--quick])"; exit 2 ;;
-    esac
-done
+abt_bench_args "$@"
 if [ "$QUICK" = 1 ]; then D=5; W=2; R=1; else D=15; W=5; R=4; fi
 DURATION=${BENCH_DURATION:-$D}
 WARMUP=${BENCH_WARMUP:-$W}

@@ -44,6 +44,21 @@ abt_log() { printf '==> %s\n' "$*"; }
 abt_warn() { printf 'WARNING: %s\n' "$*" >&2; }
 abt_err() { printf 'ERROR: %s\n' "$*" >&2; }
 
+# abt_bench_args "$@": the arguments of a bench script that takes only
+# --quick (QUICK=1, else 0); --help prints its header comment (up to its
+# `set -uo` line); anything else is an error (exit 2).
+abt_bench_args() {
+    local arg
+    QUICK=0
+    for arg in "$@"; do
+        case $arg in
+            --quick) QUICK=1 ;;
+            -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+            *) abt_err "unknown argument: $arg (usage: $0 [--quick])"; exit 2 ;;
+        esac
+    done
+}
+
 abt_is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # Run a command as root: directly when root, through sudo otherwise.
