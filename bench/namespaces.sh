@@ -140,7 +140,7 @@ FAIL=0
         done
     done
 } | tee "$OUT/results.md"
-grep -q FAIL "$OUT/results.md" && FAIL=1
+grep -q "| FAIL |$" "$OUT/results.md" && FAIL=1
 printf '\nload average at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 abt_log "logs and results in $OUT"
 exit "$FAIL"
