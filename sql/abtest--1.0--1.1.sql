@@ -837,3 +837,402 @@ END $$;
 
 -- The launcher starts this database's settler when the script commits.
 SELECT abtest.settler_wake();
+
+/* ------------------------------------------- scale-out on Citus (1.1, issue 10) */
+
+/*
+ * abt_distribute() (below) makes abtest's tables Citus tables: the
+ * configuration becomes reference tables (a copy on every node), the
+ * per-visitor, counter and rollup tables are distributed by experiment_id,
+ * co-located, and the page-view functions are delegated to the node that
+ * holds the experiment.  Citus never propagates DDL on tables an extension
+ * owns: what the tables need to be distributable is here, and runs on every
+ * node (Citus creates the extension on each).
+ *
+ * Policies: Citus refuses subqueries in the policies of its tables.  Each
+ * policy that looked the experiment up in a subquery calls a function that
+ * does instead; being plain SQL (no SET, no SECURITY DEFINER) the planner
+ * inlines it back into the same lookup.
+ */
+CREATE FUNCTION abtest.owns_experiment(experiment_id uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) $1
+                      AND e.user_id OPERATOR(pg_catalog.=) abtest.current_owner())
+$$;
+COMMENT ON FUNCTION abtest.owns_experiment(uuid) IS
+'Row-level security: the experiment belongs to the session''s owner (abtest.current_owner())';
+
+CREATE FUNCTION abtest.owns_element(element_id uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT EXISTS (SELECT FROM abtest.experiment_elements el
+                     JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) el.experiment_id
+                    WHERE el.id OPERATOR(pg_catalog.=) $1
+                      AND e.user_id OPERATOR(pg_catalog.=) abtest.current_owner())
+$$;
+COMMENT ON FUNCTION abtest.owns_element(uuid) IS
+'Row-level security: the element''s experiment belongs to the session''s owner (abtest.current_owner())';
+
+DROP POLICY owner_all ON abtest.experiments;
+CREATE POLICY owner_all ON abtest.experiments
+    USING (user_id OPERATOR(pg_catalog.=) abtest.current_owner())
+    WITH CHECK (user_id OPERATOR(pg_catalog.=) abtest.current_owner());
+DROP POLICY owner_all ON abtest.element_variants;
+CREATE POLICY owner_all ON abtest.element_variants
+    USING (abtest.owns_element(element_id))
+    WITH CHECK (abtest.owns_element(element_id));
+DO $$
+DECLARE
+    table_name name;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['experiment_elements', 'goals', 'forced_variants']::name[] LOOP
+        EXECUTE pg_catalog.format('DROP POLICY owner_all ON abtest.%I', table_name);
+        EXECUTE pg_catalog.format('CREATE POLICY owner_all ON abtest.%I'
+                                  ' USING (abtest.owns_experiment(experiment_id))'
+                                  ' WITH CHECK (abtest.owns_experiment(experiment_id))', table_name);
+    END LOOP;
+    FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
+                                      'experiment_timeline', 'variant_timeline', 'leads',
+                                      'visitor_goals', 'goal_counters']::name[] LOOP
+        EXECUTE pg_catalog.format('DROP POLICY owner_read ON abtest.%I', table_name);
+        EXECUTE pg_catalog.format('CREATE POLICY owner_read ON abtest.%I FOR SELECT'
+                                  ' USING (abtest.owns_experiment(experiment_id))', table_name);
+    END LOOP;
+END $$;
+
+/*
+ * Live totals without a lateral outer join (Citus cannot join a reference
+ * table laterally to a distributed subquery).  The planner still pushes an
+ * experiment_id filter into the sums.
+ */
+CREATE OR REPLACE VIEW abtest.variant_totals WITH (security_invoker = true) AS
+SELECT el.experiment_id,
+       v.element_id,
+       v.id AS variant_id,
+       COALESCE(s.allocations, 0)::bigint AS total_allocations,
+       COALESCE(s.conversions, 0)::bigint AS total_conversions,
+       CASE WHEN COALESCE(s.allocations, 0) OPERATOR(pg_catalog.>) 0
+            THEN s.conversions::float8 OPERATOR(pg_catalog./) s.allocations::float8
+            ELSE 0 END AS conversion_rate
+  FROM abtest.element_variants v
+  JOIN abtest.experiment_elements el ON el.id OPERATOR(pg_catalog.=) v.element_id
+  LEFT JOIN (SELECT c.experiment_id, c.variant_id,
+                    pg_catalog.sum(c.allocations) AS allocations,
+                    pg_catalog.sum(c.conversions) AS conversions
+               FROM abtest.variant_counters c
+              GROUP BY c.experiment_id, c.variant_id) s
+         ON s.experiment_id OPERATOR(pg_catalog.=) el.experiment_id
+        AND s.variant_id OPERATOR(pg_catalog.=) v.id;
+
+/*
+ * Triggers on Citus tables run on the shards, on every node that holds a
+ * copy: a change of a reference table fires its trigger once per node, on
+ * that node's copy, and a trigger there may change local shards only.
+ * abtest.on_shard(TG_RELID) tells a trigger it runs on such a copy (a
+ * shard is not a member of the extension); abtest.local_shard() names this
+ * node's shard of a table for a key (NULL when another node holds it).
+ */
+CREATE FUNCTION abtest.on_shard(relation oid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                        WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                          AND d.objid OPERATOR(pg_catalog.=) $1
+                          AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                          AND d.deptype OPERATOR(pg_catalog.=) 'e')
+$$;
+COMMENT ON FUNCTION abtest.on_shard(oid) IS
+'Triggers: the table is a Citus shard (a copy on one node), not the extension''s own table';
+
+CREATE FUNCTION abtest.local_shard(relation regclass, experiment_id uuid) RETURNS regclass
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shard bigint;
+BEGIN
+    -- Citus's functions, looked up only on a Citus node
+    EXECUTE 'SELECT pg_catalog.get_shard_id_for_distribution_column($1, $2)'
+       INTO shard USING relation, experiment_id;
+    RETURN pg_catalog.to_regclass(pg_catalog.shard_name(relation, shard));
+END $$;
+COMMENT ON FUNCTION abtest.local_shard(regclass, uuid) IS
+'Triggers on Citus: this node''s shard of relation holding experiment_id (a reference table: its copy), NULL when on another node';
+
+/*
+ * A new config_version for an experiment whose elements, variants, goals or
+ * pins changed.  On a Citus node each copy of the changed table bumps its
+ * own copy of the experiment by one, so that the copies stay equal (a
+ * sequence's next value differs from node to node).
+ */
+CREATE FUNCTION abtest.bump_config_version(experiment_id uuid, on_shard boolean) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT on_shard THEN
+        UPDATE abtest.experiments SET config_version = pg_catalog.nextval('abtest.config_version_seq')
+         WHERE id OPERATOR(pg_catalog.=) bump_config_version.experiment_id;
+    ELSE
+        EXECUTE pg_catalog.format('UPDATE %s SET config_version = config_version OPERATOR(pg_catalog.+) 1'
+                                  ' WHERE id OPERATOR(pg_catalog.=) $1',
+                                  abtest.local_shard('abtest.experiments', experiment_id))
+          USING experiment_id;
+    END IF;
+END $$;
+COMMENT ON FUNCTION abtest.bump_config_version(uuid, boolean) IS
+'Triggers: a new config_version for the experiment (on a Citus copy: this node''s copy, by one)';
+
+CREATE OR REPLACE FUNCTION abtest.bump_experiment_version() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF abtest.on_shard(TG_RELID) THEN
+        NEW.config_version := OLD.config_version OPERATOR(pg_catalog.+) 1;
+    ELSE
+        NEW.config_version := pg_catalog.nextval('abtest.config_version_seq');
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION abtest.element_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    on_shard boolean := abtest.on_shard(TG_RELID);
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM abtest.bump_config_version(OLD.experiment_id, on_shard);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM abtest.bump_config_version(NEW.experiment_id, on_shard);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION abtest.variant_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    on_shard boolean := abtest.on_shard(TG_RELID);
+    experiment uuid;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        SELECT el.experiment_id INTO experiment FROM abtest.experiment_elements el
+         WHERE el.id OPERATOR(pg_catalog.=) OLD.element_id;
+        IF FOUND THEN
+            PERFORM abtest.bump_config_version(experiment, on_shard);
+        END IF;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        SELECT el.experiment_id INTO experiment FROM abtest.experiment_elements el
+         WHERE el.id OPERATOR(pg_catalog.=) NEW.element_id;
+        IF FOUND THEN
+            PERFORM abtest.bump_config_version(experiment, on_shard);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+/*
+ * A deleted experiment's rows: on a Citus node, each node's copy of the
+ * experiment deletes the rows of the shards it holds (one node holds them).
+ */
+CREATE FUNCTION abtest.delete_experiment_rows(experiment_id uuid, on_shard boolean,
+                                              tables name[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    table_name name;
+    target regclass;
+BEGIN
+    FOREACH table_name IN ARRAY tables LOOP
+        target := pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass;
+        IF on_shard THEN
+            target := abtest.local_shard(target, experiment_id);
+            CONTINUE WHEN target IS NULL;
+        END IF;
+        EXECUTE pg_catalog.format('DELETE FROM %s WHERE experiment_id OPERATOR(pg_catalog.=) $1', target)
+          USING experiment_id;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION abtest.delete_experiment_rows(uuid, boolean, name[]) IS
+'Triggers: deletes a deleted experiment''s rows from the tables named (on a Citus copy: from this node''s shards)';
+
+CREATE OR REPLACE FUNCTION abtest.experiment_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM abtest.delete_experiment_rows(OLD.id, abtest.on_shard(TG_RELID),
+        ARRAY['assignments', 'conversions', 'variant_counters',
+              'experiment_timeline', 'variant_timeline']::name[]);
+    RETURN OLD;
+END $$;
+
+CREATE OR REPLACE FUNCTION abtest.experiment_metrics_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM abtest.delete_experiment_rows(OLD.id, abtest.on_shard(TG_RELID),
+        ARRAY['visitor_goals', 'goal_counters']::name[]);
+    RETURN OLD;
+END $$;
+
+/*
+ * Pausing settles the experiment's counters on one server.  On a Citus
+ * node's copy it cannot (settling writes every copy of element_variants):
+ * the live totals stay exact, and abt_settle_counters() on the coordinator
+ * settles.
+ */
+CREATE OR REPLACE FUNCTION abtest.experiment_stopped() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT abtest.on_shard(TG_RELID) THEN
+        PERFORM @extschema@.abt_settle_counters(NEW.id);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- The triggers' helpers keep PUBLIC's EXECUTE: they run as their caller (the
+-- role whose change fired the trigger), whose privileges decide.
+
+/*
+ * The one step that distributes abtest, on the Citus coordinator, on an
+ * empty installation or one with data; calling it again distributes what is
+ * not yet distributed (after ALTER EXTENSION UPDATE, say) and changes
+ * nothing else.
+ */
+CREATE FUNCTION @extschema@.abt_distribute(shard_count integer DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    table_name name;
+    target regclass;
+    colocate_with text := 'none';
+BEGIN
+    IF pg_catalog.to_regproc('pg_catalog.create_distributed_table') IS NULL THEN
+        RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Install Citus, CREATE EXTENSION citus, add the worker nodes, then call abt_distribute() again (README, "Scaling out").';
+    END IF;
+    IF NOT pg_catalog.citus_is_coordinator() THEN
+        RAISE EXCEPTION 'abt_distribute() runs on the Citus coordinator'
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- abtest's triggers are written for shards (see abtest.on_shard)
+    SET LOCAL citus.enable_unsafe_triggers = on;
+    -- Citus's notices on copying and truncating are about its own steps
+    SET LOCAL client_min_messages = warning;
+    -- foreign keys only between reference tables, never to a local table
+    SET LOCAL citus.enable_local_reference_table_foreign_keys = off;
+    IF shard_count IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SET LOCAL citus.shard_count = %s', shard_count);
+    END IF;
+
+    -- configuration, small and read on every page view: a copy on every
+    -- node; referenced tables before the tables that reference them
+    FOREACH table_name IN ARRAY ARRAY['experiments', 'experiment_elements', 'element_variants',
+                                      'goals', 'forced_variants']::name[] LOOP
+        target := pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass;
+        CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                               WHERE p.logicalrelid OPERATOR(pg_catalog.=) target);
+        PERFORM pg_catalog.create_reference_table(target);
+    END LOOP;
+
+    -- what grows with traffic: by experiment, all on the same nodes
+    FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
+                                      'experiment_timeline', 'variant_timeline',
+                                      'visitor_goals', 'goal_counters']::name[] LOOP
+        target := pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass;
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                        WHERE p.logicalrelid OPERATOR(pg_catalog.=) target) THEN
+            PERFORM pg_catalog.create_distributed_table(target, 'experiment_id',
+                                                        colocate_with => colocate_with);
+        END IF;
+        colocate_with := 'abtest.assignments';
+    END LOOP;
+
+    -- Citus copied the rows into the shards and left them in the local
+    -- tables too: removed once every table is distributed (the foreign keys
+    -- between local tables would stop it before)
+    FOREACH table_name IN ARRAY ARRAY['forced_variants', 'goals', 'element_variants',
+                                      'experiment_elements', 'experiments', 'assignments',
+                                      'conversions', 'variant_counters', 'experiment_timeline',
+                                      'variant_timeline', 'visitor_goals', 'goal_counters']::name[] LOOP
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table(
+            pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass);
+    END LOOP;
+
+    -- each node numbers its conversions in a range of its own
+    PERFORM pg_catalog.run_command_on_all_nodes(
+        'SELECT abtest.citus_node_setup()');
+
+    -- a page view runs on the node holding its experiment
+    PERFORM pg_catalog.create_distributed_function(
+        '@extschema@.abt_assign(uuid, text, timestamptz)'::pg_catalog.regprocedure,
+        'experiment_id', colocate_with => 'abtest.assignments');
+    PERFORM pg_catalog.create_distributed_function(
+        '@extschema@.abt_convert(uuid, text, text, numeric, timestamptz)'::pg_catalog.regprocedure,
+        'experiment_id', colocate_with => 'abtest.assignments');
+    PERFORM pg_catalog.create_distributed_function(
+        '@extschema@.abt_timeline(uuid, integer, interval)'::pg_catalog.regprocedure,
+        'experiment_id', colocate_with => 'abtest.assignments');
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_distribute(integer) IS
+'Citus: distributes abtest''s tables (configuration as reference tables, the rest by experiment_id) and delegates each page view to the node holding its experiment';
+REVOKE ALL ON FUNCTION @extschema@.abt_distribute(integer) FROM PUBLIC;
+
+
+/*
+ * Run on every node by abt_distribute():
+ *  - conversions.id comes from each node's own identity sequence (where the
+ *    statement runs), so each node group takes a range of its own, 2^48 ids
+ *    wide;
+ *  - settling reads shards of distributed tables and then writes a
+ *    reference table, which Citus allows in one transaction only when the
+ *    reads ran one shard at a time.
+ */
+CREATE FUNCTION abtest.citus_node_setup() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    node_group bigint;
+    sequence_name text := pg_catalog.pg_get_serial_sequence('abtest.conversions', 'id');
+BEGIN
+    EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO node_group;
+    IF node_group OPERATOR(pg_catalog.>) 0 THEN
+        PERFORM pg_catalog.setval(sequence_name,
+            GREATEST(node_group OPERATOR(pg_catalog.<<) 48,
+                     (SELECT s.last_value FROM pg_catalog.pg_sequences s
+                       WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)
+                             OPERATOR(pg_catalog.=) sequence_name)));
+    END IF;
+    ALTER FUNCTION @extschema@.abt_settle_counters(uuid) SET citus.multi_shard_modify_mode = 'sequential';
+    ALTER FUNCTION @extschema@.abt_settle(uuid) SET citus.multi_shard_modify_mode = 'sequential';
+END $$;
+COMMENT ON FUNCTION abtest.citus_node_setup() IS
+'Citus, run on every node by abt_distribute(): the node''s range of conversions.id';
+REVOKE ALL ON FUNCTION abtest.citus_node_setup() FROM PUBLIC;
+
+/*
+ * Supabase's roles, when they exist: distributing is the owner's decision
+ * and the server side's (which gets every function), never a visitor's or
+ * an experiment owner's.
+ */
+DO $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s FROM %I',
+            '@extschema@.abt_distribute(integer)'::pg_catalog.regprocedure,
+            'abtest.citus_node_setup()'::pg_catalog.regprocedure, role_name);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup()
+            TO service_role;
+    END IF;
+END $$;

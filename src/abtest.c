@@ -6,6 +6,7 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 
 #include "abtest.h"
 #include "metric_math.h"
@@ -16,6 +17,18 @@ char	   *abt_publication = NULL;
 int			abt_sequential_tuning = (int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT;
 
 void		_PG_init(void);
+
+/*
+ * The one relcache callback of the module, for everything that resolves
+ * relations once and keeps what it found: a backend has room for only ten
+ * (MAX_RELCACHE_CALLBACKS), and Citus takes most of them.
+ */
+static void
+relcache_changed(Datum arg, Oid relid)
+{
+	abt_lookup_relcache_changed(relid);
+	abt_plans_relcache_changed(relid);
+}
 
 /* Defines the abtest.* settings. */
 void
@@ -50,5 +63,6 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	abt_settler_init();
+	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
 	MarkGUCPrefixReserved("abtest");
 }

@@ -174,6 +174,8 @@ extern SPIPlanPtr abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *a
 extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void abt_check_spi(int rc, int expected, const char *what);
+extern void abt_plans_relcache_changed(Oid relid);
+extern bool abt_plans_for_citus(void);
 
 /* owner.c: whom the writing functions act as, and what their caller may do */
 typedef enum AbtTable
@@ -209,7 +211,11 @@ extern TimestampTz abt_arg_time(FunctionCallInfo fcinfo, int argno, const char *
 extern void abt_check_visitor(text *user_id, const char *what);
 extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id) pg_attribute_noreturn();
 
+/* citus.c: whether a table's rows live in Citus shards (abt_distribute) */
+extern bool abt_is_citus_table(Oid relid);
+
 /* lookup.c: the experiment row joined with the visitor's assignment */
+extern void abt_lookup_relcache_changed(Oid relid);
 extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
 extern void abt_lookup_1_1(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
 extern Jsonb *abt_lookup_forced(pg_uuid_t *experiment_id, text *user_id);

@@ -35,6 +35,9 @@ static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr fill_plan = NULL;
 static SPIPlanPtr insert_only_plan = NULL;
 static SPIPlanPtr add_counts_plan = NULL;
+static SPIPlanPtr active_plan = NULL;
+static SPIPlanPtr insert_values_plan = NULL;
+static SPIPlanPtr count_plan = NULL;
 
 /* Allocations of one bulk call, summed per variant, added once at the end. */
 typedef struct BulkCounts
@@ -59,6 +62,33 @@ typedef struct BulkCounts
  * 15-minute bucket, or the settler folded the slot's rows, src/settle.c),
  * fill_sql adds one to exactly the rows that were not found.
  */
+/*
+ * The counting part of insert_sql, shared with count_sql below: GUARD
+ * makes each UPDATE depend on the assignment's INSERT.
+ */
+#define COUNT_CTES(GUARD) \
+" counters AS (" \
+"  UPDATE abtest.variant_counters c SET allocations = c.allocations OPERATOR(pg_catalog.+) 1" \
+"   WHERE c.experiment_id OPERATOR(pg_catalog.=) $1 AND c.slot OPERATOR(pg_catalog.=) $5" \
+"     AND c.variant_id OPERATOR(pg_catalog.=) ANY ($6)" GUARD \
+"  RETURNING c.variant_id)," \
+" experiment_rollup AS (" \
+"  UPDATE abtest.experiment_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1" \
+"   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.bucket OPERATOR(pg_catalog.=) $7" \
+"     AND t.slot OPERATOR(pg_catalog.=) $5" GUARD \
+"  RETURNING 1)," \
+" variant_rollup AS (" \
+"  UPDATE abtest.variant_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1" \
+"   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.variant_id OPERATOR(pg_catalog.=) ANY ($6)" \
+"     AND t.bucket OPERATOR(pg_catalog.=) $7 AND t.slot OPERATOR(pg_catalog.=) $5" GUARD \
+"  RETURNING t.variant_id)"
+
+#define COUNT_RESULT(INSERTED) \
+"SELECT " INSERTED " AS inserted," \
+"       (SELECT pg_catalog.array_agg(variant_id) FROM counters) AS counters_found," \
+"       (SELECT pg_catalog.count(*) FROM experiment_rollup) AS experiment_rollup_found," \
+"       (SELECT pg_catalog.array_agg(variant_id) FROM variant_rollup) AS variant_rollups_found"
+
 static const char *insert_sql =
 "WITH ins AS ("
 "  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
@@ -67,26 +97,30 @@ static const char *insert_sql =
 "     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
 "  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
 "  RETURNING 1),"
-" counters AS ("
-"  UPDATE abtest.variant_counters c SET allocations = c.allocations OPERATOR(pg_catalog.+) 1"
-"   WHERE c.experiment_id OPERATOR(pg_catalog.=) $1 AND c.slot OPERATOR(pg_catalog.=) $5"
-"     AND c.variant_id OPERATOR(pg_catalog.=) ANY ($6) AND EXISTS (SELECT FROM ins)"
-"  RETURNING c.variant_id),"
-" experiment_rollup AS ("
-"  UPDATE abtest.experiment_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1"
-"   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.bucket OPERATOR(pg_catalog.=) $7"
-"     AND t.slot OPERATOR(pg_catalog.=) $5 AND EXISTS (SELECT FROM ins)"
-"  RETURNING 1),"
-" variant_rollup AS ("
-"  UPDATE abtest.variant_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1"
-"   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.variant_id OPERATOR(pg_catalog.=) ANY ($6)"
-"     AND t.bucket OPERATOR(pg_catalog.=) $7 AND t.slot OPERATOR(pg_catalog.=) $5"
-"     AND EXISTS (SELECT FROM ins)"
-"  RETURNING t.variant_id)"
-"SELECT (SELECT pg_catalog.count(*) FROM ins) AS inserted,"
-"       (SELECT pg_catalog.array_agg(variant_id) FROM counters) AS counters_found,"
-"       (SELECT pg_catalog.count(*) FROM experiment_rollup) AS experiment_rollup_found,"
-"       (SELECT pg_catalog.array_agg(variant_id) FROM variant_rollup) AS variant_rollups_found";
+COUNT_CTES(" AND EXISTS (SELECT FROM ins)")
+COUNT_RESULT("(SELECT pg_catalog.count(*) FROM ins)");
+
+/*
+ * On Citus (abt_distribute()) insert_sql would not reach the experiment's
+ * shard in one step: Citus routes only SELECT, UPDATE and DELETE inside a
+ * WITH, and an INSERT ... SELECT only between distributed tables.  There the
+ * same steps are three routed statements, run in this order: the status
+ * re-check and the INSERT (insert_routed()), and, when it inserted,
+ * count_sql.  The bulk form runs the first two in place of insert_only_sql.
+ */
+static const char *active_sql =
+"SELECT FROM abtest.experiments e"
+" WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active'";
+
+static const char *insert_values_sql =
+"INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
+" VALUES ($1, $2, $3, $4)"
+" ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING";
+
+static const char *count_sql =
+"WITH"
+COUNT_CTES("")
+COUNT_RESULT("1::pg_catalog.int8");
 
 /* Result columns of insert_sql (SPI numbers from 1). */
 enum
@@ -238,6 +272,25 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 }
 
 /*
+ * On Citus: inserts the assignment ($1 to $4 of args) if the experiment is
+ * active, in two statements Citus routes; returns whether it inserted.
+ */
+static bool
+insert_routed(Datum *args, Oid *argtypes)
+{
+	int			rc;
+
+	rc = SPI_execute_plan(abt_plan(&active_plan, active_sql, 1, argtypes), args, NULL, false, 0);
+	abt_check_spi(rc, SPI_OK_SELECT, "checking the experiment's status");
+	if (SPI_processed == 0)
+		return false;
+	rc = SPI_execute_plan(abt_plan(&insert_values_plan, insert_values_sql, 4, argtypes),
+						  args, NULL, false, 0);
+	abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
+	return SPI_processed == 1;
+}
+
+/*
  * The chosen variants (n, sorted) whose ids are not in the uuid[] column
  * `col` of tuple (NULL counts as empty): an array of them, or NULL when
  * every one was found.
@@ -350,7 +403,16 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		ArrayType  *rollups_missing;
 		bool		experiment_rollup_missing;
 
-		rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL, false, 0);
+		if (!abt_plans_for_citus())
+			rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL,
+								  false, 0);
+		else
+		{
+			if (!insert_routed(args, argtypes))
+				return false;
+			rc = SPI_execute_plan(abt_plan(&count_plan, count_sql, 7, argtypes), args, NULL,
+								  false, 0);
+		}
 		abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
 		tuple = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
@@ -391,10 +453,15 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		return true;
 	}
 
-	rc = SPI_execute_plan(abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes),
-						  args, NULL, false, 0);
-	abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
-	inserted = SPI_processed == 1;
+	if (abt_plans_for_citus())
+		inserted = insert_routed(args, argtypes);
+	else
+	{
+		rc = SPI_execute_plan(abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes),
+							  args, NULL, false, 0);
+		abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
+		inserted = SPI_processed == 1;
+	}
 	if (inserted)
 		bulk_count(bulk, chosen, config->nelements);
 	return inserted;

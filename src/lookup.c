@@ -21,7 +21,6 @@
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -250,9 +249,9 @@ typedef struct DirectLookup
 static DirectLookup direct = {false};
 static bool direct_stale = true;
 
-/* Relcache callback: one of the four relations may have changed. */
-static void
-direct_relcache_callback(Datum arg, Oid relid)
+/* Relcache callback (abtest.c): one of the four relations may have changed. */
+void
+abt_lookup_relcache_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == direct.experiments || relid == direct.experiments_pkey ||
 		relid == direct.assignments || relid == direct.assignments_pkey)
@@ -284,18 +283,12 @@ is_key_on(Oid index_oid, Oid heap_oid, int nkeys, const AttrNumber *columns)
 static void
 resolve_direct(void)
 {
-	static bool callback_registered = false;
 	Oid			namespace;
 	AttrNumber	e_key[1];
 	AttrNumber	a_key[2];
 
 	if (!direct_stale)
 		return;
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(direct_relcache_callback, (Datum) 0);
-		callback_registered = true;
-	}
 	memset(&direct, 0, sizeof(direct));
 	direct_stale = false;
 	namespace = get_namespace_oid("abtest", true);
@@ -323,7 +316,10 @@ resolve_direct(void)
 	direct.v11 = direct.e_namespace != InvalidAttrNumber &&
 		direct.e_namespace_start != InvalidAttrNumber &&
 		direct.e_namespace_end != InvalidAttrNumber && direct.e_holdout_id != InvalidAttrNumber;
-	direct.ready = direct.e_status != InvalidAttrNumber && direct.e_seed != InvalidAttrNumber &&
+	/* a Citus table's rows are in its shards: only the query finds them */
+	direct.ready = !abt_is_citus_table(direct.experiments) &&
+		!abt_is_citus_table(direct.assignments) &&
+		direct.e_status != InvalidAttrNumber && direct.e_seed != InvalidAttrNumber &&
 		direct.e_coverage != InvalidAttrNumber && direct.e_version != InvalidAttrNumber &&
 		direct.a_variants != InvalidAttrNumber && direct.a_converted_at != InvalidAttrNumber &&
 		is_key_on(direct.experiments_pkey, direct.experiments, 1, e_key) &&

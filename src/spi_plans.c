@@ -6,7 +6,64 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
 #include "abtest.h"
+
+/*
+ * Where abtest's rows live decides how its plans are made.  On one server
+ * a plan is kept and, as a rule, planned once.  Once abt_distribute() made
+ * the tables Citus tables, every plan is made for its parameter values
+ * (CURSOR_OPT_CUSTOM_PLAN): Citus routes a statement to the shard of its
+ * experiment_id only when it sees the value, and cannot plan some
+ * parameterised queries at all.  The kept plans are registered so that the
+ * change (a relcache invalidation of abtest.assignments) replans them all.
+ */
+static SPIPlanPtr **kept_caches = NULL;
+static int	nkept = 0;
+static int	kept_capacity = 0;
+static bool on_citus = false;	/* the mode the kept plans were made for */
+static bool mode_stale = true;
+static Oid	assignments_oid = InvalidOid;
+
+/* Relcache callback (abtest.c): the table may have become a Citus table. */
+void
+abt_plans_relcache_changed(Oid relid)
+{
+	if (relid == InvalidOid || relid == assignments_oid)
+		mode_stale = true;
+}
+
+/* Whether abtest's tables are Citus tables; drops the plans made for the other case. */
+bool
+abt_plans_for_citus(void)
+{
+	Oid			namespace;
+	bool		citus;
+
+	if (!mode_stale)
+		return on_citus;
+	mode_stale = false;
+	namespace = get_namespace_oid("abtest", true);
+	assignments_oid = OidIsValid(namespace) ? get_relname_relid("assignments", namespace) : InvalidOid;
+	citus = OidIsValid(assignments_oid) && abt_is_citus_table(assignments_oid);
+	if (citus != on_citus)
+	{
+		for (int i = 0; i < nkept; i++)
+		{
+			SPIPlanPtr	plan = *kept_caches[i];
+
+			*kept_caches[i] = NULL;
+			if (plan != NULL)
+				SPI_freeplan(plan);
+		}
+		nkept = 0;
+		on_citus = citus;
+	}
+	return on_citus;
+}
 
 /* Prepares and keeps a plan in *cache on first use; returns it. */
 static SPIPlanPtr
@@ -14,8 +71,17 @@ kept_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int curs
 {
 	SPIPlanPtr	plan;
 
+	if (abt_plans_for_citus())
+		cursor_options = CURSOR_OPT_CUSTOM_PLAN;
 	if (*cache != NULL)
 		return *cache;
+	if (nkept == kept_capacity)
+	{
+		kept_capacity = Max(32, kept_capacity * 2);
+		kept_caches = kept_caches == NULL ?
+			MemoryContextAlloc(TopMemoryContext, kept_capacity * sizeof(SPIPlanPtr *)) :
+			repalloc(kept_caches, kept_capacity * sizeof(SPIPlanPtr *));
+	}
 	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
@@ -23,6 +89,7 @@ kept_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int curs
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
 	*cache = plan;
+	kept_caches[nkept++] = cache;
 	return plan;
 }
 

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# test/client/citus.sh -- abtest distributed with Citus (abt_distribute()) on
+# a coordinator and two workers of our own (test/client/lib/citus_cluster.sh),
+# against the same workload on one server: database "ref" on the coordinator,
+# where abtest's tables stay plain tables.
+#
+# Skipped (saying why) when Citus is not installed for this PostgreSQL.
+# Checks:
+#  - abt_distribute() on a database with rows: 5 reference and 7 distributed
+#    tables, nothing lost (every count and live total as before); a second
+#    call changes nothing;
+#  - the page view is delegated ("pushing down the function call"); answers
+#    for returning and new visitors, delegated or not (in a transaction
+#    block, inside an expression), abt_assign_batch over experiments on both
+#    workers, and abt_convert equal the single server's;
+#  - configuration changes through the coordinator (content, a new element,
+#    weights, pausing, deleting) reach the next page view, and every node's
+#    copy of experiments carries the same config_version;
+#  - abt_variant_stats, abt_metric_stats, abt_timeline, variant_totals and
+#    abt_settle_counters over experiments on both workers equal the single
+#    server's;
+#  - 32 pgbench clients mixing delegated and non-delegated calls: the live
+#    counters equal the rows, conversion ids are unique;
+#  - a worker stopped: the other worker's experiments keep working, the
+#    stopped one's fail with an error naming the node; started again, all
+#    work.
+set -uo pipefail
+
+: "${ABT_TMP:?}" "${ABT_BIN:?}"
+
+WORK=$ABT_TMP/citus.$$_$RANDOM
+CLUSTER=$WORK/cluster
+DB=abt
+. "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/citus_cluster.sh"
+export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
+unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
+
+if why=$(citus_missing); then
+    echo "1..0 # SKIP $why"
+    exit 0
+fi
+
+cleanup() {
+    trap - EXIT HUP INT TERM
+    citus_stop
+    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+
+{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
+citus_start $DB || bail "could not start the Citus cluster"
+ok "a coordinator and two workers of our own (ports $PORT_COORD $PORT_W1 $PORT_W2)"
+cq coord postgres "CREATE DATABASE ref" >/dev/null || bail "CREATE DATABASE ref"
+
+# both DB SQL: the same statement's result on the cluster and the single server
+both() { cq coord $DB "$1" 2>&1; echo "--"; cq coord ref "$1" 2>&1; }
+# same DESCRIPTION SQL: the cluster's result equals the single server's
+same() {
+    local c r
+    c=$(cq coord $DB "$2" 2>&1)
+    r=$(cq coord ref "$2" 2>&1)
+    if [ "$c" = "$r" ] && [ -n "$c" ]; then ok "$1"; else not_ok "$1"; diag "cluster: ${c:0:1500}" "single:  ${r:0:1500}"; fi
+}
+# psql_file NODE DB FILE: runs a script, one statement after another
+psql_file() {
+    "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$CLUSTER" -p "$(citus_port "$1")" -U postgres \
+        -d "$2" -f "$3" 2>&1
+}
+
+# ------------------------------------------------------------ the workload
+# Six experiments (ids e..01 to e..06), element h with variants A and B
+# (weights 3:2), experiment 1 with a second element; 150 visitors each, a
+# third converting (goal purchase, value), assigned over the last 5 hours.
+SETUP="
+SET abtest.publication = '';
+CREATE EXTENSION abtest;
+INSERT INTO abtest.experiments (id, name, status)
+SELECT format('e0000000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid, 'exp ' || k, 'active'
+  FROM generate_series(1, 6) k;
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, position)
+SELECT format('e1000000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid, id, 'h', 0
+  FROM abtest.experiments, LATERAL (SELECT right(id::text, 1)::int AS k) x;
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, position)
+VALUES ('e1000000-0000-4000-8000-000000000099', 'e0000000-0000-4000-8000-000000000001', 'button', 1);
+INSERT INTO abtest.element_variants (id, element_id, name, is_control, weight, position, content)
+SELECT format('e2000000-0000-4000-8000-%s%s', v.n, right(el.id::text, 11))::uuid, el.id, v.n,
+       v.n = 'A', v.w, v.p, jsonb_build_object('text', v.n)
+  FROM abtest.experiment_elements el, (VALUES ('A', 3, 0), ('B', 2, 1)) v(n, w, p);
+SELECT count(abt_assign(e.id, 'v' || g, now() - (g || ' minutes')::interval * 2))
+  FROM abtest.experiments e, generate_series(1, 150) g;
+SELECT count(abt_convert(e.id, 'v' || g, 'purchase', g % 7, now() - (g || ' minutes')::interval))
+  FROM abtest.experiments e, generate_series(1, 150, 3) g;"
+for d in $DB ref; do
+    cq coord $d "$SETUP" >/dev/null || bail "setup of database $d"
+done
+
+COUNTS="SELECT (SELECT count(*) FROM abtest.assignments) || ' ' || (SELECT count(*) FROM abtest.conversions)
+        || ' ' || (SELECT count(*) FROM abtest.variant_counters) || ' ' || (SELECT count(*) FROM abtest.experiment_timeline)
+        || ' ' || (SELECT count(*) FROM abtest.visitor_goals) || ' ' || (SELECT count(*) FROM abtest.goal_counters)"
+TOTALS="SELECT string_agg(variant_id || ':' || total_allocations || ':' || total_conversions, ',' ORDER BY variant_id)
+          FROM abtest.variant_totals"
+before_counts=$(cq coord $DB "$COUNTS")
+before_totals=$(cq coord $DB "$TOTALS")
+
+# ------------------------------------------------------------ distributing
+out=$(cq coord $DB "SELECT abt_distribute()" 2>&1)
+is "$out" "" "abt_distribute() on a database with rows: no error, no notice"
+is "$(cq coord $DB "SELECT count(*) FILTER (WHERE partmethod = 'n') || ' ' || count(*) FILTER (WHERE partmethod = 'h')
+                     FROM pg_dist_partition WHERE logicalrelid::text LIKE 'abtest.%'")" "5 7" \
+   "5 reference tables (the configuration) and 7 distributed by experiment_id"
+is "$(cq coord $DB "SELECT count(DISTINCT colocationid) FROM pg_dist_partition
+                     WHERE partmethod = 'h' AND logicalrelid::text LIKE 'abtest.%'")" 1 \
+   "the distributed tables are co-located"
+is "$(cq coord $DB "$COUNTS")" "$before_counts" "every table keeps its rows ($before_counts)"
+is "$(cq coord $DB "$TOTALS")" "$before_totals" "variant_totals as before"
+is "$(cq coord $DB "SELECT pg_relation_size('abtest.assignments') + pg_relation_size('abtest.experiments')")" 0 \
+   "the coordinator's local copies are emptied (the rows are in the shards)"
+out=$(cq coord $DB "SELECT abt_distribute()" 2>&1)
+is "$out" "" "abt_distribute() again: nothing to do, no error"
+is "$(cq coord ref "SELECT abt_distribute()" 2>&1 | sed -n 's/.*ERROR: *//p')" \
+   "Citus is not installed in database \"ref\"" "abt_distribute() without Citus: a clear error"
+
+# the worker holding experiment k's shards
+node_of() {
+    cq coord $DB "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+                   WHERE p.shardid = get_shard_id_for_distribution_column('abtest.assignments',
+                         'e0000000-0000-4000-8000-00000000000$1')"
+}
+E_W1=; E_W2=
+for k in 1 2 3 4 5 6; do
+    case $(node_of $k) in
+        "$PORT_W1") [ -z "$E_W1" ] && E_W1=e0000000-0000-4000-8000-00000000000$k ;;
+        "$PORT_W2") [ -z "$E_W2" ] && E_W2=e0000000-0000-4000-8000-00000000000$k ;;
+    esac
+done
+check "experiments on both workers (w1: $E_W1, w2: $E_W2)" test -n "$E_W1" -a -n "$E_W2"
+
+# ------------------------------------------------------------ page views
+delegated=$("$ABT_BIN/psql" -X -At -h "$CLUSTER" -p "$PORT_COORD" -U postgres -d $DB \
+    -c "SET client_min_messages = debug1" -c "SELECT abt_assign('$E_W1', 'v1')" 2>&1)
+check "a page view through the coordinator is delegated to its worker" \
+    grep -q "pushing down the function call" <<<"$delegated"
+
+# each call a statement of its own (delegated), returning visitors and new ones
+{
+    for k in 1 2 3 4 5 6; do
+        for g in $(seq 140 160); do
+            echo "SELECT abt_assign('e0000000-0000-4000-8000-00000000000$k', 'v$g');"
+        done
+    done
+    echo "SELECT abt_convert('$E_W1', 'v155', 'purchase', 9.5);"
+    echo "SELECT abt_convert('$E_W2', 'v141');"
+    echo "SELECT abt_convert('$E_W2', 'v141');"
+} >"$WORK/calls.sql"
+c=$(psql_file coord $DB "$WORK/calls.sql"); r=$(psql_file coord ref "$WORK/calls.sql")
+is "$(md5sum <<<"$c")" "$(md5sum <<<"$r")" "126 delegated page views and 3 conversions: answers equal the single server's"
+# not delegated: in a transaction block, inside an expression, many in one statement
+NOT_DELEGATED="
+BEGIN;
+SELECT abt_assign('$E_W2', 'tx1');
+SELECT abt_convert('$E_W2', 'tx1', 'purchase', 3);
+COMMIT;
+SELECT abt_assign('$E_W1', 'expr1') ->> 'new';
+SELECT string_agg(abt_assign(e.id, 'many' || g)::text, ',' ORDER BY e.id, g)
+  FROM abtest.experiments e, generate_series(1, 20) g;
+SELECT abt_assign_batch(ARRAY['$E_W1', '$E_W2']::uuid[], 'v7');
+SELECT abt_assign_batch(ARRAY['$E_W2', '$E_W1']::uuid[], 'batch-new');"
+echo "$NOT_DELEGATED" >"$WORK/not_delegated.sql"
+c=$(psql_file coord $DB "$WORK/not_delegated.sql"); r=$(psql_file coord ref "$WORK/not_delegated.sql")
+is "$(md5sum <<<"$c")" "$(md5sum <<<"$r")" \
+   "calls Citus does not delegate (transaction block, expression, 120 in one statement, batches over both workers) equal the single server's"
+[ "$c" = "$r" ] || diag "cluster: ${c:0:600}" "single: ${r:0:600}"
+
+# ------------------------------------------------------------ configuration
+versions_equal() {
+    [ "$(cq coord $DB "SELECT count(DISTINCT result) FROM run_command_on_all_nodes(
+           \$\$SELECT string_agg(id || ':' || config_version || ':' || status, ',' ORDER BY id) FROM abtest.experiments\$\$)")" = 1 ]
+}
+# do SQL: the same change on the cluster and on the single server
+do_both() { cq coord $DB "$1" >/dev/null && cq coord ref "$1" >/dev/null; }
+for e in "$E_W1" "$E_W2"; do
+    k=${e: -1}
+    same "a returning visitor's answer ($e)" "SELECT abt_assign('$e', 'cfg1')::text"
+    do_both "UPDATE abtest.element_variants SET content = '{\"text\": \"new\"}'
+              WHERE element_id IN (SELECT id FROM abtest.experiment_elements WHERE experiment_id = '$e')"
+    same "edited content reaches the next page view ($e)" "SELECT abt_assign('$e', 'cfg1')::text"
+    is "$(cq coord $DB "SELECT DISTINCT x->'content'->>'text' FROM jsonb_array_elements(
+                          abt_assign('$e', 'cfg1')->'elements') x")" new "... with the new content ($e)"
+    do_both "INSERT INTO abtest.experiment_elements (id, experiment_id, name, position)
+              VALUES ('e1000000-0000-4000-8000-00000000100$k', '$e', 'footer', 5);
+             INSERT INTO abtest.element_variants (id, element_id, name, is_control, weight)
+              VALUES ('e2000000-0000-4000-8000-00000000100$k', 'e1000000-0000-4000-8000-00000000100$k', 'only', true, 1)"
+    same "a new element: the next page views (returning, new) as on one server ($e)" \
+         "SELECT abt_assign('$e', 'cfg1')::text || abt_assign('$e', 'cfg-new')::text"
+    do_both "UPDATE abtest.element_variants SET weight = 0
+              WHERE name = 'A' AND element_id IN (SELECT id FROM abtest.experiment_elements WHERE experiment_id = '$e')"
+    is "$(cq coord $DB "SELECT count(*) FROM generate_series(1, 40) g,
+                          jsonb_array_elements(abt_assign('$e', 'w0-' || g)->'elements') x
+                         WHERE x->>'variant' = 'A'")" 0 "weights 0:2 reach new visitors: nobody gets A ($e)"
+    cq coord ref "SELECT count(abt_assign('$e', 'w0-' || g)) FROM generate_series(1, 40) g" >/dev/null
+done
+check "every node's copy of experiments has the same config_version and status" versions_equal
+
+# ------------------------------------------------------------ analytics
+ALL="ARRAY(SELECT id FROM abtest.experiments ORDER BY id)"
+same "variant_totals" "$TOTALS"
+same "abt_variant_stats over all experiments (both workers)" \
+     "SELECT string_agg(s::text, E'\n' ORDER BY s::text) FROM abt_variant_stats($ALL) s"
+same "abt_metric_stats over all experiments" \
+     "SELECT string_agg(s::text, E'\n' ORDER BY s::text) FROM abt_metric_stats($ALL) s"
+for e in "$E_W1" "$E_W2"; do
+    same "abt_timeline, 6 hours ($e)" \
+         "SELECT string_agg(t::text, ',' ORDER BY bucket) FROM abt_timeline('$e', 6) t"
+    same "abt_timeline_variants ($e)" \
+         "SELECT string_agg(t::text, ',' ORDER BY t::text) FROM abt_timeline_variants('$e', 6) t"
+done
+same "abt_settle_counters() then element_variants' settled totals" \
+     "SELECT abt_settle_counters() > 0, (SELECT string_agg(id || ':' || total_allocations || ':' || total_conversions, ','
+                                           ORDER BY id) FROM abtest.element_variants)"
+same "live totals after settling" "$TOTALS"
+# pausing and deleting
+for d in $DB ref; do
+    cq coord $d "UPDATE abtest.experiments SET status = 'paused' WHERE id = '$E_W2'" >/dev/null
+done
+same "pausing reaches the page view" "SELECT abt_assign('$E_W2', 'after-pause')::text"
+check "after pausing, every node's copy agrees" versions_equal
+for d in $DB ref; do
+    cq coord $d "DELETE FROM abtest.experiments WHERE id = '$E_W2'" >/dev/null
+done
+same "deleting: the page view says the experiment does not exist" \
+     "DO \$\$ BEGIN PERFORM abt_assign('$E_W2', 'v1'); EXCEPTION WHEN no_data_found THEN RAISE NOTICE 'P0002'; END \$\$;
+      SELECT 'deleted'"
+same "deleting removes the experiment's rows from every table" \
+     "SELECT (SELECT count(*) FROM abtest.assignments WHERE experiment_id = '$E_W2') + (SELECT count(*) FROM abtest.conversions WHERE experiment_id = '$E_W2')
+           + (SELECT count(*) FROM abtest.variant_counters WHERE experiment_id = '$E_W2') + (SELECT count(*) FROM abtest.visitor_goals WHERE experiment_id = '$E_W2')
+           + (SELECT count(*) FROM abtest.experiment_timeline WHERE experiment_id = '$E_W2') || ' rows left'"
+same "the other experiments keep their totals" "$TOTALS"
+
+# ------------------------------------------------------------ load
+# 32 clients: delegated calls, calls in a transaction block (not
+# delegated), wrapped calls; new and returning visitors, a third converting
+for k in 1 2 3 4 5 6; do
+    e=e0000000-0000-4000-8000-00000000000$k
+    [ "$e" = "$E_W2" ] && continue
+    cat >"$WORK/load$k.sql" <<SQL
+\\set u random(1, 400)
+SELECT abt_assign('$e', 'load' || :u);
+SELECT abt_convert('$e', 'load' || (:u * 3));
+BEGIN;
+SELECT abt_assign('$e', 'tx' || :u);
+SELECT abt_convert('$e', 'tx' || :u, 'purchase', 2);
+COMMIT;
+SELECT abt_assign('$e', 'w' || :client_id || '-' || :u) ->> 'new';
+SQL
+done
+mapfile -t scripts < <(for f in "$WORK"/load*.sql; do printf -- '-f\n%s\n' "$f"; done)
+citus_as_pg "$ABT_BIN/pgbench" -n -h "$CLUSTER" -p "$PORT_COORD" -U postgres -c 32 -j 4 -t 20 \
+    "${scripts[@]}" $DB >"$WORK/pgbench.log" 2>&1
+is "$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.log")" 0 \
+   "32 clients mixing delegated and non-delegated calls: no failed transaction"
+grep -E "^(number of transactions actually processed|tps)" "$WORK/pgbench.log" | sed 's/^/# /'
+EXACT="SELECT count(*) FROM abtest.variant_totals t
+  FULL JOIN (SELECT s.value::uuid AS variant_id, count(*) AS a, count(converted_at) AS c
+               FROM abtest.assignments, jsonb_each_text(variants) s GROUP BY 1) x USING (variant_id)
+ WHERE t.total_allocations IS DISTINCT FROM COALESCE(x.a, 0) OR t.total_conversions IS DISTINCT FROM COALESCE(x.c, 0)"
+is "$(cq coord $DB "$EXACT")" 0 "after the load, the live counters equal the assignment rows"
+is "$(cq coord $DB "SELECT count(*) - count(DISTINCT id) FROM abtest.conversions")" 0 \
+   "conversion ids are unique across the nodes"
+is "$(cq coord $DB "SELECT count(*) FROM abtest.assignments a WHERE (converted_at IS NOT NULL) <>
+                       EXISTS (SELECT FROM abtest.conversions c WHERE c.experiment_id = a.experiment_id AND c.user_id = a.user_id)")" 0 \
+   "converted_at is set exactly for the visitors with a conversion"
+
+# ------------------------------------------------------------ a worker down
+citus_as_pg "$ABT_BIN/pg_ctl" -D "$CLUSTER/w2" -m fast -w -t 30 stop >/dev/null 2>&1
+W1_NEW=
+for k in 1 2 3 4 5 6; do
+    [ "$(node_of $k)" = "$PORT_W1" ] && W1_NEW="$W1_NEW e0000000-0000-4000-8000-00000000000$k"
+done
+alive=0
+for e in $W1_NEW; do
+    cq coord $DB "SELECT abt_assign('$e', 'w2-down') ->> 'status'" >/dev/null 2>&1 && alive=$((alive + 1))
+done
+is "$alive" "$(wc -w <<<"$W1_NEW")" "worker 2 stopped: every experiment on worker 1 still answers"
+E_W2B=
+for k in 1 2 3 4 5 6; do
+    [ "$(node_of $k)" = "$PORT_W2" ] && [ "e0000000-0000-4000-8000-00000000000$k" != "$E_W2" ] &&
+        E_W2B=e0000000-0000-4000-8000-00000000000$k
+done
+if [ -n "$E_W2B" ]; then
+    err=$(cq coord $DB "SELECT abt_assign('$E_W2B', 'w2-down')" 2>&1)
+    check "an experiment on the stopped worker fails with an error naming the node" \
+        grep -q "localhost:$PORT_W2" <<<"$err"
+    diag "error: $(head -n1 <<<"$err")"
+else
+    ok "# SKIP no other experiment on worker 2"
+fi
+citus_as_pg "$ABT_BIN/pg_ctl" -D "$CLUSTER/w2" -l "$CLUSTER/w2.log" -w -t 60 start >/dev/null 2>&1
+if [ -n "$E_W2B" ]; then
+    check "worker 2 started again: its experiments answer" \
+        cq coord $DB "SELECT abt_assign('$E_W2B', 'w2-back')"
+fi
+
+finish
