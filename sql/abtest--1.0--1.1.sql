@@ -1184,13 +1184,9 @@ REVOKE ALL ON FUNCTION @extschema@.abt_distribute(integer) FROM PUBLIC;
 
 
 /*
- * Run on every node by abt_distribute():
- *  - conversions.id comes from each node's own identity sequence (where the
- *    statement runs), so each node group takes a range of its own, 2^48 ids
- *    wide;
- *  - settling reads shards of distributed tables and then writes a
- *    reference table, which Citus allows in one transaction only when the
- *    reads ran one shard at a time.
+ * Run on every node by abt_distribute(): conversions.id comes from each
+ * node's own identity sequence (where the statement runs), so each node
+ * group takes a range of its own, 2^48 ids wide.
  */
 CREATE FUNCTION abtest.citus_node_setup() RETURNS void
 LANGUAGE plpgsql
@@ -1208,8 +1204,6 @@ BEGIN
                        WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)
                              OPERATOR(pg_catalog.=) sequence_name)));
     END IF;
-    ALTER FUNCTION @extschema@.abt_settle_counters(uuid) SET citus.multi_shard_modify_mode = 'sequential';
-    ALTER FUNCTION @extschema@.abt_settle(uuid) SET citus.multi_shard_modify_mode = 'sequential';
 END $$;
 COMMENT ON FUNCTION abtest.citus_node_setup() IS
 'Citus, run on every node by abt_distribute(): the node''s range of conversions.id';

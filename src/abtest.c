@@ -27,7 +27,7 @@ static void
 relcache_changed(Datum arg, Oid relid)
 {
 	abt_lookup_relcache_changed(relid);
-	abt_plans_relcache_changed(relid);
+	abt_citus_relcache_changed(relid);
 }
 
 /* Defines the abtest.* settings. */

@@ -174,7 +174,6 @@ extern SPIPlanPtr abt_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *a
 extern SPIPlanPtr abt_plan_custom(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern SPIPlanPtr abt_plan_generic(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void abt_check_spi(int rc, int expected, const char *what);
-extern void abt_plans_relcache_changed(Oid relid);
 extern bool abt_plans_for_citus(void);
 
 /* owner.c: whom the writing functions act as, and what their caller may do */
@@ -213,6 +212,11 @@ extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id) pg_attribute
 
 /* citus.c: whether a table's rows live in Citus shards (abt_distribute) */
 extern bool abt_is_citus_table(Oid relid);
+extern bool abt_is_citus_worker(void);
+extern void abt_citus_relcache_changed(Oid relid);
+extern bool abt_on_citus(void);
+extern int32 abt_slot(void);
+extern void abt_citus_one_shard_at_a_time(void);
 
 /* lookup.c: the experiment row joined with the visitor's assignment */
 extern void abt_lookup_relcache_changed(Oid relid);

@@ -8,8 +8,9 @@
  * visitor's assignment) and the cached configuration.  A new visitor costs
  * one more statement that inserts the assignment and, only if this call won
  * the insert, adds one to the counters and timeline rollups in the rows of
- * this backend's slot.  Slots are backend ids, unique among live backends,
- * so concurrent visitors never wait on each other's counter rows and cannot
+ * this backend's slot.  Slots are backend ids (abt_slot(): made unique
+ * across the nodes of a Citus cluster), unique among live backends, so
+ * concurrent visitors never wait on each other's counter rows and cannot
  * deadlock; concurrent first calls for one visitor meet on the primary key,
  * and the loser returns the winner's assignment.
  */
@@ -17,7 +18,6 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
-#include "storage/backendid.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -259,7 +259,7 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 		counts[i] = Int64GetDatum(bulk->allocations[order[i]]);
 	}
 	args[0] = UUIDPGetDatum(experiment_id);
-	args[1] = Int32GetDatum(MyBackendId);
+	args[1] = Int32GetDatum(abt_slot());
 	args[2] = TimestampTzGetDatum(abt_rollup_bucket(at));
 	args[3] = PointerGetDatum(construct_array(ids, bulk->nvariants, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
@@ -389,7 +389,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	*stored_map = JsonbValueToJsonb(map);
 	args[2] = JsonbPGetDatum(*stored_map);
 	args[3] = TimestampTzGetDatum(at);
-	args[4] = Int32GetDatum(MyBackendId);
+	args[4] = Int32GetDatum(abt_slot());
 	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[6] = TimestampTzGetDatum(abt_rollup_bucket(at));

@@ -28,7 +28,6 @@
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
-#include "storage/backendid.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
@@ -287,7 +286,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	args[P_EXPERIMENT] = UUIDPGetDatum(experiment_id);
 	args[P_VISITOR] = PointerGetDatum(user_id);
 	args[P_AT] = TimestampTzGetDatum(at);
-	args[P_SLOT] = Int32GetDatum(MyBackendId);
+	args[P_SLOT] = Int32GetDatum(abt_slot());
 	args[P_ROLLUP_WIDTH] = IntervalPGetDatum(&rollup_width);
 	args[P_CTID] = PointerGetDatum(&lookup.ctid);
 	args[P_GOAL] = PointerGetDatum(goal);

@@ -269,6 +269,8 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 	int64		stale;
 	int64		updated;
 
+	abt_citus_one_shard_at_a_time();
+
 	if (!abt_lock_experiment_fold(experiment_id, wait))
 	{
 		counts->experiments_busy++;
@@ -318,6 +320,8 @@ abt_settle_list(bool all, Datum retry, int *n)
 	char		nulls[2] = {' ', retry == (Datum) 0 ? 'n' : ' '};
 	pg_uuid_t  *ids;
 	int			rc;
+
+	abt_citus_one_shard_at_a_time();
 
 	args[0] = TimestampTzGetDatum(abt_rollup_bucket(GetCurrentTransactionStartTimestamp()));
 	args[1] = retry;

@@ -623,9 +623,11 @@ settle_round(void)
 			retry = PointerGetDatum(construct_array(retry_datums, nretry, UUIDOID, UUID_LEN,
 													false, TYPALIGN_CHAR));
 		}
-		listed = abt_settle_list(false, retry, &n);
+		/* on Citus the coordinator settles; a worker's settler idles */
+		listed = abt_is_citus_worker() ? NULL : abt_settle_list(false, retry, &n);
 		ids = MemoryContextAlloc(round_context, sizeof(pg_uuid_t) * (n + 1));
-		memcpy(ids, listed, sizeof(pg_uuid_t) * n);
+		if (n > 0)
+			memcpy(ids, listed, sizeof(pg_uuid_t) * n);
 	}
 	commit_settler_transaction();
 	MemoryContextSwitchTo(round_context);

@@ -6,8 +6,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "abtest.h"
@@ -15,41 +13,24 @@
 /*
  * Where abtest's rows live decides how its plans are made.  On one server
  * a plan is kept and, as a rule, planned once.  Once abt_distribute() made
- * the tables Citus tables, every plan is made for its parameter values
- * (CURSOR_OPT_CUSTOM_PLAN): Citus routes a statement to the shard of its
- * experiment_id only when it sees the value, and cannot plan some
+ * the tables Citus tables (citus.c), every plan is made for its parameter
+ * values (CURSOR_OPT_CUSTOM_PLAN): Citus routes a statement to the shard of
+ * its experiment_id only when it sees the value, and cannot plan some
  * parameterised queries at all.  The kept plans are registered so that the
- * change (a relcache invalidation of abtest.assignments) replans them all.
+ * change replans them all.
  */
 static SPIPlanPtr **kept_caches = NULL;
 static int	nkept = 0;
 static int	kept_capacity = 0;
-static bool on_citus = false;	/* the mode the kept plans were made for */
-static bool mode_stale = true;
-static Oid	assignments_oid = InvalidOid;
+static bool kept_for_citus = false;
 
-/* Relcache callback (abtest.c): the table may have become a Citus table. */
-void
-abt_plans_relcache_changed(Oid relid)
-{
-	if (relid == InvalidOid || relid == assignments_oid)
-		mode_stale = true;
-}
-
-/* Whether abtest's tables are Citus tables; drops the plans made for the other case. */
+/* Whether plans are made for Citus; drops the plans made for the other case. */
 bool
 abt_plans_for_citus(void)
 {
-	Oid			namespace;
-	bool		citus;
+	bool		citus = abt_on_citus();
 
-	if (!mode_stale)
-		return on_citus;
-	mode_stale = false;
-	namespace = get_namespace_oid("abtest", true);
-	assignments_oid = OidIsValid(namespace) ? get_relname_relid("assignments", namespace) : InvalidOid;
-	citus = OidIsValid(assignments_oid) && abt_is_citus_table(assignments_oid);
-	if (citus != on_citus)
+	if (citus != kept_for_citus)
 	{
 		for (int i = 0; i < nkept; i++)
 		{
@@ -60,9 +41,9 @@ abt_plans_for_citus(void)
 				SPI_freeplan(plan);
 		}
 		nkept = 0;
-		on_citus = citus;
+		kept_for_citus = citus;
 	}
-	return on_citus;
+	return citus;
 }
 
 /* Prepares and keeps a plan in *cache on first use; returns it. */
