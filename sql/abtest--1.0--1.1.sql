@@ -1109,6 +1109,7 @@ DECLARE
     table_name name;
     target regclass;
     colocate_with text := 'none';
+    grants text;
 BEGIN
     IF pg_catalog.to_regproc('pg_catalog.create_distributed_table') IS NULL THEN
         RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
@@ -1163,9 +1164,15 @@ BEGIN
             pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass);
     END LOOP;
 
-    -- each node numbers its conversions in a range of its own
-    PERFORM pg_catalog.run_command_on_all_nodes(
-        'SELECT abtest.citus_node_setup()');
+    -- what each node needs of its own (abtest.citus_node_setup)
+    PERFORM pg_catalog.run_command_on_all_nodes('SELECT abtest.citus_node_setup()');
+
+    -- what roles may do here, they may do on every node (see
+    -- abtest.grant_commands)
+    SELECT pg_catalog.string_agg(c, '; ') INTO grants FROM abtest.grant_commands() c;
+    IF grants IS NOT NULL THEN
+        PERFORM pg_catalog.run_command_on_workers(grants);
+    END IF;
 
     -- a page view runs on the node holding its experiment
     PERFORM pg_catalog.create_distributed_function(
@@ -1184,9 +1191,56 @@ REVOKE ALL ON FUNCTION @extschema@.abt_distribute(integer) FROM PUBLIC;
 
 
 /*
- * Run on every node by abt_distribute(): conversions.id comes from each
- * node's own identity sequence (where the statement runs), so each node
- * group takes a range of its own, 2^48 ids wide.
+ * The privileges granted on schema abtest, its tables, views and sequences
+ * and the extension's functions, as GRANT commands.  Citus propagates a
+ * GRANT made once a table or function is distributed, not the ones made
+ * before (at install time every node's script granted the same, but a role
+ * created since was granted on the coordinator alone): abt_distribute()
+ * runs these on the workers.  Column privileges are not replayed.
+ */
+CREATE FUNCTION abtest.grant_commands() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH granted AS (
+        SELECT 'SCHEMA abtest' AS object, n.nspowner AS owner, n.nspacl AS acl
+          FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'abtest'
+        UNION ALL
+        SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END
+               OPERATOR(pg_catalog.||) c.oid::pg_catalog.regclass::text, c.relowner, c.relacl
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace OPERATOR(pg_catalog.=) 'abtest'::pg_catalog.regnamespace
+           AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'S']::"char"[])
+        UNION ALL
+        SELECT 'FUNCTION ' OPERATOR(pg_catalog.||) p.oid::pg_catalog.regprocedure::text,
+               p.proowner, p.proacl
+          FROM pg_catalog.pg_proc p
+          JOIN pg_catalog.pg_depend d
+            ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND d.objid OPERATOR(pg_catalog.=) p.oid
+           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+           AND d.deptype OPERATOR(pg_catalog.=) 'e'
+          JOIN pg_catalog.pg_extension x ON x.oid OPERATOR(pg_catalog.=) d.refobjid
+         WHERE x.extname OPERATOR(pg_catalog.=) 'abtest')
+    SELECT pg_catalog.format('GRANT %s ON %s TO %s', a.privilege_type, g.object,
+                             CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                  ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END)
+      FROM granted g, pg_catalog.aclexplode(g.acl) a
+     WHERE a.grantee OPERATOR(pg_catalog.<>) g.owner
+$$;
+COMMENT ON FUNCTION abtest.grant_commands() IS
+'Citus: the GRANTs on schema abtest, its relations and the extension''s functions, which abt_distribute() runs on the workers';
+REVOKE ALL ON FUNCTION abtest.grant_commands() FROM PUBLIC;
+
+/*
+ * Run on every node by abt_distribute():
+ *  - conversions.id comes from each node's own identity sequence (where the
+ *    statement runs), so each node group takes a range of its own, 2^48 ids
+ *    wide;
+ *  - the policies' functions read abtest.experiments from inside a query on
+ *    a shard, which Citus refuses unless allowed: the read is of a reference
+ *    table, whose copy on this node is current (Citus's worry, a shard
+ *    moved away meanwhile, does not apply to it).
  */
 CREATE FUNCTION abtest.citus_node_setup() RETURNS void
 LANGUAGE plpgsql
@@ -1204,6 +1258,8 @@ BEGIN
                        WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)
                              OPERATOR(pg_catalog.=) sequence_name)));
     END IF;
+    ALTER FUNCTION abtest.owns_experiment(uuid) SET citus.allow_nested_distributed_execution = on;
+    ALTER FUNCTION abtest.owns_element(uuid) SET citus.allow_nested_distributed_execution = on;
 END $$;
 COMMENT ON FUNCTION abtest.citus_node_setup() IS
 'Citus, run on every node by abt_distribute(): the node''s range of conversions.id';
@@ -1221,12 +1277,13 @@ BEGIN
     FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated']::name[] LOOP
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
                                    WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s FROM %I',
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s, %s FROM %I',
             '@extschema@.abt_distribute(integer)'::pg_catalog.regprocedure,
-            'abtest.citus_node_setup()'::pg_catalog.regprocedure, role_name);
+            'abtest.citus_node_setup()'::pg_catalog.regprocedure,
+            'abtest.grant_commands()'::pg_catalog.regprocedure, role_name);
     END LOOP;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT EXECUTE ON FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup()
-            TO service_role;
+        GRANT EXECUTE ON FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup(),
+                                  abtest.grant_commands() TO service_role;
     END IF;
 END $$;

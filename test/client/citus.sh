@@ -23,6 +23,9 @@
 #    counters equal the rows, conversion ids are unique; the coordinator's
 #    settler (abtest preloaded on every node) then settles element_variants,
 #    the workers' settlers fold nothing;
+#  - row-level security: an owner's dashboard role (its owner a role setting)
+#    reads on the cluster what it reads on one server; a visitor role's page
+#    view works and it reads no table;
 #  - a worker stopped: the other worker's experiments keep working, the
 #    stopped one's fail with an error naming the node; started again, all
 #    work.
@@ -99,6 +102,21 @@ SELECT count(abt_convert(e.id, 'v' || g, 'purchase', g % 7, now() - (g || ' minu
   FROM abtest.experiments e, generate_series(1, 150, 3) g;"
 for d in $DB ref; do
     cq coord $d "$SETUP" >/dev/null || bail "setup of database $d"
+done
+
+# a dashboard role of the owner of experiments 1 to 3, created after abtest
+# (a role that can log in: Citus connects to the workers as the current
+# role), its owner a role setting; and a visitor role with no grant
+cq coord postgres "CREATE ROLE dash LOGIN; CREATE ROLE visitor LOGIN;
+                   ALTER ROLE dash SET request.jwt.claim.sub = 'e9000000-0000-4000-8000-0000000000da'" \
+    >/dev/null || bail "CREATE ROLE"
+for d in $DB ref; do
+    cq coord $d "UPDATE abtest.experiments SET user_id = 'e9000000-0000-4000-8000-0000000000da'
+                  WHERE right(id::text, 1) IN ('1', '2', '3');
+                 GRANT USAGE ON SCHEMA abtest TO dash;
+                 GRANT SELECT ON ALL TABLES IN SCHEMA abtest TO dash;
+                 GRANT EXECUTE ON FUNCTION abt_variant_stats(uuid[]) TO dash" >/dev/null ||
+        bail "grants in database $d"
 done
 
 COUNTS="SELECT (SELECT count(*) FROM abtest.assignments) || ' ' || (SELECT count(*) FROM abtest.conversions)
@@ -208,6 +226,51 @@ for e in "$E_W1" "$E_W2"; do
 done
 check "every node's copy of experiments has the same config_version and status" versions_equal
 
+# ------------------------------------------------------------ many experiments
+# namespaces (the exclusion constraint on a reference table), a holdout (a
+# covered experiment's page view writes the holdout's rows too, on its own
+# shard), and a pinned visitor: as on one server
+MANY="
+INSERT INTO abtest.experiments (id, user_id, name, status, seed, coverage, kind) VALUES
+  ('e0000000-0000-4000-8000-0000000000f0', 'e9000000-0000-4000-8000-000000000001', 'holdout', 'active', 'hold', 0.2, 'holdout');
+INSERT INTO abtest.experiments (id, user_id, name, status, holdout_id, namespace, namespace_start, namespace_end) VALUES
+  ('e0000000-0000-4000-8000-0000000000f1', 'e9000000-0000-4000-8000-000000000001', 'left', 'active',
+   'e0000000-0000-4000-8000-0000000000f0', 'hero', 0, 0.5),
+  ('e0000000-0000-4000-8000-0000000000f2', 'e9000000-0000-4000-8000-000000000001', 'right', 'active',
+   NULL, 'hero', 0.5, 1);
+INSERT INTO abtest.experiment_elements (id, experiment_id, name) VALUES
+  ('e1000000-0000-4000-8000-0000000000f0', 'e0000000-0000-4000-8000-0000000000f0', 'group'),
+  ('e1000000-0000-4000-8000-0000000000f1', 'e0000000-0000-4000-8000-0000000000f1', 'h'),
+  ('e1000000-0000-4000-8000-0000000000f2', 'e0000000-0000-4000-8000-0000000000f2', 'h');
+INSERT INTO abtest.element_variants (id, element_id, name, is_control, position)
+SELECT format('e2000000-0000-4000-8000-%s00000000%s', v.p, right(el.id::text, 3))::uuid, el.id,
+       v.name, v.control, v.p
+  FROM abtest.experiment_elements el, (VALUES (0, 'holdout', true), (1, 'comparison', false)) v(p, name, control)
+ WHERE el.experiment_id::text LIKE 'e0000000-0000-4000-8000-0000000000f%';
+INSERT INTO abtest.forced_variants (experiment_id, user_id, element_id, variant_id) VALUES
+  ('e0000000-0000-4000-8000-0000000000f2', 'qa', 'e1000000-0000-4000-8000-0000000000f2',
+   'e2000000-0000-4000-8000-1000000000f2')"
+do_both "$MANY"
+same "an overlapping namespace range is refused with the same error" \
+     "DO \$\$ BEGIN INSERT INTO abtest.experiments (user_id, name, status, namespace, namespace_start, namespace_end)
+             VALUES ('e9000000-0000-4000-8000-000000000001', 'overlap', 'active', 'hero', 0.4, 0.6);
+      EXCEPTION WHEN exclusion_violation THEN RAISE NOTICE '%', SQLERRM; END \$\$;
+      SELECT count(*) FROM abtest.experiments WHERE name = 'overlap'"
+{
+    for g in $(seq 1 60); do
+        for k in 1 2; do echo "SELECT abt_assign('e0000000-0000-4000-8000-0000000000f$k', 'ns$g');"; done
+    done
+    echo "SELECT abt_assign('e0000000-0000-4000-8000-0000000000f2', 'qa');"
+    echo "SELECT abt_assign_batch(ARRAY['e0000000-0000-4000-8000-0000000000f1', 'e0000000-0000-4000-8000-0000000000f2']::uuid[], 'qa');"
+} >"$WORK/many.sql"
+c=$(psql_file coord $DB "$WORK/many.sql"); r=$(psql_file coord ref "$WORK/many.sql")
+is "$(md5sum <<<"$c")" "$(md5sum <<<"$r")" \
+   "namespaces, a holdout and a pinned visitor: 122 page views answer as on one server"
+[ "$c" = "$r" ] || diag "cluster: ${c:0:600}" "single: ${r:0:600}"
+same "the holdout's and the covered experiments' rows are as on one server" \
+     "SELECT string_agg(experiment_id || ':' || user_id || ':' || variants::text, ',' ORDER BY experiment_id, user_id)
+        FROM abtest.assignments WHERE experiment_id::text LIKE 'e0000000-0000-4000-8000-0000000000f%'"
+
 # ------------------------------------------------------------ analytics
 ALL="ARRAY(SELECT id FROM abtest.experiments ORDER BY id)"
 same "variant_totals" "$TOTALS"
@@ -242,6 +305,27 @@ same "deleting removes the experiment's rows from every table" \
            + (SELECT count(*) FROM abtest.variant_counters WHERE experiment_id = '$E_W2') + (SELECT count(*) FROM abtest.visitor_goals WHERE experiment_id = '$E_W2')
            + (SELECT count(*) FROM abtest.experiment_timeline WHERE experiment_id = '$E_W2') || ' rows left'"
 same "the other experiments keep their totals" "$TOTALS"
+
+# ------------------------------------------------------------ roles
+# cqu ROLE DB SQL: as ROLE, through the coordinator
+cqu() {
+    "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$CLUSTER" -p "$PORT_COORD" -U "$1" -d "$2" -c "$3" 2>&1
+}
+for sql in "SELECT string_agg(experiment_id || ':' || n, ',' ORDER BY experiment_id)
+              FROM (SELECT experiment_id, count(*) AS n FROM abtest.assignments GROUP BY 1) a" \
+           "SELECT string_agg(id::text, ',' ORDER BY id) FROM abtest.experiments" \
+           "SELECT count(*) FROM abtest.element_variants" \
+           "SELECT string_agg(s::text, E'\n' ORDER BY s::text) FROM abt_variant_stats($ALL) s"; do
+    c=$(cqu dash $DB "$sql"); r=$(cqu dash ref "$sql")
+    if [ "$c" = "$r" ] && [ -n "$c" ]; then
+        ok "row-level security on the cluster: an owner's dashboard role reads what it reads on one server (${sql:0:60})"
+    else
+        not_ok "row-level security: ${sql:0:60}"; diag "cluster: ${c:0:400}" "single: ${r:0:400}"
+    fi
+done
+is "$(cqu visitor $DB "SELECT abt_assign('$E_W1', 'v3') ->> 'status'")" active "a visitor role's page view works"
+check "a visitor role cannot read the assignments" \
+    grep -q "permission denied" <<<"$(cqu visitor $DB "SELECT count(*) FROM abtest.assignments")"
 
 # ------------------------------------------------------------ load
 # 32 clients: delegated calls, calls in a transaction block (not
