@@ -1190,6 +1190,15 @@ COMMENT ON FUNCTION @extschema@.abt_distribute(integer) IS
 REVOKE ALL ON FUNCTION @extschema@.abt_distribute(integer) FROM PUBLIC;
 
 
+-- The shard the page view reads directly on a Citus node (src/citus.c),
+-- for the test that holds it equal to Citus's own choice.
+CREATE FUNCTION abtest.citus_shard(relation regclass, experiment_id uuid) RETURNS bigint
+AS 'MODULE_PATHNAME', 'abt_citus_shard_sql'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION abtest.citus_shard(regclass, uuid) IS
+'Citus: the shard of relation holding experiment_id, as abtest finds it (equal to get_shard_id_for_distribution_column)';
+REVOKE ALL ON FUNCTION abtest.citus_shard(regclass, uuid) FROM PUBLIC;
+
 /*
  * The privileges granted on schema abtest, its tables, views and sequences
  * and the extension's functions, as GRANT commands.  Citus propagates a
@@ -1277,13 +1286,15 @@ BEGIN
     FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated']::name[] LOOP
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
                                    WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s, %s FROM %I',
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s, %s, %s FROM %I',
             '@extschema@.abt_distribute(integer)'::pg_catalog.regprocedure,
             'abtest.citus_node_setup()'::pg_catalog.regprocedure,
-            'abtest.grant_commands()'::pg_catalog.regprocedure, role_name);
+            'abtest.grant_commands()'::pg_catalog.regprocedure,
+            'abtest.citus_shard(regclass, uuid)'::pg_catalog.regprocedure, role_name);
     END LOOP;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
         GRANT EXECUTE ON FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup(),
-                                  abtest.grant_commands() TO service_role;
+                                  abtest.grant_commands(), abtest.citus_shard(regclass, uuid)
+            TO service_role;
     END IF;
 END $$;

@@ -216,6 +216,7 @@ extern bool abt_is_citus_worker(void);
 extern void abt_citus_relcache_changed(Oid relid);
 extern bool abt_on_citus(void);
 extern int32 abt_slot(void);
+extern int64 abt_citus_shard(Oid relid, pg_uuid_t *experiment_id);
 extern void abt_citus_one_shard_at_a_time(void);
 
 /* lookup.c: the experiment row joined with the visitor's assignment */

@@ -17,11 +17,38 @@
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "storage/backendid.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "abtest.h"
+
+/*
+ * The shards of a Citus table as this backend last read them from
+ * pg_dist_shard: hash ranges in ascending order (a reference table: one
+ * shard, no range).  Rebuilt after a relcache invalidation of the table,
+ * which Citus sends when its shards change.
+ */
+typedef struct ShardRange
+{
+	int32		min;
+	int32		max;
+	int64		shardid;
+} ShardRange;
+
+typedef struct ShardMap
+{
+	Oid			relid;
+	bool		valid;
+	int			nshards;
+	ShardRange *shards;			/* in TopMemoryContext */
+} ShardMap;
+
+#define MAX_SHARD_MAPS 4
+static ShardMap shard_maps[MAX_SHARD_MAPS];
 
 /* Whether relid is distributed or replicated by Citus (in pg_dist_partition). */
 bool
@@ -103,6 +130,9 @@ abt_citus_relcache_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == assignments_oid)
 		state_stale = true;
+	for (int i = 0; i < MAX_SHARD_MAPS; i++)
+		if (relid == InvalidOid || relid == shard_maps[i].relid)
+			shard_maps[i].valid = false;
 }
 
 static void
@@ -154,4 +184,126 @@ abt_citus_one_shard_at_a_time(void)
 	if (GetConfigOption("citus.multi_shard_modify_mode", true, false) != NULL)
 		(void) set_config_option("citus.multi_shard_modify_mode", "sequential",
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+}
+
+static int
+shard_range_cmp(const void *a, const void *b)
+{
+	const ShardRange *x = a;
+	const ShardRange *y = b;
+
+	return x->min < y->min ? -1 : x->min > y->min ? 1 : 0;
+}
+
+/* Reads relid's shards from pg_dist_shard into map. */
+static void
+load_shard_map(ShardMap *map, Oid relid)
+{
+	Oid			shards_oid = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+	AttrNumber	att_relid;
+	AttrNumber	att_shardid;
+	AttrNumber	att_min;
+	AttrNumber	att_max;
+	Relation	shards_rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	int			capacity = 16;
+
+	if (map->shards != NULL)
+		pfree(map->shards);
+	map->relid = relid;
+	map->valid = false;
+	map->nshards = 0;
+	map->shards = MemoryContextAlloc(TopMemoryContext, capacity * sizeof(ShardRange));
+	if (!OidIsValid(shards_oid))
+		return;
+	att_relid = get_attnum(shards_oid, "logicalrelid");
+	att_shardid = get_attnum(shards_oid, "shardid");
+	att_min = get_attnum(shards_oid, "shardminvalue");
+	att_max = get_attnum(shards_oid, "shardmaxvalue");
+	if (att_relid == InvalidAttrNumber || att_shardid == InvalidAttrNumber ||
+		att_min == InvalidAttrNumber || att_max == InvalidAttrNumber)
+		return;
+	shards_rel = table_open(shards_oid, AccessShareLock);
+	ScanKeyInit(&key, att_relid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(shards_rel, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		TupleDesc	desc = RelationGetDescr(shards_rel);
+		bool		min_null;
+		bool		max_null;
+		bool		isnull;
+		Datum		min = heap_getattr(tuple, att_min, desc, &min_null);
+		Datum		max = heap_getattr(tuple, att_max, desc, &max_null);
+		ShardRange *range;
+
+		if (map->nshards == capacity)
+		{
+			capacity *= 2;
+			map->shards = repalloc(map->shards, capacity * sizeof(ShardRange));
+		}
+		range = &map->shards[map->nshards++];
+		range->shardid = DatumGetInt64(heap_getattr(tuple, att_shardid, desc, &isnull));
+		range->min = min_null ? PG_INT32_MIN : pg_strtoint32(TextDatumGetCString(min));
+		range->max = max_null ? PG_INT32_MAX : pg_strtoint32(TextDatumGetCString(max));
+	}
+	systable_endscan(scan);
+	table_close(shards_rel, AccessShareLock);
+	qsort(map->shards, map->nshards, sizeof(ShardRange), shard_range_cmp);
+	map->valid = true;
+}
+
+/*
+ * The shard of Citus table relid that holds rows of experiment_id (a
+ * reference table: its one shard), as Citus finds it: the range holding the
+ * uuid's hash (the type's hash function); 0 when there is none.
+ */
+int64
+abt_citus_shard(Oid relid, pg_uuid_t *experiment_id)
+{
+	ShardMap   *map = NULL;
+	int32		hash;
+
+	for (int i = 0; i < MAX_SHARD_MAPS; i++)
+		if (shard_maps[i].relid == relid || !OidIsValid(shard_maps[i].relid))
+		{
+			map = &shard_maps[i];
+			break;
+		}
+	if (map == NULL)
+		map = &shard_maps[0];
+	if (map->relid != relid || !map->valid)
+		load_shard_map(map, relid);
+	if (map->nshards == 1)
+		return map->shards[0].shardid;
+	hash = DatumGetInt32(DirectFunctionCall1(uuid_hash, UUIDPGetDatum(experiment_id)));
+	for (int lo = 0, hi = map->nshards - 1; lo <= hi;)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (hash < map->shards[mid].min)
+			hi = mid - 1;
+		else if (hash > map->shards[mid].max)
+			lo = mid + 1;
+		else
+			return map->shards[mid].shardid;
+	}
+	return 0;
+}
+
+PG_FUNCTION_INFO_V1(abt_citus_shard_sql);
+
+/*
+ * abtest.citus_shard(relation, experiment_id): abt_citus_shard in SQL, for
+ * the test that holds it equal to Citus's get_shard_id_for_distribution_column.
+ */
+Datum
+abt_citus_shard_sql(PG_FUNCTION_ARGS)
+{
+	int64		shard = abt_citus_shard(PG_GETARG_OID(0), PG_GETARG_UUID_P(1));
+
+	if (shard == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(shard);
 }

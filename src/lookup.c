@@ -249,13 +249,44 @@ typedef struct DirectLookup
 static DirectLookup direct = {false};
 static bool direct_stale = true;
 
-/* Relcache callback (abtest.c): one of the four relations may have changed. */
+/*
+ * On Citus (abt_distribute()), the same read of the experiment's shards, for
+ * the experiments whose shards are on this node (a call Citus delegated
+ * here): one entry per pair of shards seen, forgotten after a relcache
+ * invalidation of any of them.
+ */
+#define MAX_SHARD_LOOKUPS 64
+static DirectLookup shard_lookups[MAX_SHARD_LOOKUPS];
+static int	nshard_lookups = 0;
+
+/* Bumped by every invalidation of a relation a direct read may be using. */
+static uint64 invalidations = 0;
+
+static bool
+uses_relation(const DirectLookup *d, Oid relid)
+{
+	return relid == d->experiments || relid == d->experiments_pkey ||
+		relid == d->assignments || relid == d->assignments_pkey;
+}
+
+/* Relcache callback (abtest.c): one of the relations read may have changed. */
 void
 abt_lookup_relcache_changed(Oid relid)
 {
-	if (relid == InvalidOid || relid == direct.experiments || relid == direct.experiments_pkey ||
-		relid == direct.assignments || relid == direct.assignments_pkey)
+	if (relid == InvalidOid || uses_relation(&direct, relid))
+	{
 		direct_stale = true;
+		nshard_lookups = 0;
+		invalidations++;
+		return;
+	}
+	for (int i = 0; i < nshard_lookups; i++)
+		if (uses_relation(&shard_lookups[i], relid))
+		{
+			nshard_lookups = 0;
+			invalidations++;
+			return;
+		}
 }
 
 /* Whether index is a valid unique btree on exactly the given columns of heap. */
@@ -279,51 +310,121 @@ is_key_on(Oid index_oid, Oid heap_oid, int nkeys, const AttrNumber *columns)
 	return ok;
 }
 
-/* Resolves the relations and columns of the direct lookup (direct.ready: usable). */
+/*
+ * Resolves the columns of the four relations into *d, and whether a direct
+ * read of them is possible (d->ready).
+ */
+static void
+resolve_relations(DirectLookup *d, Oid experiments, Oid experiments_pkey,
+				  Oid assignments, Oid assignments_pkey)
+{
+	AttrNumber	e_key[1];
+	AttrNumber	a_key[2];
+
+	memset(d, 0, sizeof(*d));
+	d->experiments = experiments;
+	d->experiments_pkey = experiments_pkey;
+	d->assignments = assignments;
+	d->assignments_pkey = assignments_pkey;
+	if (!OidIsValid(experiments) || !OidIsValid(assignments))
+		return;
+	e_key[0] = get_attnum(experiments, "id");
+	a_key[0] = get_attnum(assignments, "experiment_id");
+	a_key[1] = get_attnum(assignments, "user_id");
+	d->e_status = get_attnum(experiments, "status");
+	d->e_seed = get_attnum(experiments, "seed");
+	d->e_coverage = get_attnum(experiments, "coverage");
+	d->e_version = get_attnum(experiments, "config_version");
+	d->e_namespace = get_attnum(experiments, "namespace");
+	d->e_namespace_start = get_attnum(experiments, "namespace_start");
+	d->e_namespace_end = get_attnum(experiments, "namespace_end");
+	d->e_holdout_id = get_attnum(experiments, "holdout_id");
+	d->a_variants = get_attnum(assignments, "variants");
+	d->a_converted_at = get_attnum(assignments, "converted_at");
+	d->v11 = d->e_namespace != InvalidAttrNumber && d->e_namespace_start != InvalidAttrNumber &&
+		d->e_namespace_end != InvalidAttrNumber && d->e_holdout_id != InvalidAttrNumber;
+	d->ready = d->e_status != InvalidAttrNumber && d->e_seed != InvalidAttrNumber &&
+		d->e_coverage != InvalidAttrNumber && d->e_version != InvalidAttrNumber &&
+		d->a_variants != InvalidAttrNumber && d->a_converted_at != InvalidAttrNumber &&
+		is_key_on(experiments_pkey, experiments, 1, e_key) &&
+		is_key_on(assignments_pkey, assignments, 2, a_key);
+}
+
+/* Resolves the install script's relations into direct (direct.ready: usable). */
 static void
 resolve_direct(void)
 {
 	Oid			namespace;
-	AttrNumber	e_key[1];
-	AttrNumber	a_key[2];
 
 	if (!direct_stale)
 		return;
-	memset(&direct, 0, sizeof(direct));
 	direct_stale = false;
 	namespace = get_namespace_oid("abtest", true);
 	if (!OidIsValid(namespace))
+	{
+		memset(&direct, 0, sizeof(direct));
 		return;
-	direct.experiments = get_relname_relid("experiments", namespace);
-	direct.experiments_pkey = get_relname_relid("experiments_pkey", namespace);
-	direct.assignments = get_relname_relid("assignments", namespace);
-	direct.assignments_pkey = get_relname_relid("idx_assignments_lookup", namespace);
-	if (!OidIsValid(direct.experiments) || !OidIsValid(direct.assignments))
-		return;
-	e_key[0] = get_attnum(direct.experiments, "id");
-	a_key[0] = get_attnum(direct.assignments, "experiment_id");
-	a_key[1] = get_attnum(direct.assignments, "user_id");
-	direct.e_status = get_attnum(direct.experiments, "status");
-	direct.e_seed = get_attnum(direct.experiments, "seed");
-	direct.e_coverage = get_attnum(direct.experiments, "coverage");
-	direct.e_version = get_attnum(direct.experiments, "config_version");
-	direct.e_namespace = get_attnum(direct.experiments, "namespace");
-	direct.e_namespace_start = get_attnum(direct.experiments, "namespace_start");
-	direct.e_namespace_end = get_attnum(direct.experiments, "namespace_end");
-	direct.e_holdout_id = get_attnum(direct.experiments, "holdout_id");
-	direct.a_variants = get_attnum(direct.assignments, "variants");
-	direct.a_converted_at = get_attnum(direct.assignments, "converted_at");
-	direct.v11 = direct.e_namespace != InvalidAttrNumber &&
-		direct.e_namespace_start != InvalidAttrNumber &&
-		direct.e_namespace_end != InvalidAttrNumber && direct.e_holdout_id != InvalidAttrNumber;
-	/* a Citus table's rows are in its shards: only the query finds them */
-	direct.ready = !abt_is_citus_table(direct.experiments) &&
-		!abt_is_citus_table(direct.assignments) &&
-		direct.e_status != InvalidAttrNumber && direct.e_seed != InvalidAttrNumber &&
-		direct.e_coverage != InvalidAttrNumber && direct.e_version != InvalidAttrNumber &&
-		direct.a_variants != InvalidAttrNumber && direct.a_converted_at != InvalidAttrNumber &&
-		is_key_on(direct.experiments_pkey, direct.experiments, 1, e_key) &&
-		is_key_on(direct.assignments_pkey, direct.assignments, 2, a_key);
+	}
+	resolve_relations(&direct,
+					  get_relname_relid("experiments", namespace),
+					  get_relname_relid("experiments_pkey", namespace),
+					  get_relname_relid("assignments", namespace),
+					  get_relname_relid("idx_assignments_lookup", namespace));
+	/* a Citus table's rows are in its shards (resolve_shards) */
+	if (direct.ready && (abt_is_citus_table(direct.experiments) ||
+						 abt_is_citus_table(direct.assignments)))
+		direct.ready = false;
+}
+
+/* The relation (or index) name_<shard> of schema abtest, if on this node. */
+static Oid
+shard_relation(Oid namespace, const char *name, int64 shard)
+{
+	char		shard_name[NAMEDATALEN];
+
+	if (shard == 0)
+		return InvalidOid;
+	snprintf(shard_name, sizeof(shard_name), "%s_" INT64_FORMAT, name, shard);
+	return get_relname_relid(shard_name, namespace);
+}
+
+/*
+ * On Citus: the direct read of the experiment's shards, when both are on
+ * this node (Citus names a shard, and its indexes, by the table's and the
+ * index's names and the shard id); NULL when not.  The shards are found as
+ * Citus finds them (abt_citus_shard); what moves them sends invalidations.
+ */
+static DirectLookup *
+resolve_shards(pg_uuid_t *experiment_id)
+{
+	Oid			namespace;
+	int64		experiments_shard;
+	int64		assignments_shard;
+	Oid			experiments;
+	Oid			assignments;
+	DirectLookup *d;
+
+	if (!OidIsValid(direct.experiments) || !OidIsValid(direct.assignments) || !abt_on_citus())
+		return NULL;
+	namespace = get_rel_namespace(direct.assignments);
+	experiments_shard = abt_citus_shard(direct.experiments, experiment_id);
+	assignments_shard = abt_citus_shard(direct.assignments, experiment_id);
+	experiments = shard_relation(namespace, "experiments", experiments_shard);
+	assignments = shard_relation(namespace, "assignments", assignments_shard);
+	if (!OidIsValid(experiments) || !OidIsValid(assignments))
+		return NULL;
+	for (int i = 0; i < nshard_lookups; i++)
+		if (shard_lookups[i].experiments == experiments &&
+			shard_lookups[i].assignments == assignments)
+			return &shard_lookups[i];
+	if (nshard_lookups == MAX_SHARD_LOOKUPS)
+		nshard_lookups = 0;
+	d = &shard_lookups[nshard_lookups++];
+	resolve_relations(d, experiments,
+					  shard_relation(namespace, "experiments_pkey", experiments_shard),
+					  assignments,
+					  shard_relation(namespace, "idx_assignments_lookup", assignments_shard));
+	return d;
 }
 
 /*
@@ -374,25 +475,25 @@ slot_text(TupleTableSlot *slot, AttrNumber column)
 
 /* Reads the experiment's columns of lookup_sql (v11: lookup_1_1_sql) from slot. */
 static void
-read_experiment(TupleTableSlot *slot, bool v11, AbtLookup *out)
+read_experiment(const DirectLookup *d, TupleTableSlot *slot, bool v11, AbtLookup *out)
 {
 	bool		isnull;
 	Datum		holdout;
 
 	out->experiment_found = true;
-	strlcpy(out->status, slot_text(slot, direct.e_status), sizeof(out->status));
-	out->seed = slot_text(slot, direct.e_seed);
-	out->coverage = DatumGetFloat8(slot_getattr(slot, direct.e_coverage, &isnull));
-	out->version = DatumGetInt64(slot_getattr(slot, direct.e_version, &isnull));
+	strlcpy(out->status, slot_text(slot, d->e_status), sizeof(out->status));
+	out->seed = slot_text(slot, d->e_seed);
+	out->coverage = DatumGetFloat8(slot_getattr(slot, d->e_coverage, &isnull));
+	out->version = DatumGetInt64(slot_getattr(slot, d->e_version, &isnull));
 	if (!v11)
 		return;
-	out->namespace = slot_text(slot, direct.e_namespace);
+	out->namespace = slot_text(slot, d->e_namespace);
 	if (out->namespace != NULL)
 	{
-		out->namespace_start = DatumGetFloat8(slot_getattr(slot, direct.e_namespace_start, &isnull));
-		out->namespace_end = DatumGetFloat8(slot_getattr(slot, direct.e_namespace_end, &isnull));
+		out->namespace_start = DatumGetFloat8(slot_getattr(slot, d->e_namespace_start, &isnull));
+		out->namespace_end = DatumGetFloat8(slot_getattr(slot, d->e_namespace_end, &isnull));
 	}
-	holdout = slot_getattr(slot, direct.e_holdout_id, &isnull);
+	holdout = slot_getattr(slot, d->e_holdout_id, &isnull);
 	if (!isnull)
 	{
 		out->holdout_found = true;	/* until read_holdout finds no row */
@@ -418,9 +519,14 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	Datum		values[2];
 	bool		usable;
 
+	DirectLookup *d;
+	uint64		invalidations_before;
+
 	resolve_direct();
-	if (!direct.ready || (v11 && !direct.v11))
+	d = direct.ready ? &direct : resolve_shards(experiment_id);
+	if (d == NULL || !d->ready || (v11 && !d->v11))
 		return false;
+	invalidations_before = invalidations;
 
 	/*
 	 * What a non-read-only SPI query sees: a fresh snapshot under READ
@@ -438,11 +544,12 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	 * meanwhile: then what resolve_direct found may be stale, and the query
 	 * (which replans) does this lookup.
 	 */
-	experiments = table_open(direct.experiments, AccessShareLock);
-	experiments_pkey = index_open(direct.experiments_pkey, AccessShareLock);
-	assignments = table_open(direct.assignments, AccessShareLock);
-	assignments_pkey = index_open(direct.assignments_pkey, AccessShareLock);
-	usable = !direct_stale && index_usable(experiments_pkey) && index_usable(assignments_pkey);
+	experiments = table_open(d->experiments, AccessShareLock);
+	experiments_pkey = index_open(d->experiments_pkey, AccessShareLock);
+	assignments = table_open(d->assignments, AccessShareLock);
+	assignments_pkey = index_open(d->assignments_pkey, AccessShareLock);
+	usable = invalidations == invalidations_before &&
+		index_usable(experiments_pkey) && index_usable(assignments_pkey);
 
 	memset(out, 0, sizeof(*out));
 	if (usable)
@@ -450,7 +557,7 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 		slot = table_slot_create(experiments, NULL);
 		values[0] = UUIDPGetDatum(experiment_id);
 		if (fetch_by_key(experiments, experiments_pkey, 1, experiment_eq, values, snapshot, slot))
-			read_experiment(slot, v11, out);
+			read_experiment(d, slot, v11, out);
 		ExecDropSingleTupleTableSlot(slot);
 	}
 	if (usable && out->experiment_found)
@@ -462,8 +569,8 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 		if (fetch_by_key(assignments, assignments_pkey, 2, assignment_eq, values, snapshot, slot))
 		{
 			out->assigned = true;
-			out->variants = DatumGetJsonbPCopy(slot_getattr(slot, direct.a_variants, &isnull));
-			(void) slot_getattr(slot, direct.a_converted_at, &isnull);
+			out->variants = DatumGetJsonbPCopy(slot_getattr(slot, d->a_variants, &isnull));
+			(void) slot_getattr(slot, d->a_converted_at, &isnull);
 			out->converted = !isnull;
 			ItemPointerCopy(&slot->tts_tid, &out->ctid);
 		}

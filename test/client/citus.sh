@@ -145,6 +145,15 @@ is "$out" "" "abt_distribute() again: nothing to do, no error"
 is "$(cq coord ref "SELECT abt_distribute()" 2>&1 | sed -n 's/.*ERROR: *//p')" \
    "Citus is not installed in database \"ref\"" "abt_distribute() without Citus: a clear error"
 
+# the page view reads its experiment's shards directly where they are on
+# its node (src/citus.c): it must find the shard Citus finds
+is "$(cq coord $DB "SELECT count(*) FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, 3000)) x
+                     WHERE abtest.citus_shard('abtest.assignments', u)
+                           IS DISTINCT FROM get_shard_id_for_distribution_column('abtest.assignments', u)
+                        OR abtest.citus_shard('abtest.experiments', u)
+                           IS DISTINCT FROM get_shard_id_for_distribution_column('abtest.experiments')")" 0 \
+   "abtest finds the shard of 3000 random experiment ids as Citus does (distributed and reference)"
+
 # the worker holding experiment k's shards
 node_of() {
     cq coord $DB "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
