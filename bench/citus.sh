@@ -23,6 +23,9 @@
 #
 #   returning visitor, 8 clients    abt_assign(e, one of the 20,000)
 #   new visitor, 16 clients         abt_assign(e, a user id never seen)
+#   floor, 8 clients                bench_noop(e, visitor): a PL/pgSQL function
+#                                   returning 1, delegated like abt_assign on
+#                                   the cluster: the cost of a call itself
 #
 # One warm-up run per workload and side, then BENCH_ROUNDS rounds of
 # "single, cluster" per workload.  Printed: the median tps per side, the
@@ -52,8 +55,9 @@ ROUNDS=${BENCH_ROUNDS:-$R}
 DB=bench
 NEXP=8          # experiments
 NRET=20000      # returning visitors per experiment
-KEYS=(returning@8 new@16)
-declare -A TARGET=([returning]=0.5 [new]=0.3) LABEL=([returning]="returning visitor" [new]="new visitor")
+KEYS=(returning@8 new@16 floor@8)
+declare -A TARGET=([returning]=0.5 [new]=0.3 [floor]=) \
+    LABEL=([returning]="returning visitor" [new]="new visitor" [floor]="floor: a delegated function doing nothing")
 
 if reason=$(citus_missing); then
     echo "SKIP: $reason"
@@ -114,7 +118,11 @@ SELECT ('e' || lpad(k::text, 7, '0') || '-0000-4000-8000-' || lpad(k::text, 12, 
 INSERT INTO abtest.element_variants (element_id, name, is_control, position)
 SELECT el.id, v.name, v.ctl, v.pos
   FROM abtest.experiment_elements el,
-       (VALUES ('control', true, 0), ('treatment', false, 1)) v(name, ctl, pos);"
+       (VALUES ('control', true, 0), ('treatment', false, 1)) v(name, ctl, pos);
+-- the floor: what a call of a function costs that does nothing (on the
+-- cluster delegated like abt_assign), so that Citus's share is seen
+CREATE FUNCTION bench_noop(experiment_id uuid, user_id text) RETURNS integer
+LANGUAGE plpgsql AS 'BEGIN RETURN 1; END';"
 # The returning visitors, by abt_assign_bulk; on the cluster before
 # abt_distribute(), which copies them into the shards: through the
 # coordinator abt_assign_bulk took ~3.6 ms a visitor (~10 minutes for all),
@@ -129,6 +137,9 @@ for side in single cluster; do
     t=$SECONDS
     if [ "$side" = cluster ]; then
         sq cluster "SELECT abt_distribute()" >/dev/null || die "abt_distribute() failed"
+        sq cluster "SELECT create_distributed_function('bench_noop(uuid, text)', 'experiment_id',
+                                                       colocate_with => 'abtest.assignments')" \
+            >/dev/null || die "distributing bench_noop failed"
     fi
     n=$(sq "$side" "SELECT count(*) FROM abtest.assignments")
     [ "$n" = $((NEXP * NRET)) ] || die "$n assignments, not $((NEXP * NRET)) ($side)"
@@ -160,6 +171,7 @@ cat >"$WORK/new.sql" <<EOF
 SELECT abt_assign(('c' || lpad(:e::text, 7, '0') || '-0000-4000-8000-' || lpad(:e::text, 12, '0'))::uuid,
                   'n' || :client_id || '-' || :u);
 EOF
+sed 's/SELECT abt_assign(/SELECT bench_noop(/' "$WORK/returning.sql" >"$WORK/floor.sql"
 chmod 644 "$WORK"/*.sql
 
 # ------------------------------------------------------------ measuring
@@ -187,7 +199,12 @@ delegated() {
 }
 DELEGATED_RET=$(delegated returning)
 DELEGATED_NEW=$(delegated new)
-if [ "$DELEGATED_RET" = yes ] && [ "$DELEGATED_NEW" = yes ]; then DELEGATED=yes; else DELEGATED=no; fi
+DELEGATED_FLOOR=$(delegated floor)
+if [ "$DELEGATED_RET" = yes ] && [ "$DELEGATED_NEW" = yes ] && [ "$DELEGATED_FLOOR" = yes ]; then
+    DELEGATED=yes
+else
+    DELEGATED=no
+fi
 if [ "$DELEGATED" != yes ]; then
     abt_warn "abt_assign was not always pushed down to a worker; the coordinator said:"
     grep -h '^DEBUG' "$TOP"/delegation-*.log | sort | uniq -c | sed 's/^/    /' >&2
@@ -235,13 +252,25 @@ echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
 for key in "${KEYS[@]}"; do
     w=${key%@*}
         s=$(median ${TPS[single@$key]}); c=$(median ${TPS[cluster@$key]}); q=$(ratio "$c" "$s")
-    printf '| %s | %s | %s | %s | %s | >= %s | %s |\n' "${LABEL[$w]}" "${key#*@}" "$s" "$c" "$q" \
-        "${TARGET[$w]}" "$(met "$q" "${TARGET[$w]}")"
+    if [ -n "${TARGET[$w]}" ]; then
+        printf '| %s | %s | %s | %s | %s | >= %s | %s |\n' "${LABEL[$w]}" "${key#*@}" "$s" "$c" "$q" \
+            "${TARGET[$w]}" "$(met "$q" "${TARGET[$w]}")"
+    else
+        printf '| %s | %s | %s | %s | %s | | |\n' "${LABEL[$w]}" "${key#*@}" "$s" "$c" "$q"
+    fi
+done
+# abt_assign on the cluster against the floor on the cluster: what of the
+# gap to one server is abtest's, not the delegation's
+floor_c=$(median ${TPS[cluster@floor@8]})
+for key in returning@8 new@16; do
+    w=${key%@*}
+    printf '| %s / floor, cluster | %s | | | %s | | |\n' "${LABEL[$w]}" "${key#*@}" \
+        "$(ratio "$(median ${TPS[cluster@$key]})" "$floor_c")"
 done
 printf '| delegated: %s | 1 | | | | yes | %s |\n' "$DELEGATED" "$([ "$DELEGATED" = yes ] && echo yes || echo no)"
 echo
 echo "runs (tps): $(for k in "${!TPS[@]}"; do printf '%s: %s; ' "$k" "${TPS[$k]% }"; done)"
-echo "delegated (every call of 1 s of pgbench at 1 client pushed down): returning visitor $DELEGATED_RET, new visitor $DELEGATED_NEW"
+echo "delegated (every call of 1 s of pgbench at 1 client pushed down): returning visitor $DELEGATED_RET, new visitor $DELEGATED_NEW, floor $DELEGATED_FLOOR"
 for k in "${!FAILED[@]}"; do
     if [ "${FAILED[$k]}" != 0 ]; then echo "failed transactions $k: ${FAILED[$k]}"; fi
 done

@@ -217,6 +217,19 @@ extern void abt_citus_relcache_changed(Oid relid);
 extern bool abt_on_citus(void);
 extern int32 abt_slot(void);
 extern int64 abt_citus_shard(Oid relid, pg_uuid_t *experiment_id);
+extern uint64 abt_citus_invalidations(void);
+
+/* local_shards.c: a new visitor's statements on this node's shards (Citus) */
+typedef enum AbtShardStatement
+{
+	ABT_SHARD_INSERT,			/* assign.c insert_sql */
+	ABT_SHARD_FILL,				/* fill_sql */
+	ABT_SHARD_INSERT_ONLY,		/* insert_only_sql */
+	ABT_SHARD_ADD_COUNTS,		/* add_counts_sql */
+	ABT_NSHARD_STATEMENTS
+} AbtShardStatement;
+extern SPIPlanPtr abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which,
+									   const char *sql, int nargs, Oid *argtypes);
 extern void abt_citus_one_shard_at_a_time(void);
 
 /* lookup.c: the experiment row joined with the visitor's assignment */

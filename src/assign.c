@@ -101,10 +101,12 @@ COUNT_CTES(" AND EXISTS (SELECT FROM ins)")
 COUNT_RESULT("(SELECT pg_catalog.count(*) FROM ins)");
 
 /*
- * On Citus (abt_distribute()) insert_sql would not reach the experiment's
- * shard in one step: Citus routes only SELECT, UPDATE and DELETE inside a
- * WITH, and an INSERT ... SELECT only between distributed tables.  There the
- * same steps are three routed statements, run in this order: the status
+ * On Citus (abt_distribute()), where the experiment's shards are on this
+ * node (a call Citus delegated here), insert_sql runs on the shards
+ * themselves (local_shards.c).  Elsewhere it would not reach the shard in
+ * one step: Citus routes only SELECT, UPDATE and DELETE inside a WITH, and
+ * an INSERT ... SELECT only between distributed tables.  There the same
+ * steps are three routed statements, run in this order: the status
  * re-check and the INSERT (insert_routed()), and, when it inserted,
  * count_sql.  The bulk form runs the first two in place of insert_only_sql.
  */
@@ -247,6 +249,7 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	Datum	   *counts = palloc(sizeof(Datum) * (bulk->nvariants + 1));
 	int		   *order = palloc(sizeof(int) * (bulk->nvariants + 1));
 	int			rc;
+	SPIPlanPtr	plan = NULL;
 
 	if (bulk->assignments == 0)
 		return;
@@ -266,8 +269,12 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	args[4] = PointerGetDatum(construct_array(counts, bulk->nvariants, INT8OID,
 											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[5] = Int64GetDatum(bulk->assignments);
-	rc = SPI_execute_plan(abt_plan(&add_counts_plan, add_counts_sql, 6, argtypes),
-						  args, NULL, false, 0);
+	if (abt_plans_for_citus())
+		plan = abt_local_shard_plan(experiment_id, ABT_SHARD_ADD_COUNTS, add_counts_sql,
+									6, argtypes);
+	if (plan == NULL)
+		plan = abt_plan(&add_counts_plan, add_counts_sql, 6, argtypes);
+	rc = SPI_execute_plan(plan, args, NULL, false, 0);
 	abt_check_spi(rc, SPI_OK_INSERT, "adding bulk counts");
 }
 
@@ -345,6 +352,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	Datum		args[7];
 	int			rc;
 	bool		inserted;
+	SPIPlanPtr	plan = NULL;
 
 	if (config->nelements == 0)
 		ereport(ERROR,
@@ -404,8 +412,11 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		bool		experiment_rollup_missing;
 
 		if (!abt_plans_for_citus())
-			rc = SPI_execute_plan(abt_plan(&insert_plan, insert_sql, 7, argtypes), args, NULL,
-								  false, 0);
+			plan = abt_plan(&insert_plan, insert_sql, 7, argtypes);
+		else
+			plan = abt_local_shard_plan(experiment_id, ABT_SHARD_INSERT, insert_sql, 7, argtypes);
+		if (plan != NULL)
+			rc = SPI_execute_plan(plan, args, NULL, false, 0);
 		else
 		{
 			if (!insert_routed(args, argtypes))
@@ -446,19 +457,27 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			fill_args[4] = PointerGetDatum(rollups_missing);
 			fill_nulls[4] = rollups_missing == NULL ? 'n' : ' ';
 			fill_args[5] = BoolGetDatum(experiment_rollup_missing);
-			rc = SPI_execute_plan(abt_plan(&fill_plan, fill_sql, 6, fill_types),
-								  fill_args, fill_nulls, false, 0);
+			plan = NULL;
+			if (abt_plans_for_citus())
+				plan = abt_local_shard_plan(experiment_id, ABT_SHARD_FILL, fill_sql,
+											6, fill_types);
+			if (plan == NULL)
+				plan = abt_plan(&fill_plan, fill_sql, 6, fill_types);
+			rc = SPI_execute_plan(plan, fill_args, fill_nulls, false, 0);
 			abt_check_spi(rc, SPI_OK_INSERT, "creating counter rows");
 		}
 		return true;
 	}
 
-	if (abt_plans_for_citus())
+	if (abt_plans_for_citus() &&
+		(plan = abt_local_shard_plan(experiment_id, ABT_SHARD_INSERT_ONLY, insert_only_sql,
+									 4, argtypes)) == NULL)
 		inserted = insert_routed(args, argtypes);
 	else
 	{
-		rc = SPI_execute_plan(abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes),
-							  args, NULL, false, 0);
+		if (plan == NULL)
+			plan = abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes);
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
 		abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
 		inserted = SPI_processed == 1;
 	}

@@ -123,16 +123,33 @@ static bool state_stale = true;
 static bool distributed = false;
 static int32 node_group = 0;
 static Oid	assignments_oid = InvalidOid;
+static uint64 invalidations = 0;
 
 /* Relcache callback (abtest.c): the table may have become a Citus table. */
 void
 abt_citus_relcache_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == assignments_oid)
+	{
 		state_stale = true;
+		invalidations++;
+	}
 	for (int i = 0; i < MAX_SHARD_MAPS; i++)
-		if (relid == InvalidOid || relid == shard_maps[i].relid)
+		if (OidIsValid(shard_maps[i].relid) && (relid == InvalidOid || relid == shard_maps[i].relid))
+		{
 			shard_maps[i].valid = false;
+			invalidations++;
+		}
+}
+
+/*
+ * How many invalidations of the Citus tables this backend has seen: what
+ * was derived from their shards is stale once it changes.
+ */
+uint64
+abt_citus_invalidations(void)
+{
+	return invalidations;
 }
 
 static void

@@ -12,7 +12,8 @@
 #  - the page view is delegated ("pushing down the function call"); answers
 #    for returning and new visitors, delegated or not (in a transaction
 #    block, inside an expression), abt_assign_batch over experiments on both
-#    workers, and abt_convert equal the single server's;
+#    workers, abt_assign_bulk (through the coordinator, and on the worker
+#    holding the shards) and abt_convert equal the single server's;
 #  - configuration changes through the coordinator (content, a new element,
 #    weights, pausing, deleting) reach the next page view, and every node's
 #    copy of experiments carries the same config_version;
@@ -204,6 +205,18 @@ c=$(psql_file coord $DB "$WORK/not_delegated.sql"); r=$(psql_file coord ref "$WO
 is "$(md5sum <<<"$c")" "$(md5sum <<<"$r")" \
    "calls Citus does not delegate (transaction block, expression, 120 in one statement, batches over both workers) equal the single server's"
 [ "$c" = "$r" ] || diag "cluster: ${c:0:600}" "single: ${r:0:600}"
+
+# an import (abt_assign_bulk): through the coordinator, and on the worker
+# holding the experiment's shards (the statements run on the shards)
+same "abt_assign_bulk through the coordinator" \
+     "SELECT string_agg(user_id || ':' || assignment::text, ',' ORDER BY user_id)
+        FROM abt_assign_bulk('$E_W2', ARRAY(SELECT 'bulk' || g FROM generate_series(1, 50) g))"
+c=$(cq w1 $DB "SELECT string_agg(user_id || ':' || assignment::text, ',' ORDER BY user_id)
+                 FROM abt_assign_bulk('$E_W1', ARRAY(SELECT 'bulk' || g FROM generate_series(1, 50) g))" 2>&1)
+r=$(cq coord ref "SELECT string_agg(user_id || ':' || assignment::text, ',' ORDER BY user_id)
+                 FROM abt_assign_bulk('$E_W1', ARRAY(SELECT 'bulk' || g FROM generate_series(1, 50) g))" 2>&1)
+is "$(md5sum <<<"$c")" "$(md5sum <<<"$r")" "abt_assign_bulk on the worker holding the shards"
+same "the bulk imports' live totals" "$TOTALS"
 
 # ------------------------------------------------------------ configuration
 versions_equal() {

@@ -1,0 +1,194 @@
+/*
+ * local_shards.c
+ *		On a Citus node that holds an experiment's shards (abt_distribute(),
+ *		a page view Citus delegated here), a new visitor's statements run on
+ *		the shards themselves, as they run on one server.  Citus plans every
+ *		statement on a distributed table anew, about half a millisecond each
+ *		on a worker, and a new visitor needs three of them (assign.c); the
+ *		same statement naming the shards is a plain kept plan.
+ *
+ * The shards are found as Citus finds them (citus.c).  A writer takes the
+ * lock Citus's executor takes before it writes a shard (the shard metadata
+ * lock, shared), so that moving or splitting the shard waits for it; a
+ * change of the shards that committed meanwhile (an invalidation of the
+ * tables) sends the call back to the statements Citus routes.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+
+#include "abtest.h"
+
+/* The tables a new visitor writes or reads, and the constraints it names. */
+enum
+{
+	T_EXPERIMENTS,
+	T_ASSIGNMENTS,
+	T_VARIANT_COUNTERS,
+	T_EXPERIMENT_TIMELINE,
+	T_VARIANT_TIMELINE,
+	NTABLES
+};
+
+static const char *const table_names[NTABLES] = {
+	"experiments", "assignments", "variant_counters", "experiment_timeline", "variant_timeline"
+};
+
+/* Constraints of the statements, by the table whose shard carries them. */
+static const struct
+{
+	const char *name;
+	int			table;
+}			constraint_names[] = {
+	{"idx_assignments_lookup", T_ASSIGNMENTS},
+	{"variant_counters_pkey", T_VARIANT_COUNTERS},
+	{"experiment_timeline_pkey", T_EXPERIMENT_TIMELINE},
+	{"variant_timeline_pkey", T_VARIANT_TIMELINE},
+};
+
+/* Citus's lock class of a shard's placement metadata (resource_lock.h). */
+#define CITUS_SHARD_METADATA_LOCK_CLASS 4
+
+/* Kept plans on one set of co-located shards. */
+typedef struct ShardPlans
+{
+	int64		shards[NTABLES];
+	SPIPlanPtr	plans[ABT_NSHARD_STATEMENTS];
+} ShardPlans;
+
+#define MAX_SHARD_SETS 64
+static ShardPlans shard_sets[MAX_SHARD_SETS];
+static int	nshard_sets = 0;
+
+static bool
+is_identifier_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+/*
+ * sql with every whole-word occurrence of `name` followed by "_<shard>":
+ * the name Citus gives a table's or constraint's copy on a shard.
+ */
+static char *
+rename_to_shard(const char *sql, const char *name, int64 shard)
+{
+	StringInfoData out;
+	size_t		len = strlen(name);
+	const char *p = sql;
+	const char *hit;
+
+	initStringInfo(&out);
+	while ((hit = strstr(p, name)) != NULL)
+	{
+		bool		whole = (hit == sql || !is_identifier_char(hit[-1])) &&
+			!is_identifier_char(hit[len]);
+
+		appendBinaryStringInfo(&out, p, hit - p + len);
+		if (whole)
+			appendStringInfo(&out, "_" INT64_FORMAT, shard);
+		p = hit + len;
+	}
+	appendStringInfoString(&out, p);
+	return out.data;
+}
+
+/* Frees every kept plan (the shards changed). */
+static void
+forget_shard_plans(void)
+{
+	for (int i = 0; i < nshard_sets; i++)
+		for (int k = 0; k < ABT_NSHARD_STATEMENTS; k++)
+			if (shard_sets[i].plans[k] != NULL)
+				SPI_freeplan(shard_sets[i].plans[k]);
+	nshard_sets = 0;
+}
+
+/*
+ * The kept plan of statement `which` (sql, naming abtest's tables as on one
+ * server) on the shards of experiment_id, when they are all on this node,
+ * with the shards to be written locked as Citus locks them; NULL when they
+ * are not (the caller runs the statements Citus routes).  Caller in SPI.
+ */
+SPIPlanPtr
+abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const char *sql,
+					 int nargs, Oid *argtypes)
+{
+	static uint64 invalidations_seen = 0;
+	Oid			namespace;
+	int64		shards[NTABLES];
+	uint64		invalidations_before = abt_citus_invalidations();
+	ShardPlans *set = NULL;
+
+	if (!abt_on_citus())
+		return NULL;
+	if (invalidations_before != invalidations_seen)
+	{
+		forget_shard_plans();
+		invalidations_seen = invalidations_before;
+	}
+	namespace = get_namespace_oid("abtest", true);
+	if (!OidIsValid(namespace))
+		return NULL;
+	for (int t = 0; t < NTABLES; t++)
+	{
+		char		shard_name[NAMEDATALEN];
+		Oid			table = get_relname_relid(table_names[t], namespace);
+
+		shards[t] = OidIsValid(table) ? abt_citus_shard(table, experiment_id) : 0;
+		if (shards[t] == 0)
+			return NULL;
+		snprintf(shard_name, sizeof(shard_name), "%s_" INT64_FORMAT, table_names[t], shards[t]);
+		if (!OidIsValid(get_relname_relid(shard_name, namespace)))
+			return NULL;		/* on another node */
+	}
+
+	/* written shards: as Citus's executor, before writing */
+	for (int t = T_ASSIGNMENTS; t < NTABLES; t++)
+	{
+		LOCKTAG		tag;
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (shards[t] >> 32), (uint32) shards[t],
+							 CITUS_SHARD_METADATA_LOCK_CLASS);
+		(void) LockAcquire(&tag, ShareLock, false, false);
+	}
+	AcceptInvalidationMessages();
+	if (abt_citus_invalidations() != invalidations_before)
+		return NULL;			/* the shards changed while we waited */
+
+	for (int i = 0; i < nshard_sets && set == NULL; i++)
+		if (memcmp(shard_sets[i].shards, shards, sizeof(shards)) == 0)
+			set = &shard_sets[i];
+	if (set == NULL)
+	{
+		if (nshard_sets == MAX_SHARD_SETS)
+			forget_shard_plans();
+		set = &shard_sets[nshard_sets++];
+		memcpy(set->shards, shards, sizeof(shards));
+		memset(set->plans, 0, sizeof(set->plans));
+	}
+	if (set->plans[which] == NULL)
+	{
+		char	   *shard_sql = pstrdup(sql);
+		SPIPlanPtr	plan;
+
+		for (int t = 0; t < NTABLES; t++)
+			shard_sql = rename_to_shard(shard_sql, psprintf("abtest.%s", table_names[t]), shards[t]);
+		for (size_t c = 0; c < lengthof(constraint_names); c++)
+			shard_sql = rename_to_shard(shard_sql, constraint_names[c].name,
+										shards[constraint_names[c].table]);
+		plan = SPI_prepare(shard_sql, nargs, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 shard_sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		set->plans[which] = plan;
+	}
+	return set->plans[which];
+}
