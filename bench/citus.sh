@@ -26,6 +26,10 @@
 #   floor, 8 clients                bench_noop(e, visitor): a PL/pgSQL function
 #                                   returning 1, delegated like abt_assign on
 #                                   the cluster: the cost of a call itself
+#   returning-workers, 8 clients    returning visitors, the cluster's clients
+#                                   connected to the workers, 4 each (Citus
+#                                   runs a call on any node; on the node
+#                                   holding the experiment it stays local)
 #
 # One warm-up run per workload and side, then BENCH_ROUNDS rounds of
 # "single, cluster" per workload.  Printed: the median tps per side, the
@@ -55,9 +59,10 @@ ROUNDS=${BENCH_ROUNDS:-$R}
 DB=bench
 NEXP=8          # experiments
 NRET=20000      # returning visitors per experiment
-KEYS=(returning@8 new@16 floor@8)
-declare -A TARGET=([returning]=0.5 [new]=0.3 [floor]=) \
-    LABEL=([returning]="returning visitor" [new]="new visitor" [floor]="floor: a delegated function doing nothing")
+KEYS=(returning@8 new@16 floor@8 returning-workers@8)
+declare -A TARGET=([returning]=0.5 [new]=0.3 [floor]= [returning-workers]=) \
+    LABEL=([returning]="returning visitor" [new]="new visitor" [floor]="floor: a delegated function doing nothing"
+           [returning-workers]="returning visitor, clients connected to the workers (half each)")
 
 if reason=$(citus_missing); then
     echo "SKIP: $reason"
@@ -181,6 +186,21 @@ declare -A TPS FAILED
 pgb() {
     local side=$1 w=$2 c=$3 t=$4 log=$5 db=${6:-$DB} host port
     if [ "$side" = single ]; then host=$PGHOST port=$PGPORT; else host=$CLUSTER port=$PORT_COORD; fi
+    if [ "${w%-workers}" != "$w" ]; then
+        w=${w%-workers}
+        if [ "$side" = cluster ]; then
+            # the clients split over the two workers, each pgbench half of them
+            abt_run abt_as_postgres "$ABT_BIN/pgbench" -h "$CLUSTER" -p "$PORT_W1" -U postgres -n \
+                -M simple -j 1 -c $((c / 2)) -T "$t" -f "$WORK/$w.sql" "$db" >"$log.w1" 2>&1 &
+            abt_run abt_as_postgres "$ABT_BIN/pgbench" -h "$CLUSTER" -p "$PORT_W2" -U postgres -n \
+                -M simple -j 1 -c $((c / 2)) -T "$t" -f "$WORK/$w.sql" "$db" >"$log.w2" 2>&1
+            wait
+            cat "$log.w1" "$log.w2" >"$log"
+            sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log" |
+                awk '{ t += $1 } END { if (NR == 2) printf "%f\n", t }'
+            return
+        fi
+    fi
     abt_run abt_as_postgres "$ABT_BIN/pgbench" -h "$host" -p "$port" -U postgres -n -M simple \
         -j 2 -c "$c" -T "$t" -f "$WORK/$w.sql" "$db" >"$log" 2>&1
     sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log"
