@@ -226,6 +226,8 @@ typedef enum AbtShardStatement
 	ABT_SHARD_FILL,				/* fill_sql */
 	ABT_SHARD_INSERT_ONLY,		/* insert_only_sql */
 	ABT_SHARD_ADD_COUNTS,		/* add_counts_sql */
+	ABT_SHARD_EVENT_METRICS,	/* convert.c event_metrics_sql */
+	ABT_SHARD_FIRST_EVENT_METRICS,	/* first_event_metrics_sql */
 	ABT_NSHARD_STATEMENTS
 } AbtShardStatement;
 extern SPIPlanPtr abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which,

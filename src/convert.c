@@ -110,11 +110,15 @@ enum
  * 1 after the upsert).  sums: per variant, in variant order (as
  * variant_counters), converters, y's sum and y^2's sum moved from (y - v)
  * to y: y^2 - (y - v)^2 = (2y - v) v.
+ * The event's id is given from the identity's sequence: the statement also
+ * runs on a Citus shard, whose copy of the table has no identity
+ * (local_shards.c).
  */
 #define EVENT_METRICS_CTES \
 " event AS (" \
-"  INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)" \
-"  VALUES ($1, $2, $7, $8, $3))," \
+"  INSERT INTO abtest.conversions (experiment_id, id, user_id, goal, value, created_at)" \
+"  OVERRIDING SYSTEM VALUE" \
+"  VALUES ($1, pg_catalog.nextval('abtest.conversions_id_seq'), $2, $7, $8, $3))," \
 " visitor AS (" \
 "  INSERT INTO abtest.visitor_goals AS g (experiment_id, user_id, goal, value_total, events)" \
 "  VALUES ($1, $2, $7, $10, 1)" \
@@ -299,14 +303,27 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	if (metrics)
 	{
 		/* one statement: the event, its sums and, if due, the first conversion */
+		SPIPlanPtr	plan = NULL;
+
+		/* on Citus, on this node's shards where they are here */
 		if (lookup.converted)
-			rc = SPI_execute_plan(abt_plan(&event_metrics_plan, event_metrics_sql,
-										   NUM_PARAMS, types),
-								  args, nulls, false, 0);
+		{
+			if (abt_plans_for_citus())
+				plan = abt_local_shard_plan(experiment_id, ABT_SHARD_EVENT_METRICS,
+											event_metrics_sql, NUM_PARAMS, types);
+			if (plan == NULL)
+				plan = abt_plan(&event_metrics_plan, event_metrics_sql, NUM_PARAMS, types);
+		}
 		else
-			rc = SPI_execute_plan(abt_plan(&first_event_metrics_plan, first_event_metrics_sql,
-										   NUM_PARAMS, types),
-								  args, nulls, false, 0);
+		{
+			if (abt_plans_for_citus())
+				plan = abt_local_shard_plan(experiment_id, ABT_SHARD_FIRST_EVENT_METRICS,
+											first_event_metrics_sql, NUM_PARAMS, types);
+			if (plan == NULL)
+				plan = abt_plan(&first_event_metrics_plan, first_event_metrics_sql,
+								NUM_PARAMS, types);
+		}
+		rc = SPI_execute_plan(plan, args, nulls, false, 0);
 		abt_check_spi(rc, SPI_OK_SELECT, "recording a conversion event and its sums");
 		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											1, &isnull)) == 1;

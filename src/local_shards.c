@@ -4,8 +4,11 @@
  *		a page view Citus delegated here), a new visitor's statements run on
  *		the shards themselves, as they run on one server.  Citus plans every
  *		statement on a distributed table anew, about half a millisecond each
- *		on a worker, and a new visitor needs three of them (assign.c); the
- *		same statement naming the shards is a plain kept plan.
+ *		on a worker, and a new visitor needs three of them (assign.c), a
+ *		conversion's one statement is planned in steps through intermediate
+ *		results (convert.c); the same statement naming the shards is a plain
+ *		kept plan.  (A shard's copy of conversions has no identity column:
+ *		the statements give conversions.id from the table's sequence.)
  *
  * The shards are found as Citus finds them (citus.c).  A writer takes the
  * lock Citus's executor takes before it writes a shard (the shard metadata
@@ -32,11 +35,15 @@ enum
 	T_VARIANT_COUNTERS,
 	T_EXPERIMENT_TIMELINE,
 	T_VARIANT_TIMELINE,
+	T_CONVERSIONS,
+	T_VISITOR_GOALS,
+	T_GOAL_COUNTERS,
 	NTABLES
 };
 
 static const char *const table_names[NTABLES] = {
-	"experiments", "assignments", "variant_counters", "experiment_timeline", "variant_timeline"
+	"experiments", "assignments", "variant_counters", "experiment_timeline", "variant_timeline",
+	"conversions", "visitor_goals", "goal_counters"
 };
 
 /* Constraints of the statements, by the table whose shard carries them. */
@@ -49,6 +56,8 @@ static const struct
 	{"variant_counters_pkey", T_VARIANT_COUNTERS},
 	{"experiment_timeline_pkey", T_EXPERIMENT_TIMELINE},
 	{"variant_timeline_pkey", T_VARIANT_TIMELINE},
+	{"visitor_goals_pkey", T_VISITOR_GOALS},
+	{"goal_counters_pkey", T_GOAL_COUNTERS},
 };
 
 /* Citus's lock class of a shard's placement metadata (resource_lock.h). */
