@@ -26,6 +26,7 @@
 #   floor, 8 clients                bench_noop(e, visitor): a PL/pgSQL function
 #                                   returning 1, delegated like abt_assign on
 #                                   the cluster: the cost of a call itself
+#   convert, 8 clients              abt_convert(e, one of the 20,000, 'purchase', 5)
 #   returning-workers, 8 clients    returning visitors, the cluster's clients
 #                                   connected to the workers, 4 each (Citus
 #                                   runs a call on any node; on the node
@@ -59,10 +60,11 @@ ROUNDS=${BENCH_ROUNDS:-$R}
 DB=bench
 NEXP=8          # experiments
 NRET=20000      # returning visitors per experiment
-KEYS=(returning@8 new@16 floor@8 returning-workers@8)
-declare -A TARGET=([returning]=0.5 [new]=0.3 [floor]= [returning-workers]=) \
+KEYS=(returning@8 new@16 floor@8 returning-workers@8 convert@8)
+declare -A TARGET=([returning]=0.5 [new]=0.3 [floor]= [returning-workers]= [convert]=) \
     LABEL=([returning]="returning visitor" [new]="new visitor" [floor]="floor: a delegated function doing nothing"
-           [returning-workers]="returning visitor, clients connected to the workers (half each)")
+           [returning-workers]="returning visitor, clients connected to the workers (half each)"
+           [convert]="conversion with a value (abt_convert)")
 
 if reason=$(citus_missing); then
     echo "SKIP: $reason"
@@ -177,6 +179,7 @@ SELECT abt_assign(('c' || lpad(:e::text, 7, '0') || '-0000-4000-8000-' || lpad(:
                   'n' || :client_id || '-' || :u);
 EOF
 sed 's/SELECT abt_assign(/SELECT bench_noop(/' "$WORK/returning.sql" >"$WORK/floor.sql"
+sed "s/SELECT abt_assign(\(.*\));/SELECT abt_convert(\1, 'purchase', 5);/" "$WORK/returning.sql" >"$WORK/convert.sql"
 chmod 644 "$WORK"/*.sql
 
 # ------------------------------------------------------------ measuring
