@@ -243,7 +243,8 @@ measure() {
         grep -m 5 'ERROR\|aborted\|error' "$log" | sed 's/^/    /' >&2
     fi
     [ "$3" = warmup ] && return 0
-    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
+    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log" |
+        awk '{ n += $1 } END { print n + 0 }')   # the workers' row has two pgbench logs
     TPS[$side@$key]+="${tps:-0} "
     FAILED[$side@$key]=$(( ${FAILED[$side@$key]:-0} + ${failed:-0} ))
     printf '  round %s  %-7s  %-9s  %2s clients  tps %7.0f\n' "$3" "$side" "$w" "$c" "${tps:-0}"
