@@ -1017,20 +1017,14 @@ DECLARE
     on_shard boolean := abtest.on_shard(TG_RELID);
     experiment uuid;
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        SELECT el.experiment_id INTO experiment FROM abtest.experiment_elements el
-         WHERE el.id OPERATOR(pg_catalog.=) OLD.element_id;
-        IF FOUND THEN
-            PERFORM abtest.bump_config_version(experiment, on_shard);
-        END IF;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        SELECT el.experiment_id INTO experiment FROM abtest.experiment_elements el
-         WHERE el.id OPERATOR(pg_catalog.=) NEW.element_id;
-        IF FOUND THEN
-            PERFORM abtest.bump_config_version(experiment, on_shard);
-        END IF;
-    END IF;
+    -- the old row's experiment, then the new row's
+    FOR experiment IN
+        SELECT el.experiment_id FROM abtest.experiment_elements el
+         WHERE (TG_OP IN ('UPDATE', 'DELETE') AND el.id OPERATOR(pg_catalog.=) OLD.element_id)
+            OR (TG_OP IN ('INSERT', 'UPDATE') AND el.id OPERATOR(pg_catalog.=) NEW.element_id)
+    LOOP
+        PERFORM abtest.bump_config_version(experiment, on_shard);
+    END LOOP;
     RETURN NULL;
 END $$;
 

@@ -232,6 +232,9 @@ typedef enum AbtShardStatement
 } AbtShardStatement;
 extern SPIPlanPtr abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which,
 									   const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr abt_plan_on_shards(SPIPlanPtr *cache, pg_uuid_t *experiment_id,
+									 AbtShardStatement which, const char *sql,
+									 int nargs, Oid *argtypes);
 extern void abt_citus_one_shard_at_a_time(void);
 
 /* lookup.c: the experiment row joined with the visitor's assignment */

@@ -249,7 +249,6 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	Datum	   *counts = palloc(sizeof(Datum) * (bulk->nvariants + 1));
 	int		   *order = palloc(sizeof(int) * (bulk->nvariants + 1));
 	int			rc;
-	SPIPlanPtr	plan = NULL;
 
 	if (bulk->assignments == 0)
 		return;
@@ -269,12 +268,9 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	args[4] = PointerGetDatum(construct_array(counts, bulk->nvariants, INT8OID,
 											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[5] = Int64GetDatum(bulk->assignments);
-	if (abt_plans_for_citus())
-		plan = abt_local_shard_plan(experiment_id, ABT_SHARD_ADD_COUNTS, add_counts_sql,
-									6, argtypes);
-	if (plan == NULL)
-		plan = abt_plan(&add_counts_plan, add_counts_sql, 6, argtypes);
-	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	rc = SPI_execute_plan(abt_plan_on_shards(&add_counts_plan, experiment_id, ABT_SHARD_ADD_COUNTS,
+											 add_counts_sql, 6, argtypes),
+						  args, NULL, false, 0);
 	abt_check_spi(rc, SPI_OK_INSERT, "adding bulk counts");
 }
 
@@ -457,13 +453,9 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			fill_args[4] = PointerGetDatum(rollups_missing);
 			fill_nulls[4] = rollups_missing == NULL ? 'n' : ' ';
 			fill_args[5] = BoolGetDatum(experiment_rollup_missing);
-			plan = NULL;
-			if (abt_plans_for_citus())
-				plan = abt_local_shard_plan(experiment_id, ABT_SHARD_FILL, fill_sql,
-											6, fill_types);
-			if (plan == NULL)
-				plan = abt_plan(&fill_plan, fill_sql, 6, fill_types);
-			rc = SPI_execute_plan(plan, fill_args, fill_nulls, false, 0);
+			rc = SPI_execute_plan(abt_plan_on_shards(&fill_plan, experiment_id, ABT_SHARD_FILL,
+													 fill_sql, 6, fill_types),
+								  fill_args, fill_nulls, false, 0);
 			abt_check_spi(rc, SPI_OK_INSERT, "creating counter rows");
 		}
 		return true;

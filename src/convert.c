@@ -303,27 +303,16 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	if (metrics)
 	{
 		/* one statement: the event, its sums and, if due, the first conversion */
-		SPIPlanPtr	plan = NULL;
-
-		/* on Citus, on this node's shards where they are here */
 		if (lookup.converted)
-		{
-			if (abt_plans_for_citus())
-				plan = abt_local_shard_plan(experiment_id, ABT_SHARD_EVENT_METRICS,
-											event_metrics_sql, NUM_PARAMS, types);
-			if (plan == NULL)
-				plan = abt_plan(&event_metrics_plan, event_metrics_sql, NUM_PARAMS, types);
-		}
+			rc = SPI_execute_plan(abt_plan_on_shards(&event_metrics_plan, experiment_id,
+													 ABT_SHARD_EVENT_METRICS, event_metrics_sql,
+													 NUM_PARAMS, types),
+								  args, nulls, false, 0);
 		else
-		{
-			if (abt_plans_for_citus())
-				plan = abt_local_shard_plan(experiment_id, ABT_SHARD_FIRST_EVENT_METRICS,
-											first_event_metrics_sql, NUM_PARAMS, types);
-			if (plan == NULL)
-				plan = abt_plan(&first_event_metrics_plan, first_event_metrics_sql,
-								NUM_PARAMS, types);
-		}
-		rc = SPI_execute_plan(plan, args, nulls, false, 0);
+			rc = SPI_execute_plan(abt_plan_on_shards(&first_event_metrics_plan, experiment_id,
+													 ABT_SHARD_FIRST_EVENT_METRICS,
+													 first_event_metrics_sql, NUM_PARAMS, types),
+								  args, nulls, false, 0);
 		abt_check_spi(rc, SPI_OK_SELECT, "recording a conversion event and its sums");
 		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											1, &isnull)) == 1;

@@ -201,3 +201,18 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 	}
 	return set->plans[which];
 }
+
+/*
+ * The kept plan of sql: on Citus, on this node's shards where they are here
+ * (abt_local_shard_plan), else the plan kept in *cache.
+ */
+SPIPlanPtr
+abt_plan_on_shards(SPIPlanPtr *cache, pg_uuid_t *experiment_id, AbtShardStatement which,
+				   const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = NULL;
+
+	if (abt_plans_for_citus())
+		plan = abt_local_shard_plan(experiment_id, which, sql, nargs, argtypes);
+	return plan != NULL ? plan : abt_plan(cache, sql, nargs, argtypes);
+}
