@@ -850,16 +850,16 @@ SELECT abtest.settler_wake();
  * node (Citus creates the extension on each).
  *
  * Policies: Citus refuses subqueries in the policies of its tables.  Each
- * policy that looked the experiment up in a subquery calls a function that
- * does instead; being plain SQL (no SET, no SECURITY DEFINER) the planner
- * inlines it back into the same lookup.
+ * policy calls a function that holds what was its subquery; being plain SQL
+ * (no SET, no SECURITY DEFINER) the planner inlines it back into the same
+ * lookup, with "(SELECT abtest.current_owner())" evaluated once per query.
  */
 CREATE FUNCTION abtest.owns_experiment(experiment_id uuid) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT EXISTS (SELECT FROM abtest.experiments e
                     WHERE e.id OPERATOR(pg_catalog.=) $1
-                      AND e.user_id OPERATOR(pg_catalog.=) abtest.current_owner())
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
 $$;
 COMMENT ON FUNCTION abtest.owns_experiment(uuid) IS
 'Row-level security: the experiment belongs to the session''s owner (abtest.current_owner())';
@@ -870,15 +870,23 @@ AS $$
     SELECT EXISTS (SELECT FROM abtest.experiment_elements el
                      JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) el.experiment_id
                     WHERE el.id OPERATOR(pg_catalog.=) $1
-                      AND e.user_id OPERATOR(pg_catalog.=) abtest.current_owner())
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
 $$;
 COMMENT ON FUNCTION abtest.owns_element(uuid) IS
 'Row-level security: the element''s experiment belongs to the session''s owner (abtest.current_owner())';
 
+CREATE FUNCTION abtest.is_owner(user_id uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT $1 OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())
+$$;
+COMMENT ON FUNCTION abtest.is_owner(uuid) IS
+'Row-level security: the account is the session''s owner (abtest.current_owner())';
+
 DROP POLICY owner_all ON abtest.experiments;
 CREATE POLICY owner_all ON abtest.experiments
-    USING (user_id OPERATOR(pg_catalog.=) abtest.current_owner())
-    WITH CHECK (user_id OPERATOR(pg_catalog.=) abtest.current_owner());
+    USING (abtest.is_owner(user_id))
+    WITH CHECK (abtest.is_owner(user_id));
 DROP POLICY owner_all ON abtest.element_variants;
 CREATE POLICY owner_all ON abtest.element_variants
     USING (abtest.owns_element(element_id))
@@ -901,30 +909,6 @@ BEGIN
                                   ' USING (abtest.owns_experiment(experiment_id))', table_name);
     END LOOP;
 END $$;
-
-/*
- * Live totals without a lateral outer join (Citus cannot join a reference
- * table laterally to a distributed subquery).  The planner still pushes an
- * experiment_id filter into the sums.
- */
-CREATE OR REPLACE VIEW abtest.variant_totals WITH (security_invoker = true) AS
-SELECT el.experiment_id,
-       v.element_id,
-       v.id AS variant_id,
-       COALESCE(s.allocations, 0)::bigint AS total_allocations,
-       COALESCE(s.conversions, 0)::bigint AS total_conversions,
-       CASE WHEN COALESCE(s.allocations, 0) OPERATOR(pg_catalog.>) 0
-            THEN s.conversions::float8 OPERATOR(pg_catalog./) s.allocations::float8
-            ELSE 0 END AS conversion_rate
-  FROM abtest.element_variants v
-  JOIN abtest.experiment_elements el ON el.id OPERATOR(pg_catalog.=) v.element_id
-  LEFT JOIN (SELECT c.experiment_id, c.variant_id,
-                    pg_catalog.sum(c.allocations) AS allocations,
-                    pg_catalog.sum(c.conversions) AS conversions
-               FROM abtest.variant_counters c
-              GROUP BY c.experiment_id, c.variant_id) s
-         ON s.experiment_id OPERATOR(pg_catalog.=) el.experiment_id
-        AND s.variant_id OPERATOR(pg_catalog.=) v.id;
 
 /*
  * Triggers on Citus tables run on the shards, on every node that holds a
@@ -976,7 +960,7 @@ BEGIN
     IF NOT on_shard THEN
         UPDATE abtest.experiments SET config_version = pg_catalog.nextval('abtest.config_version_seq')
          WHERE id OPERATOR(pg_catalog.=) bump_config_version.experiment_id;
-    ELSE
+    ELSIF abtest.local_shard('abtest.experiments', experiment_id) IS NOT NULL THEN
         EXECUTE pg_catalog.format('UPDATE %s SET config_version = config_version OPERATOR(pg_catalog.+) 1'
                                   ' WHERE id OPERATOR(pg_catalog.=) $1',
                                   abtest.local_shard('abtest.experiments', experiment_id))
@@ -1104,6 +1088,7 @@ DECLARE
     target regclass;
     colocate_with text := 'none';
     grants text;
+    failure text;
 BEGIN
     IF pg_catalog.to_regproc('pg_catalog.create_distributed_table') IS NULL THEN
         RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
@@ -1122,6 +1107,21 @@ BEGIN
     SET LOCAL citus.enable_local_reference_table_foreign_keys = off;
     IF shard_count IS NOT NULL THEN
         EXECUTE pg_catalog.format('SET LOCAL citus.shard_count = %s', shard_count);
+    END IF;
+
+    -- what each node needs of its own (abtest.citus_node_setup), first: its
+    -- DDL on a worker runs in a session of its own, which would wait for
+    -- the locks this transaction takes below
+    PERFORM abtest.citus_node_setup();
+    SELECT r.nodename OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) r.nodeport
+           OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) r.result
+      INTO failure
+      FROM pg_catalog.run_command_on_workers('SELECT abtest.citus_node_setup()') r
+     WHERE NOT r.success LIMIT 1;
+    IF failure IS NOT NULL THEN
+        RAISE EXCEPTION 'preparing a worker for abtest failed: %', failure
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Every worker needs abtest at the coordinator''s version (Citus creates it when the node is added).';
     END IF;
 
     -- configuration, small and read on every page view: a copy on every
@@ -1158,14 +1158,20 @@ BEGIN
             pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass);
     END LOOP;
 
-    -- what each node needs of its own (abtest.citus_node_setup)
-    PERFORM pg_catalog.run_command_on_all_nodes('SELECT abtest.citus_node_setup()');
-
     -- what roles may do here, they may do on every node (see
     -- abtest.grant_commands)
-    SELECT pg_catalog.string_agg(c, '; ') INTO grants FROM abtest.grant_commands() c;
+    SELECT pg_catalog.string_agg(g.c, '; ' ORDER BY g.n) INTO grants
+      FROM abtest.grant_commands() WITH ORDINALITY AS g(c, n);
     IF grants IS NOT NULL THEN
-        PERFORM pg_catalog.run_command_on_workers(grants);
+        SELECT r.nodename OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) r.nodeport
+               OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) r.result
+          INTO failure
+          FROM pg_catalog.run_command_on_workers(grants) r
+         WHERE NOT r.success LIMIT 1;
+        IF failure IS NOT NULL THEN
+            RAISE EXCEPTION 'copying the privileges to a worker failed: %', failure
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
     END IF;
 
     -- a page view runs on the node holding its experiment
@@ -1199,7 +1205,8 @@ REVOKE ALL ON FUNCTION abtest.citus_shard(regclass, uuid) FROM PUBLIC;
  * GRANT made once a table or function is distributed, not the ones made
  * before (at install time every node's script granted the same, but a role
  * created since was granted on the coordinator alone): abt_distribute()
- * runs these on the workers.  Column privileges are not replayed.
+ * runs these on the workers.  A REVOKE from PUBLIC is replayed too; one from
+ * a role is not, nor are column privileges.
  */
 CREATE FUNCTION abtest.grant_commands() RETURNS SETOF text
 LANGUAGE sql STABLE
@@ -1225,25 +1232,36 @@ AS $$
            AND d.deptype OPERATOR(pg_catalog.=) 'e'
           JOIN pg_catalog.pg_extension x ON x.oid OPERATOR(pg_catalog.=) d.refobjid
          WHERE x.extname OPERATOR(pg_catalog.=) 'abtest')
-    SELECT pg_catalog.format('GRANT %s ON %s TO %s', a.privilege_type, g.object,
-                             CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-                                  ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END)
-      FROM granted g, pg_catalog.aclexplode(g.acl) a
-     WHERE a.grantee OPERATOR(pg_catalog.<>) g.owner
+    -- PUBLIC's privileges as here (a REVOKE from PUBLIC made here), then the grants
+    SELECT c FROM (
+        SELECT 0 AS step, g.object, pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', g.object) AS c
+          FROM granted g WHERE g.acl IS NOT NULL
+        UNION ALL
+        SELECT 1, g.object,
+               pg_catalog.format('GRANT %s ON %s TO %s', a.privilege_type, g.object,
+                                 CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                                      ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END)
+          FROM granted g, pg_catalog.aclexplode(g.acl) a
+         WHERE a.grantee OPERATOR(pg_catalog.<>) g.owner) commands
+     ORDER BY commands.step, commands.object
 $$;
 COMMENT ON FUNCTION abtest.grant_commands() IS
 'Citus: the GRANTs on schema abtest, its relations and the extension''s functions, which abt_distribute() runs on the workers';
 REVOKE ALL ON FUNCTION abtest.grant_commands() FROM PUBLIC;
 
 /*
- * Run on every node by abt_distribute():
+ * Run on every node by abt_distribute() (again by each call):
  *  - conversions.id comes from each node's own identity sequence (where the
  *    statement runs), so each node group takes a range of its own, 2^48 ids
  *    wide;
  *  - the policies' functions read abtest.experiments from inside a query on
  *    a shard, which Citus refuses unless allowed: the read is of a reference
  *    table, whose copy on this node is current (Citus's worry, a shard
- *    moved away meanwhile, does not apply to it).
+ *    moved away meanwhile, does not apply to it);
+ *  - abtest.variant_totals sums without a lateral join, which Citus cannot
+ *    plan between a reference table and a distributed subquery (on one
+ *    server the lateral sums stay: a filter on element_id or variant_id
+ *    then reads only those variants' rows).
  */
 CREATE FUNCTION abtest.citus_node_setup() RETURNS void
 LANGUAGE plpgsql
@@ -1252,6 +1270,7 @@ AS $$
 DECLARE
     node_group bigint;
     sequence_name text := pg_catalog.pg_get_serial_sequence('abtest.conversions', 'id');
+    propagation text;
 BEGIN
     EXECUTE 'SELECT groupid FROM pg_catalog.pg_dist_local_group' INTO node_group;
     IF node_group OPERATOR(pg_catalog.>) 0 THEN
@@ -1261,8 +1280,30 @@ BEGIN
                        WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)
                              OPERATOR(pg_catalog.=) sequence_name)));
     END IF;
+    -- this node's own objects: Citus is not to send the DDL on
+    propagation := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
     ALTER FUNCTION abtest.owns_experiment(uuid) SET citus.allow_nested_distributed_execution = on;
     ALTER FUNCTION abtest.owns_element(uuid) SET citus.allow_nested_distributed_execution = on;
+    CREATE OR REPLACE VIEW abtest.variant_totals WITH (security_invoker = true) AS
+    SELECT el.experiment_id,
+           v.element_id,
+           v.id AS variant_id,
+           COALESCE(s.allocations, 0)::bigint AS total_allocations,
+           COALESCE(s.conversions, 0)::bigint AS total_conversions,
+           CASE WHEN COALESCE(s.allocations, 0) OPERATOR(pg_catalog.>) 0
+                THEN s.conversions::float8 OPERATOR(pg_catalog./) s.allocations::float8
+                ELSE 0 END AS conversion_rate
+      FROM abtest.element_variants v
+      JOIN abtest.experiment_elements el ON el.id OPERATOR(pg_catalog.=) v.element_id
+      LEFT JOIN (SELECT c.experiment_id, c.variant_id,
+                        pg_catalog.sum(c.allocations) AS allocations,
+                        pg_catalog.sum(c.conversions) AS conversions
+                   FROM abtest.variant_counters c
+                  GROUP BY c.experiment_id, c.variant_id) s
+             ON s.experiment_id OPERATOR(pg_catalog.=) el.experiment_id
+            AND s.variant_id OPERATOR(pg_catalog.=) v.id;
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', propagation, true);
 END $$;
 COMMENT ON FUNCTION abtest.citus_node_setup() IS
 'Citus, run on every node by abt_distribute(): the node''s range of conversions.id';

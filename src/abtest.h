@@ -217,6 +217,8 @@ extern void abt_citus_relcache_changed(Oid relid);
 extern bool abt_on_citus(void);
 extern int32 abt_slot(void);
 extern int64 abt_citus_shard(Oid relid, pg_uuid_t *experiment_id);
+extern int64 abt_citus_local_shard(Oid relid, pg_uuid_t *experiment_id);
+extern void abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id);
 extern uint64 abt_citus_invalidations(void);
 
 /* local_shards.c: a new visitor's statements on this node's shards (Citus) */

@@ -16,6 +16,7 @@
 #include "catalog/pg_namespace.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
+#include "storage/lock.h"
 #include "storage/backendid.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -37,17 +38,20 @@ typedef struct ShardRange
 	int32		min;
 	int32		max;
 	int64		shardid;
+	bool		local;			/* pg_dist_placement puts it on this node */
 } ShardRange;
 
 typedef struct ShardMap
 {
 	Oid			relid;
 	bool		valid;
+	uint32		colocation_id;	/* pg_dist_partition.colocationid */
 	int			nshards;
 	ShardRange *shards;			/* in TopMemoryContext */
 } ShardMap;
 
-#define MAX_SHARD_MAPS 4
+/* abtest's Citus tables: 5 reference and 7 distributed ones, and room */
+#define MAX_SHARD_MAPS 16
 static ShardMap shard_maps[MAX_SHARD_MAPS];
 
 /* Whether relid is distributed or replicated by Citus (in pg_dist_partition). */
@@ -198,7 +202,7 @@ abt_slot(void)
 void
 abt_citus_one_shard_at_a_time(void)
 {
-	if (GetConfigOption("citus.multi_shard_modify_mode", true, false) != NULL)
+	if (abt_on_citus() && GetConfigOption("citus.multi_shard_modify_mode", true, false) != NULL)
 		(void) set_config_option("citus.multi_shard_modify_mode", "sequential",
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 }
@@ -210,6 +214,83 @@ shard_range_cmp(const void *a, const void *b)
 	const ShardRange *y = b;
 
 	return x->min < y->min ? -1 : x->min > y->min ? 1 : 0;
+}
+
+/* relid's colocationid in pg_dist_partition (0: none). */
+static uint32
+colocation_of(Oid relid)
+{
+	Oid			partitions_oid = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	AttrNumber	att_relid;
+	AttrNumber	att_colocation;
+	Relation	partitions;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	uint32		colocation = 0;
+
+	if (!OidIsValid(partitions_oid))
+		return 0;
+	att_relid = get_attnum(partitions_oid, "logicalrelid");
+	att_colocation = get_attnum(partitions_oid, "colocationid");
+	if (att_relid == InvalidAttrNumber || att_colocation == InvalidAttrNumber)
+		return 0;
+	partitions = table_open(partitions_oid, AccessShareLock);
+	ScanKeyInit(&key, att_relid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(partitions, InvalidOid, false, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, att_colocation, RelationGetDescr(partitions),
+										 &isnull);
+
+		if (!isnull)
+			colocation = (uint32) DatumGetInt32(value);
+	}
+	systable_endscan(scan);
+	table_close(partitions, AccessShareLock);
+	return colocation;
+}
+
+/*
+ * Marks the shards of map that pg_dist_placement places on this node's
+ * group.  Not whether a relation of the shard's name exists here: a moved
+ * shard's old copy stays until Citus cleans it up, and the new one exists
+ * before the move commits.
+ */
+static void
+mark_local_shards(ShardMap *map)
+{
+	Oid			placements_oid = get_relname_relid("pg_dist_placement", PG_CATALOG_NAMESPACE);
+	AttrNumber	att_shardid;
+	AttrNumber	att_groupid;
+	Relation	placements;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+
+	if (!OidIsValid(placements_oid))
+		return;
+	att_shardid = get_attnum(placements_oid, "shardid");
+	att_groupid = get_attnum(placements_oid, "groupid");
+	if (att_shardid == InvalidAttrNumber || att_groupid == InvalidAttrNumber)
+		return;
+	placements = table_open(placements_oid, AccessShareLock);
+	ScanKeyInit(&key, att_groupid, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(local_group()));
+	scan = systable_beginscan(placements, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		shardid = DatumGetInt64(heap_getattr(tuple, att_shardid,
+														 RelationGetDescr(placements), &isnull));
+
+		for (int i = 0; i < map->nshards; i++)
+			if (map->shards[i].shardid == shardid)
+				map->shards[i].local = true;
+	}
+	systable_endscan(scan);
+	table_close(placements, AccessShareLock);
 }
 
 /* Reads relid's shards from pg_dist_shard into map. */
@@ -262,38 +343,39 @@ load_shard_map(ShardMap *map, Oid relid)
 		}
 		range = &map->shards[map->nshards++];
 		range->shardid = DatumGetInt64(heap_getattr(tuple, att_shardid, desc, &isnull));
+		range->local = false;
 		range->min = min_null ? PG_INT32_MIN : pg_strtoint32(TextDatumGetCString(min));
 		range->max = max_null ? PG_INT32_MAX : pg_strtoint32(TextDatumGetCString(max));
 	}
 	systable_endscan(scan);
 	table_close(shards_rel, AccessShareLock);
 	qsort(map->shards, map->nshards, sizeof(ShardRange), shard_range_cmp);
+	map->colocation_id = colocation_of(relid);
+	mark_local_shards(map);
 	map->valid = true;
 }
 
 /*
  * The shard of Citus table relid that holds rows of experiment_id (a
  * reference table: its one shard), as Citus finds it: the range holding the
- * uuid's hash (the type's hash function); 0 when there is none.
+ * uuid's hash (the type's hash function); NULL when there is none.
  */
-int64
-abt_citus_shard(Oid relid, pg_uuid_t *experiment_id)
+static ShardRange *
+find_shard(Oid relid, pg_uuid_t *experiment_id, ShardMap **map_out)
 {
 	ShardMap   *map = NULL;
 	int32		hash;
 
-	for (int i = 0; i < MAX_SHARD_MAPS; i++)
+	for (int i = 0; i < MAX_SHARD_MAPS && map == NULL; i++)
 		if (shard_maps[i].relid == relid || !OidIsValid(shard_maps[i].relid))
-		{
 			map = &shard_maps[i];
-			break;
-		}
 	if (map == NULL)
 		map = &shard_maps[0];
 	if (map->relid != relid || !map->valid)
 		load_shard_map(map, relid);
+	*map_out = map;
 	if (map->nshards == 1)
-		return map->shards[0].shardid;
+		return &map->shards[0];
 	hash = DatumGetInt32(DirectFunctionCall1(uuid_hash, UUIDPGetDatum(experiment_id)));
 	for (int lo = 0, hi = map->nshards - 1; lo <= hi;)
 	{
@@ -304,9 +386,52 @@ abt_citus_shard(Oid relid, pg_uuid_t *experiment_id)
 		else if (hash > map->shards[mid].max)
 			lo = mid + 1;
 		else
-			return map->shards[mid].shardid;
+			return &map->shards[mid];
 	}
-	return 0;
+	return NULL;
+}
+
+/* The shard of relid holding experiment_id's rows (find_shard), 0: none. */
+int64
+abt_citus_shard(Oid relid, pg_uuid_t *experiment_id)
+{
+	ShardMap   *map;
+	ShardRange *shard = find_shard(relid, experiment_id, &map);
+
+	return shard != NULL ? shard->shardid : 0;
+}
+
+/* The same shard when Citus places it on this node, else 0. */
+int64
+abt_citus_local_shard(Oid relid, pg_uuid_t *experiment_id)
+{
+	ShardMap   *map;
+	ShardRange *shard = find_shard(relid, experiment_id, &map);
+
+	return shard != NULL && shard->local ? shard->shardid : 0;
+}
+
+/* Citus's lock class of co-located shards' placement metadata (resource_lock.h). */
+#define CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS 8
+
+/*
+ * Takes, shared, the lock Citus's executor takes before it writes a shard of
+ * distributed table relid (the placement metadata lock of the shard's index
+ * in its co-location group, one lock for the co-located shards): moving or
+ * splitting the shards waits for the transaction.
+ */
+void
+abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id)
+{
+	ShardMap   *map;
+	ShardRange *shard = find_shard(relid, experiment_id, &map);
+	LOCKTAG		tag;
+
+	if (shard == NULL)
+		return;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (shard - map->shards), map->colocation_id,
+						 CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
+	(void) LockAcquire(&tag, ShareLock, false, false);
 }
 
 PG_FUNCTION_INFO_V1(abt_citus_shard_sql);

@@ -10,18 +10,20 @@
  *		kept plan.  (A shard's copy of conversions has no identity column:
  *		the statements give conversions.id from the table's sequence.)
  *
- * The shards are found as Citus finds them (citus.c).  A writer takes the
- * lock Citus's executor takes before it writes a shard (the shard metadata
- * lock, shared), so that moving or splitting the shard waits for it; a
- * change of the shards that committed meanwhile (an invalidation of the
- * tables) sends the call back to the statements Citus routes.
+ * The shards are found as Citus finds them, and where pg_dist_placement
+ * places them (citus.c).  A writer takes the lock Citus's executor takes
+ * before it writes a shard (the co-located shards' placement metadata lock,
+ * shared), so that moving or splitting the shards waits for it; a change of
+ * the shards that committed meanwhile (an invalidation of the tables) sends
+ * the call back to the statements Citus routes, and so does a transaction
+ * block.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
+#include "access/xact.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
@@ -59,9 +61,6 @@ static const struct
 	{"visitor_goals_pkey", T_VISITOR_GOALS},
 	{"goal_counters_pkey", T_GOAL_COUNTERS},
 };
-
-/* Citus's lock class of a shard's placement metadata (resource_lock.h). */
-#define CITUS_SHARD_METADATA_LOCK_CLASS 4
 
 /* Kept plans on one set of co-located shards. */
 typedef struct ShardPlans
@@ -130,11 +129,17 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 {
 	static uint64 invalidations_seen = 0;
 	Oid			namespace;
+	Oid			tables[NTABLES];
 	int64		shards[NTABLES];
 	uint64		invalidations_before = abt_citus_invalidations();
 	ShardPlans *set = NULL;
 
-	if (!abt_on_citus())
+	/*
+	 * Not in a transaction block: Citus does not know of these writes, and
+	 * a later statement of the block could reach the same shards through a
+	 * connection of its own.  (Citus delegates calls made outside one.)
+	 */
+	if (!abt_on_citus() || IsTransactionBlock())
 		return NULL;
 	if (invalidations_before != invalidations_seen)
 	{
@@ -147,25 +152,18 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 	for (int t = 0; t < NTABLES; t++)
 	{
 		char		shard_name[NAMEDATALEN];
-		Oid			table = get_relname_relid(table_names[t], namespace);
 
-		shards[t] = OidIsValid(table) ? abt_citus_shard(table, experiment_id) : 0;
+		tables[t] = get_relname_relid(table_names[t], namespace);
+		shards[t] = OidIsValid(tables[t]) ? abt_citus_local_shard(tables[t], experiment_id) : 0;
 		if (shards[t] == 0)
-			return NULL;
+			return NULL;		/* on another node */
 		snprintf(shard_name, sizeof(shard_name), "%s_" INT64_FORMAT, table_names[t], shards[t]);
 		if (!OidIsValid(get_relname_relid(shard_name, namespace)))
-			return NULL;		/* on another node */
+			return NULL;
 	}
 
-	/* written shards: as Citus's executor, before writing */
-	for (int t = T_ASSIGNMENTS; t < NTABLES; t++)
-	{
-		LOCKTAG		tag;
-
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (shards[t] >> 32), (uint32) shards[t],
-							 CITUS_SHARD_METADATA_LOCK_CLASS);
-		(void) LockAcquire(&tag, ShareLock, false, false);
-	}
+	/* as Citus's executor, before writing (one lock for the co-located shards) */
+	abt_citus_lock_shard_group(tables[T_ASSIGNMENTS], experiment_id);
 	AcceptInvalidationMessages();
 	if (abt_citus_invalidations() != invalidations_before)
 		return NULL;			/* the shards changed while we waited */

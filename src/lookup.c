@@ -389,10 +389,10 @@ shard_relation(Oid namespace, const char *name, int64 shard)
 }
 
 /*
- * On Citus: the direct read of the experiment's shards, when both are on
- * this node (Citus names a shard, and its indexes, by the table's and the
- * index's names and the shard id); NULL when not.  The shards are found as
- * Citus finds them (abt_citus_shard); what moves them sends invalidations.
+ * On Citus: the direct read of the experiment's shards, when Citus places
+ * both on this node (it names a shard, and its indexes, by the table's and
+ * the index's names and the shard id); NULL when not.  The shards are found
+ * as Citus finds them (citus.c); what moves them sends invalidations.
  */
 static DirectLookup *
 resolve_shards(pg_uuid_t *experiment_id)
@@ -404,11 +404,13 @@ resolve_shards(pg_uuid_t *experiment_id)
 	Oid			assignments;
 	DirectLookup *d;
 
-	if (!OidIsValid(direct.experiments) || !OidIsValid(direct.assignments) || !abt_on_citus())
+	/* not in a transaction block: see local_shards.c */
+	if (!OidIsValid(direct.experiments) || !OidIsValid(direct.assignments) || !abt_on_citus() ||
+		IsTransactionBlock())
 		return NULL;
 	namespace = get_rel_namespace(direct.assignments);
-	experiments_shard = abt_citus_shard(direct.experiments, experiment_id);
-	assignments_shard = abt_citus_shard(direct.assignments, experiment_id);
+	experiments_shard = abt_citus_local_shard(direct.experiments, experiment_id);
+	assignments_shard = abt_citus_local_shard(direct.assignments, experiment_id);
 	experiments = shard_relation(namespace, "experiments", experiments_shard);
 	assignments = shard_relation(namespace, "assignments", assignments_shard);
 	if (!OidIsValid(experiments) || !OidIsValid(assignments))
@@ -520,13 +522,12 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	bool		usable;
 
 	DirectLookup *d;
-	uint64		invalidations_before;
+	uint64		invalidations_before = invalidations;	/* before resolving */
 
 	resolve_direct();
 	d = direct.ready ? &direct : resolve_shards(experiment_id);
 	if (d == NULL || !d->ready || (v11 && !d->v11))
 		return false;
-	invalidations_before = invalidations;
 
 	/*
 	 * What a non-read-only SPI query sees: a fresh snapshot under READ

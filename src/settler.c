@@ -624,7 +624,8 @@ settle_round(void)
 													false, TYPALIGN_CHAR));
 		}
 		/* on Citus the coordinator settles; a worker's settler idles */
-		listed = abt_is_citus_worker() ? NULL : abt_settle_list(false, retry, &n);
+		listed = abt_on_citus() && abt_is_citus_worker() ? NULL
+			: abt_settle_list(false, retry, &n);
 		ids = MemoryContextAlloc(round_context, sizeof(pg_uuid_t) * (n + 1));
 		if (n > 0)
 			memcpy(ids, listed, sizeof(pg_uuid_t) * n);

@@ -513,7 +513,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 		index_oids[k] = get_relname_relid(index_names[k], namespace);
 	if (!OidIsValid(heap_oid) || !OidIsValid(index_oids[0]) || !OidIsValid(index_oids[1]))
 		return false;
-	if (abt_is_citus_table(heap_oid) ||
+	if (abt_on_citus() ||
 		pg_class_aclcheck(heap_oid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 		check_enable_rls(heap_oid, InvalidOid, true) == RLS_ENABLED)
 		return false;
