@@ -1089,6 +1089,7 @@ DECLARE
     colocate_with text := 'none';
     grants text;
     failure text;
+    previous text[];
 BEGIN
     IF pg_catalog.to_regproc('pg_catalog.create_distributed_table') IS NULL THEN
         RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
@@ -1099,14 +1100,20 @@ BEGIN
         RAISE EXCEPTION 'abt_distribute() runs on the Citus coordinator'
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- settings for this call, put back as they were at its end
+    SELECT pg_catalog.array_agg(ARRAY[c.name, pg_catalog.current_setting(c.name)])
+      INTO previous
+      FROM pg_catalog.unnest(ARRAY['citus.enable_unsafe_triggers', 'client_min_messages',
+                                   'citus.enable_local_reference_table_foreign_keys',
+                                   'citus.shard_count']) AS c(name);
     -- abtest's triggers are written for shards (see abtest.on_shard)
-    SET LOCAL citus.enable_unsafe_triggers = on;
+    PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
     -- Citus's notices on copying and truncating are about its own steps
-    SET LOCAL client_min_messages = warning;
+    PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
     -- foreign keys only between reference tables, never to a local table
-    SET LOCAL citus.enable_local_reference_table_foreign_keys = off;
+    PERFORM pg_catalog.set_config('citus.enable_local_reference_table_foreign_keys', 'off', true);
     IF shard_count IS NOT NULL THEN
-        EXECUTE pg_catalog.format('SET LOCAL citus.shard_count = %s', shard_count);
+        PERFORM pg_catalog.set_config('citus.shard_count', shard_count::text, true);
     END IF;
 
     -- what each node needs of its own (abtest.citus_node_setup), first: its
@@ -1184,6 +1191,9 @@ BEGIN
     PERFORM pg_catalog.create_distributed_function(
         '@extschema@.abt_timeline(uuid, integer, interval)'::pg_catalog.regprocedure,
         'experiment_id', colocate_with => 'abtest.assignments');
+    FOR i IN 1 .. pg_catalog.array_length(previous, 1) LOOP
+        PERFORM pg_catalog.set_config(previous[i][1], previous[i][2], true);
+    END LOOP;
 END $$;
 COMMENT ON FUNCTION @extschema@.abt_distribute(integer) IS
 'Citus: distributes abtest''s tables (configuration as reference tables, the rest by experiment_id) and delegates each page view to the node holding its experiment';

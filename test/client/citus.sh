@@ -143,6 +143,9 @@ is "$(cq coord $DB "SELECT pg_relation_size('abtest.assignments') + pg_relation_
    "the coordinator's local copies are emptied (the rows are in the shards)"
 out=$(cq coord $DB "SELECT abt_distribute()" 2>&1)
 is "$out" "" "abt_distribute() again: nothing to do, no error"
+is "$(cq coord $DB "BEGIN; SELECT abt_distribute(); SELECT current_setting('client_min_messages') || ' '
+                    || current_setting('citus.enable_unsafe_triggers'); COMMIT" | grep -v '^$')" "notice off" \
+   "abt_distribute() puts the settings it changes back (in the caller's transaction)"
 is "$(cq coord ref "SELECT abt_distribute()" 2>&1 | sed -n 's/.*ERROR: *//p')" \
    "Citus is not installed in database \"ref\"" "abt_distribute() without Citus: a clear error"
 
