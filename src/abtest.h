@@ -218,6 +218,7 @@ extern bool abt_on_citus(void);
 extern int32 abt_slot(void);
 extern int64 abt_citus_shard(Oid relid, pg_uuid_t *experiment_id);
 extern int64 abt_citus_local_shard(Oid relid, pg_uuid_t *experiment_id);
+extern Oid	abt_shard_relation(Oid namespace, const char *name, int64 shard);
 extern void abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id);
 extern uint64 abt_citus_invalidations(void);
 

@@ -54,60 +54,72 @@ typedef struct ShardMap
 #define MAX_SHARD_MAPS 16
 static ShardMap shard_maps[MAX_SHARD_MAPS];
 
+/*
+ * The int4 column `column` of the row of Citus's metadata table `table`
+ * whose `key_column` is the oid `key` (key_column NULL: its first row);
+ * false, *value untouched, where Citus, the table, a column or the row is
+ * missing, and where the value is NULL.
+ */
+static bool
+citus_metadata_int(const char *table, const char *key_column, Oid key, const char *column,
+				   int32 *value)
+{
+	Oid			table_oid = get_relname_relid(table, PG_CATALOG_NAMESPACE);
+	AttrNumber	key_att = InvalidAttrNumber;
+	AttrNumber	value_att;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData scan_key;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (!OidIsValid(table_oid))
+		return false;			/* no Citus in this database */
+	value_att = get_attnum(table_oid, column);
+	if (key_column != NULL)
+		key_att = get_attnum(table_oid, key_column);
+	if (value_att == InvalidAttrNumber || (key_column != NULL && key_att == InvalidAttrNumber))
+		return false;
+	rel = table_open(table_oid, AccessShareLock);
+	if (key_column != NULL)
+		ScanKeyInit(&scan_key, key_att, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(key));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, key_column != NULL ? 1 : 0,
+							  key_column != NULL ? &scan_key : NULL);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		datum = heap_getattr(tuple, value_att, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+		{
+			*value = DatumGetInt32(datum);
+			found = true;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /* Whether relid is distributed or replicated by Citus (in pg_dist_partition). */
 bool
 abt_is_citus_table(Oid relid)
 {
-	Oid			partitions_oid = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-	AttrNumber	logicalrelid;
-	Relation	partitions;
-	SysScanDesc scan;
-	ScanKeyData key;
-	bool		found;
+	int32		colocation;
 
-	if (!OidIsValid(partitions_oid))
-		return false;			/* no Citus in this database */
-	logicalrelid = get_attnum(partitions_oid, "logicalrelid");
-	if (logicalrelid == InvalidAttrNumber)
-		return false;
-	partitions = table_open(partitions_oid, AccessShareLock);
-	ScanKeyInit(&key, logicalrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(partitions, InvalidOid, false, NULL, 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(partitions, AccessShareLock);
-	return found;
+	/* colocationid is never NULL in a row */
+	return citus_metadata_int("pg_dist_partition", "logicalrelid", relid, "colocationid",
+							  &colocation);
 }
 
 /* This node's Citus group (0: the coordinator, or no Citus). */
 static int32
 local_group(void)
 {
-	Oid			group_oid = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
-	AttrNumber	groupid;
-	Relation	group_rel;
-	SysScanDesc scan;
-	HeapTuple	tuple;
 	int32		group = 0;
 
-	if (!OidIsValid(group_oid))
-		return 0;
-	groupid = get_attnum(group_oid, "groupid");
-	if (groupid == InvalidAttrNumber)
-		return 0;
-	group_rel = table_open(group_oid, AccessShareLock);
-	scan = systable_beginscan(group_rel, InvalidOid, false, NULL, 0, NULL);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		value = heap_getattr(tuple, groupid, RelationGetDescr(group_rel), &isnull);
-
-		if (!isnull)
-			group = DatumGetInt32(value);
-	}
-	systable_endscan(scan);
-	table_close(group_rel, AccessShareLock);
+	(void) citus_metadata_int("pg_dist_local_group", NULL, InvalidOid, "groupid", &group);
 	return group;
 }
 
@@ -220,37 +232,11 @@ shard_range_cmp(const void *a, const void *b)
 static uint32
 colocation_of(Oid relid)
 {
-	Oid			partitions_oid = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
-	AttrNumber	att_relid;
-	AttrNumber	att_colocation;
-	Relation	partitions;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	uint32		colocation = 0;
+	int32		colocation = 0;
 
-	if (!OidIsValid(partitions_oid))
-		return 0;
-	att_relid = get_attnum(partitions_oid, "logicalrelid");
-	att_colocation = get_attnum(partitions_oid, "colocationid");
-	if (att_relid == InvalidAttrNumber || att_colocation == InvalidAttrNumber)
-		return 0;
-	partitions = table_open(partitions_oid, AccessShareLock);
-	ScanKeyInit(&key, att_relid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(partitions, InvalidOid, false, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		bool		isnull;
-		Datum		value = heap_getattr(tuple, att_colocation, RelationGetDescr(partitions),
-										 &isnull);
-
-		if (!isnull)
-			colocation = (uint32) DatumGetInt32(value);
-	}
-	systable_endscan(scan);
-	table_close(partitions, AccessShareLock);
-	return colocation;
+	(void) citus_metadata_int("pg_dist_partition", "logicalrelid", relid, "colocationid",
+							  &colocation);
+	return (uint32) colocation;
 }
 
 /*
@@ -432,6 +418,21 @@ abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id)
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (shard - map->shards), map->colocation_id,
 						 CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
 	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+/*
+ * The relation (or index) `name`_<shard> of namespace, as Citus names a
+ * table's or an index's copy on a shard; InvalidOid where there is none.
+ */
+Oid
+abt_shard_relation(Oid namespace, const char *name, int64 shard)
+{
+	char		shard_name[NAMEDATALEN];
+
+	if (shard == 0)
+		return InvalidOid;
+	snprintf(shard_name, sizeof(shard_name), "%s_" INT64_FORMAT, name, shard);
+	return get_relname_relid(shard_name, namespace);
 }
 
 PG_FUNCTION_INFO_V1(abt_citus_shard_sql);

@@ -151,14 +151,11 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 		return NULL;
 	for (int t = 0; t < NTABLES; t++)
 	{
-		char		shard_name[NAMEDATALEN];
-
 		tables[t] = get_relname_relid(table_names[t], namespace);
 		shards[t] = OidIsValid(tables[t]) ? abt_citus_local_shard(tables[t], experiment_id) : 0;
 		if (shards[t] == 0)
 			return NULL;		/* on another node */
-		snprintf(shard_name, sizeof(shard_name), "%s_" INT64_FORMAT, table_names[t], shards[t]);
-		if (!OidIsValid(get_relname_relid(shard_name, namespace)))
+		if (!OidIsValid(abt_shard_relation(namespace, table_names[t], shards[t])))
 			return NULL;
 	}
 

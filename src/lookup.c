@@ -376,18 +376,6 @@ resolve_direct(void)
 		direct.ready = false;
 }
 
-/* The relation (or index) name_<shard> of schema abtest, if on this node. */
-static Oid
-shard_relation(Oid namespace, const char *name, int64 shard)
-{
-	char		shard_name[NAMEDATALEN];
-
-	if (shard == 0)
-		return InvalidOid;
-	snprintf(shard_name, sizeof(shard_name), "%s_" INT64_FORMAT, name, shard);
-	return get_relname_relid(shard_name, namespace);
-}
-
 /*
  * On Citus: the direct read of the experiment's shards, when Citus places
  * both on this node (it names a shard, and its indexes, by the table's and
@@ -411,8 +399,8 @@ resolve_shards(pg_uuid_t *experiment_id)
 	namespace = get_rel_namespace(direct.assignments);
 	experiments_shard = abt_citus_local_shard(direct.experiments, experiment_id);
 	assignments_shard = abt_citus_local_shard(direct.assignments, experiment_id);
-	experiments = shard_relation(namespace, "experiments", experiments_shard);
-	assignments = shard_relation(namespace, "assignments", assignments_shard);
+	experiments = abt_shard_relation(namespace, "experiments", experiments_shard);
+	assignments = abt_shard_relation(namespace, "assignments", assignments_shard);
 	if (!OidIsValid(experiments) || !OidIsValid(assignments))
 		return NULL;
 	for (int i = 0; i < nshard_lookups; i++)
@@ -423,9 +411,9 @@ resolve_shards(pg_uuid_t *experiment_id)
 		nshard_lookups = 0;
 	d = &shard_lookups[nshard_lookups++];
 	resolve_relations(d, experiments,
-					  shard_relation(namespace, "experiments_pkey", experiments_shard),
+					  abt_shard_relation(namespace, "experiments_pkey", experiments_shard),
 					  assignments,
-					  shard_relation(namespace, "idx_assignments_lookup", assignments_shard));
+					  abt_shard_relation(namespace, "idx_assignments_lookup", assignments_shard));
 	return d;
 }
 
