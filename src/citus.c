@@ -1,9 +1,11 @@
 /*
  * citus.c
- *		Whether a table of abtest is a Citus table (see abt_distribute() in
- *		the 1.1 script).  Its rows then live in shards, which Citus reaches
- *		through queries: the direct reads of lookup.c and timeline.c would
- *		find the local table empty, so they leave such a table to the query.
+ *		What abtest knows of Citus (see abt_distribute() in the 1.1 script):
+ *		whether its tables are Citus tables, whose rows live in shards (the
+ *		local table is empty, so direct reads of it must step aside); this
+ *		node's group and counter slot; which shard holds an experiment's
+ *		rows and whether it is on this node (lookup.c and local_shards.c
+ *		then work on it directly); the lock Citus takes before writing it.
  *		Nothing here links to Citus: its metadata is a table in pg_catalog.
  */
 #include "postgres.h"
