@@ -122,8 +122,8 @@ typedef struct GoalSum
 	text	   *goal;
 	pg_uuid_t  *variant_id;
 	int64		converters;
-	Datum		value_sum;		/* numeric */
-	Datum		value_sum_squares;	/* numeric */
+	Datum		value_sum;		/* numeric; (Datum) 0 when the slots' sum overflowed */
+	Datum		value_sum_squares;	/* numeric, or (Datum) 0 likewise */
 } GoalSum;
 
 /* An experiment's rows in the GoalSum array: [start, start + count). */
@@ -168,11 +168,36 @@ text_equal(text *a, text *b)
 		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
-/* A numeric datum as a double (infinite when out of double's range). */
+/*
+ * A numeric datum as a double: infinite when out of double's range, NAN
+ * for (Datum) 0 (a sum that overflowed); the moments of either are NAN and
+ * their columns NULL.
+ */
 static double
 numeric_to_double(Datum value)
 {
+	if (value == (Datum) 0)
+		return NAN;
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, value));
+}
+
+/*
+ * Adds two numeric datums, (Datum) 0 standing for a sum that overflowed:
+ * a result out of numeric's range is (Datum) 0 too, not an error.  Events'
+ * values are bounded (ABT_MAX_EVENT_VALUE), so only rows written into
+ * abtest.goal_counters by hand could get here; their experiment still gets
+ * its rows, with these sums and what depends on them NULL.
+ */
+static Datum
+add_sums(Datum a, Datum b)
+{
+	bool		overflow = false;
+	Numeric		sum;
+
+	if (a == (Datum) 0 || b == (Datum) 0)
+		return (Datum) 0;
+	sum = numeric_add_opt_error(DatumGetNumeric(a), DatumGetNumeric(b), &overflow);
+	return overflow ? (Datum) 0 : NumericGetDatum(sum);
 }
 
 /* Orders goal texts by their bytes (as COLLATE "C"). */
@@ -307,9 +332,8 @@ read_goal_sums(MetricOutput *out, Datum ids, Datum goals, bool goals_null)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("bigint out of range")));
-		s->value_sum = DirectFunctionCall2(numeric_add, s->value_sum, value_sum);
-		s->value_sum_squares = DirectFunctionCall2(numeric_add, s->value_sum_squares,
-												   value_sum_squares);
+		s->value_sum = add_sums(s->value_sum, value_sum);
+		s->value_sum_squares = add_sums(s->value_sum_squares, value_sum_squares);
 	}
 	hash_destroy(keys);
 	if (n > 1)
@@ -463,8 +487,10 @@ emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, AbtConfig 
 					abt_set_column(row, rownulls, MS_METRIC, CStringGetTextDatum(metric_names[m]));
 					abt_set_column(row, rownulls, MS_VISITORS, Int64GetDatum(vg[v].n));
 					abt_set_column(row, rownulls, MS_CONVERTERS, Int64GetDatum(vg[v].converters));
-					abt_set_column(row, rownulls, MS_VALUE_SUM, vg[v].value_sum);
-					abt_set_column(row, rownulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
+					if (vg[v].value_sum != (Datum) 0)
+						abt_set_column(row, rownulls, MS_VALUE_SUM, vg[v].value_sum);
+					if (vg[v].value_sum_squares != (Datum) 0)
+						abt_set_column(row, rownulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
 					abt_set_column(row, rownulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
 					abt_set_float_column(row, rownulls, MS_MEAN, vg[v].mean[m]);
 					abt_set_float_column(row, rownulls, MS_VARIANCE, vg[v].variance[m]);
