@@ -61,7 +61,7 @@ COMMENT ON FUNCTION @extschema@.abt_assign_batch(uuid[], text, timestamptz) IS
 COMMENT ON FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz) IS
 'abt_assign for many visitors of one experiment in one call, rows in the order given (trusted callers only)';
 COMMENT ON FUNCTION @extschema@.abt_convert(uuid, text, text, numeric, timestamptz) IS
-'Records a conversion: true for the visitor''s first, false for a later one, NULL (nothing recorded) without an assignment (visitors: now, declared goals and values)';
+'Records a conversion: true for the visitor''s first, false for a later one, NULL (nothing recorded) without an assignment (a value within -1e15 and 1e15; visitors: now, declared goals, values from 0)';
 
 -- Many visitors in one request is an import: not for visitors (one call
 -- could enrol any number of made-up visitors).
@@ -69,12 +69,16 @@ REVOKE ALL ON FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz) FR
 
 /*
  * Goals an experiment declares for visitors' conversions.  Without rows
- * here a visitor's event may name any goal (of at most 64 characters) with
- * any value, as in 1.0; with rows, only a declared goal, and a value from 0
- * to its max_value when that is set, so that one forged value cannot own a
- * revenue metric.  Trusted callers are not limited.  Part of the
- * experiment's configuration: a change gives the experiment a new
- * config_version, so every backend's cache reloads the goals.
+ * here a visitor's event may name any goal (of at most 64 characters), as
+ * in 1.0; with rows, only a declared goal, and a value from 0 to its
+ * max_value when that is set, so that one forged value cannot own a
+ * revenue metric.  Trusted callers are not limited.  Every value is within
+ * the bound of event values, 1e15 (ABT_MAX_EVENT_VALUE, src/abtest.h: a
+ * visitor's from 0 to 1e15 where no max_value says less, a trusted caller's
+ * from -1e15 to 1e15), so that no event can make a goal sum overflow; a
+ * max_value is at most that bound.  Part of the experiment's configuration:
+ * a change gives the experiment a new config_version, so every backend's
+ * cache reloads the goals.
  */
 CREATE TABLE abtest.goals (
     experiment_id   uuid        NOT NULL,
@@ -88,14 +92,16 @@ CREATE TABLE abtest.goals (
     -- come from a visitor (test/sql/visitor_limits.sql holds the two equal)
     CONSTRAINT goals_goal_check CHECK (pg_catalog.length(goal) OPERATOR(pg_catalog.>=) 1
                                        AND pg_catalog.length(goal) OPERATOR(pg_catalog.<=) 64),
-    -- NaN sorts above Infinity in numeric: this rejects both
+    -- at most ABT_MAX_EVENT_VALUE (src/abtest.h), the bound of every event
+    -- value (test/sql/event_value_bound.sql holds the two equal); NaN and
+    -- Infinity sort above it in numeric: this rejects both
     CONSTRAINT goals_max_value_check CHECK (max_value OPERATOR(pg_catalog.>=) 0
-                                            AND max_value OPERATOR(pg_catalog.<) 'Infinity'::pg_catalog.numeric)
+                                            AND max_value OPERATOR(pg_catalog.<=) '1e15'::pg_catalog.numeric)
 );
 COMMENT ON TABLE abtest.goals IS
 'Goals an experiment accepts from visitors'' conversions, with the largest value a visitor may send; none declared: any goal';
 COMMENT ON COLUMN abtest.goals.max_value IS
-'Largest value a visitor''s event of this goal may carry (from 0); NULL: no limit';
+'Largest value a visitor''s event of this goal may carry (from 0), at most 1e15; NULL: the bound of every event value, 1e15';
 SELECT pg_catalog.pg_extension_config_dump('abtest.goals', '');
 
 -- abtest.element_changed() reads only experiment_id: it serves goals too.
@@ -518,11 +524,21 @@ SELECT pg_catalog.pg_extension_config_dump('abtest.goal_counters', '');
  * visitor_goals, and their sums into slot 0 of goal_counters (no backend
  * has slot 0), for the visitors with an assignment (abt_convert records
  * nothing for others).  One statement, so the events are read once.  On a
- * fresh installation both tables stay empty.
+ * fresh installation both tables stay empty.  1.0 stored any value a
+ * trusted caller gave, up to numeric's limit: each event's value enters the
+ * sums clamped to the bound of event values, [-1e15, 1e15]
+ * (ABT_MAX_EVENT_VALUE, src/abtest.h; an infinite value to the nearer end),
+ * and a NaN counts 0 as NULL does, so that no stored value can make a sum
+ * overflow now or in any later fold.  abtest.conversions keeps the values
+ * as they were.
  */
 WITH per_visitor AS (
     SELECT c.experiment_id, c.user_id, c.goal,
-           pg_catalog.sum(COALESCE(c.value, 0::pg_catalog.numeric)) AS y,
+           pg_catalog.sum(LEAST(GREATEST(CASE WHEN c.value OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.numeric
+                                              THEN 0::pg_catalog.numeric
+                                              ELSE COALESCE(c.value, 0::pg_catalog.numeric) END,
+                                         '-1e15'::pg_catalog.numeric),
+                                '1e15'::pg_catalog.numeric)) AS y,
            pg_catalog.count(*) AS events
       FROM abtest.conversions c
      GROUP BY c.experiment_id, c.user_id, c.goal),

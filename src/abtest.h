@@ -43,6 +43,23 @@
 #define ABT_MAX_PAGE_EXPERIMENTS 50
 #define ABT_MAX_VISITOR_GOAL_CHARS 64
 
+/*
+ * Largest absolute value of a conversion event's value that enters the
+ * per-goal sums of abt_metric_stats (1.1): 10^15, within float8's
+ * exact-integer range (2^53 ~ 9.007e15) and far from any overflow of the
+ * sums.  With every event within it, a visitor's total after n events is at
+ * most n 10^15, and a sum of squares over m visitors at most m (n 10^15)^2:
+ * below 1e87 even for n and m at bigint's limit, where numeric overflows
+ * at 1e131072 and float8 at 1.8e308.  So no caller can make a sum, its
+ * fold or its statistics fail.  abt_convert_1_1 takes from a visitor a
+ * value in [0, it] (or in [0, max_value] of a declared goal, which is at
+ * most it), from a trusted caller one in [-it, it] (refunds); 22003
+ * otherwise.  Copies in sql/abtest--1.0--1.1.sql: abtest.goals' CHECK on
+ * max_value and the update's backfill, which clamps 1.0's stored values to
+ * [-it, it]; test/sql/event_value_bound.sql holds them equal.
+ */
+#define ABT_MAX_EVENT_VALUE INT64CONST(1000000000000000)
+
 /* Width of the timeline rollup buckets: 15 minutes divides every modern UTC offset. */
 #define ABT_ROLLUP_BUCKET_USECS (INT64CONST(15) * 60 * USECS_PER_SEC)
 

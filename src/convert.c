@@ -20,9 +20,11 @@
  * saw: converters (+1 on the visitor's first event of the goal), the sum of
  * the visitors' totals y (+v) and of their squares (+ y^2 - (y - v)^2 with
  * y the new total).  Concurrent events of one visitor and goal serialise on
- * its visitor_goals row, so the squares stay exact.  The 1.0 symbol
- * abt_convert (a database still at 1.0 has none of these tables) writes
- * only the event.
+ * its visitor_goals row, so the squares stay exact.  Their values are
+ * bounded (ABT_MAX_EVENT_VALUE, abtest.h): no caller's event can make a sum
+ * overflow and leave the experiment unfoldable.  The 1.0 symbol abt_convert
+ * (a database still at 1.0 has none of these tables) writes only the event,
+ * with any finite value as in 1.0.
  */
 #include "postgres.h"
 
@@ -170,16 +172,45 @@ FIRST_CONVERSION_CTES ","
 EVENT_METRICS_CTES
 " SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT pg_catalog.count(*) FROM visitor)";
 
+/* -1, 0 or 1 as a numeric is below, equal to or above an int64. */
+static int
+numeric_cmp_int64(Numeric value, int64 bound)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(value),
+											 NumericGetDatum(int64_to_numeric(bound))));
+}
+
+/*
+ * A trusted caller's value, before it enters the sums (1.1): at most
+ * ABT_MAX_EVENT_VALUE in absolute value, refunds included.
+ */
+static void
+check_trusted_value(Numeric value)
+{
+	if (numeric_cmp_int64(value, -ABT_MAX_EVENT_VALUE) < 0 ||
+		numeric_cmp_int64(value, ABT_MAX_EVENT_VALUE) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("conversion value is out of range"),
+				 errdetail("An event's value must be between -" INT64_FORMAT " and " INT64_FORMAT
+						   " (1e15), so that the goal sums of abt_metric_stats cannot overflow.",
+						   ABT_MAX_EVENT_VALUE, ABT_MAX_EVENT_VALUE)));
+}
+
 /*
  * The rules a visitor's event must meet (owner.c: a caller that may not
  * insert into abtest.conversions itself):
  * a goal of at most ABT_MAX_VISITOR_GOAL_CHARS characters and, when the
  * experiment declares goals (abtest.goals), one of them, with a value
- * between 0 and the goal's max_value when it has one.  Trusted callers'
- * events are not held to them: refunds, imports, any goal.
+ * between 0 and the goal's max_value when it has one.  With `bounded`
+ * (1.1: the value enters the goal sums) a value without a declared
+ * max_value lies between 0 and ABT_MAX_EVENT_VALUE.  Trusted callers'
+ * events are not held to them: refunds, imports, any goal.  Reads only:
+ * a rejected event has written nothing.
  */
 static void
-check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric value)
+check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric value,
+					bool bounded)
 {
 	AbtConfig  *config;
 	AbtGoal    *declared = NULL;
@@ -193,30 +224,38 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric
 						   nchars, ABT_MAX_VISITOR_GOAL_CHARS)));
 	config = abt_config_get(experiment_id, version);
 	abt_config_load_goals(config);
-	if (config->ngoals == 0)
-		return;					/* no declared goals: any goal, any value */
 	for (int i = 0; i < config->ngoals && declared == NULL; i++)
 		if (strlen(config->goals[i].name) == VARSIZE_ANY_EXHDR(goal) &&
 			memcmp(config->goals[i].name, VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal)) == 0)
 			declared = &config->goals[i];
-	if (declared == NULL)
+	if (declared == NULL && config->ngoals > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("conversion goal \"%s\" is not declared for this experiment",
 						text_to_cstring(goal)),
 				 errdetail("The experiment declares its goals in abtest.goals; a visitor's event must name one of them.")));
-	if (value == NULL || declared->max_value == NULL)
+	if (value == NULL)
 		return;
-	if (DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(value),
-										 DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))) ||
-		DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(value),
-										 NumericGetDatum(declared->max_value))))
+	if (declared != NULL && declared->max_value != NULL)
+	{
+		if (numeric_cmp_int64(value, 0) < 0 ||
+			DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(value),
+											  NumericGetDatum(declared->max_value))) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("conversion value is out of range for goal \"%s\"", declared->name),
+					 errdetail("A visitor's event may carry a value from 0 to %s.",
+							   DatumGetCString(DirectFunctionCall1(numeric_out,
+																   NumericGetDatum(declared->max_value))))));
+	}
+	else if (bounded &&
+			 (numeric_cmp_int64(value, 0) < 0 || numeric_cmp_int64(value, ABT_MAX_EVENT_VALUE) > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("conversion value is out of range for goal \"%s\"", declared->name),
-				 errdetail("A visitor's event may carry a value from 0 to %s.",
-						   DatumGetCString(DirectFunctionCall1(numeric_out,
-															   NumericGetDatum(declared->max_value))))));
+				 errmsg("conversion value is out of range"),
+				 errdetail("A visitor's event may carry a value from 0 to " INT64_FORMAT
+						   " (1e15) when its goal declares no max_value.", ABT_MAX_EVENT_VALUE),
+				 errhint("A goal's max_value in abtest.goals sets a lower maximum; negative values (refunds) come from a trusted caller.")));
 }
 
 /*
@@ -226,7 +265,9 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric
  * visitor has no assignment in the experiment.  A visitor (owner.c) sends
  * events now, within check_visitor_event's rules; a trusted caller chooses
  * any time, goal and value.  With `metrics` (1.1) the event's statement
- * also keeps the per-goal sums.
+ * also keeps the per-goal sums, and every value entering them lies within
+ * ABT_MAX_EVENT_VALUE (checked, as every rule here, before anything is
+ * written).
  */
 static Datum
 convert(FunctionCallInfo fcinfo, bool metrics)
@@ -241,6 +282,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	pg_uuid_t  *experiment_id;
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	text	   *goal = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	Numeric		value;
 	TimestampTz at;
 	AbtLookup	lookup;
 	bool		first = false;
@@ -255,19 +297,17 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	experiment_id = abt_arg_experiment_id(fcinfo, 0);
 	abt_check_visitor(user_id, "visitor id");
 	abt_check_visitor(goal, "conversion goal");
-	if (!PG_ARGISNULL(3))
-	{
-		Numeric		value = PG_GETARG_NUMERIC(3);
-
-		if (numeric_is_nan(value) || numeric_is_inf(value))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("conversion value must be a finite number")));
-	}
+	value = PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3);
+	if (value != NULL && (numeric_is_nan(value) || numeric_is_inf(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conversion value must be a finite number")));
 	at = abt_arg_time(fcinfo, 4, "conversion time");
 	trusted = abt_caller_may_insert(ABT_TABLE_CONVERSIONS);
 	if (!trusted)
 		abt_check_time_choice(at, ABT_TABLE_CONVERSIONS, "conversion time");
+	else if (metrics && value != NULL)
+		check_trusted_value(value);
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
 	abt_lock_experiment_shared(experiment_id);
@@ -277,8 +317,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	if (!lookup.experiment_found)
 		abt_report_unknown_experiment(experiment_id);
 	if (!trusted)
-		check_visitor_event(experiment_id, lookup.version, goal,
-							PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3));
+		check_visitor_event(experiment_id, lookup.version, goal, value, metrics);
 	if (!lookup.assigned)
 	{
 		abt_restore_user(&saved);
