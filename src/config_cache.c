@@ -175,17 +175,58 @@ uuid_to_text(const pg_uuid_t *uuid, char *buf)
 }
 
 
-/* Builds the configuration of one experiment from the rows of load_sql. */
+/*
+ * The number of rows from row `from` on that belong to the same element
+ * (load_sql orders rows by element), 0 for the row of an experiment
+ * without elements.
+ */
+static uint64
+element_rows(SPITupleTable *tuptable, uint64 from, uint64 nrows)
+{
+	bool		isnull;
+	Datum		first = SPI_getbinval(tuptable->vals[from], tuptable->tupdesc,
+									  LOAD_ELEMENT_ID, &isnull);
+	uint64		r = from + 1;
+
+	if (isnull)
+		return 0;
+	while (r < nrows)
+	{
+		Datum		id = SPI_getbinval(tuptable->vals[r], tuptable->tupdesc,
+									   LOAD_ELEMENT_ID, &isnull);
+
+		if (isnull || memcmp(DatumGetUUIDP(id), DatumGetUUIDP(first), UUID_LEN) != 0)
+			break;
+		r++;
+	}
+	return r - from;
+}
+
+/*
+ * Builds the configuration of one experiment from the rows of load_sql, in
+ * the current memory context (arrays of their exact sizes: the cache's
+ * budget counts every byte).
+ */
 static void
 config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 {
 	TupleDesc	desc = tuptable->tupdesc;
-	double	   *weights = palloc(sizeof(double) * (nrows + 1));
+	double	   *weights;
 	int			nelements = 0;
 	AbtElement *element = NULL;
 	bool		isnull;
+	uint64		count = 0;
+	uint64		maxrows = 0;
 
-	config->elements = palloc0(sizeof(AbtElement) * nrows);
+	for (uint64 r = 0; r < nrows; r += Max(count, 1))
+	{
+		count = element_rows(tuptable, r, nrows);
+		nelements += count > 0;
+		maxrows = Max(maxrows, count);
+	}
+	weights = palloc(sizeof(double) * (maxrows + 1));
+	config->elements = palloc0(sizeof(AbtElement) * (nelements + 1));
+	nelements = 0;
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		HeapTuple	tuple = tuptable->vals[r];
@@ -206,7 +247,7 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 			element->name = copy_text(tuple, desc, LOAD_ELEMENT_NAME);
 			element->selector = copy_text(tuple, desc, LOAD_ELEMENT_SELECTOR);
 			element->seed = copy_text(tuple, desc, LOAD_ELEMENT_SEED);
-			element->variants = palloc0(sizeof(AbtVariant) * nrows);
+			element->variants = palloc0(sizeof(AbtVariant) * element_rows(tuptable, r, nrows));
 		}
 		variant_id = SPI_getbinval(tuple, desc, LOAD_VARIANT_ID, &isnull);
 		if (isnull)
