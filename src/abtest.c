@@ -62,6 +62,7 @@ _PG_init(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	abt_config_cache_init();
 	abt_settler_init();
 	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
 	MarkGUCPrefixReserved("abtest");
