@@ -1,6 +1,7 @@
 /*
  * abtest.c
- *		Module entry of the abtest extension: PG_MODULE_MAGIC and the GUCs.
+ *		Module entry of the abtest extension: PG_MODULE_MAGIC, the GUCs
+ *		that belong to no subsystem, and the subsystems' initialisation.
  */
 #include "postgres.h"
 
@@ -30,7 +31,10 @@ relcache_changed(Datum arg, Oid relid)
 	abt_citus_relcache_changed(relid);
 }
 
-/* Defines the abtest.* settings. */
+/*
+ * Defines the module's abtest.* settings and runs each subsystem's own
+ * initialisation (the configuration cache defines abtest.cache_memory).
+ */
 void
 _PG_init(void)
 {
@@ -62,6 +66,7 @@ _PG_init(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	abt_config_cache_init();
 	abt_settler_init();
 	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
 	MarkGUCPrefixReserved("abtest");

@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "executor/spi.h"
+#include "lib/ilist.h"
 #include "storage/itemptr.h"
 #include "fmgr.h"
 #include "utils/hsearch.h"
@@ -86,6 +87,10 @@ extern char *abt_publication;
 /* GUC: the tuning N* of abt_metric_stats' confidence sequences (abtest.c) */
 extern int	abt_sequential_tuning;
 
+/* GUC abtest.cache_memory (config_cache.c), in kB: 8 MB by default */
+#define ABT_CACHE_MEMORY_DEFAULT 8192
+extern int	abt_cache_memory;
+
 /* ---------------------------------------------------------------------
  * The cached configuration of an experiment (config_cache.c)
  * ---------------------------------------------------------------------
@@ -125,11 +130,17 @@ typedef struct AbtGoal
 	struct NumericData *max_value;	/* largest value a visitor may send, or NULL */
 } AbtGoal;
 
-/* The configuration of one experiment at one config_version. */
+/*
+ * The configuration of one experiment at one config_version.  A pointer
+ * from abt_config_get* is valid until the next abt_config_get* call (which
+ * may evict it: see config_cache.c).
+ */
 typedef struct AbtConfig
 {
 	pg_uuid_t	experiment_id;	/* hash key */
 	int64		version;
+	dlist_node	lru_node;		/* in the cache's recency list */
+	Size		bytes;			/* memory of context, as last measured */
 	MemoryContext context;		/* holds everything below */
 	int			nelements;
 	AbtElement *elements;
@@ -265,9 +276,12 @@ extern Jsonb *abt_lookup_forced(pg_uuid_t *experiment_id, text *user_id);
 extern Jsonb *abt_lookup_holdout_group(pg_uuid_t *holdout_id, text *user_id);
 
 /* config_cache.c */
+extern void abt_config_cache_init(void);
 extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
 extern AbtConfig *abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version);
 extern void abt_config_load_goals(AbtConfig *config);
+extern bool abt_config_reserve(AbtConfig *config, Size size);
+extern void abt_config_charge(AbtConfig *config);
 
 /* analytics.c: what the analytics entry points (stats.c, metric_stats.c) share */
 

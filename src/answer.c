@@ -19,6 +19,8 @@
  * each configuration keeps the answers it has built: a returning visitor's
  * answer is a copy, not a rebuild (building sorts every object's keys); so
  * does the one answer of the visitors it does not enrol (1.1 callers).
+ * They count in the configuration cache's memory (abtest.cache_memory):
+ * an answer the budget has no room for is built on every call instead.
  */
 #include "postgres.h"
 
@@ -29,9 +31,6 @@
 #include "utils/memutils.h"
 
 #include "abtest.h"
-
-/* Most answers one configuration keeps (one per variant combination and flags). */
-#define MAX_CACHED_ANSWERS 4096
 
 typedef struct AnswerKey
 {
@@ -52,6 +51,15 @@ typedef struct AnswerEntry
 	Jsonb	   *map;			/* to tell hash collisions apart; NULL: not enrolled */
 	Jsonb	   *answer;
 } AnswerEntry;
+
+/*
+ * What keeping an answer costs besides the two documents: the hash entry
+ * and the chunk headers (an estimate; the cache measures what was taken).
+ */
+#define ANSWER_ENTRY_BYTES (2 * sizeof(AnswerEntry) + 64)
+
+/* The hash table of a configuration's answers: its context's first block. */
+#define ANSWER_TABLE_BYTES (8 * 1024 + 256)
 
 /* Pushes an object key. */
 static void
@@ -208,16 +216,6 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	if (config == NULL || config->version != lookup->version)
 		return build_answer(experiment_id, lookup, config, enrolled, is_new);
 
-	if (config->answers == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(AnswerKey);
-		ctl.entrysize = sizeof(AnswerEntry);
-		ctl.hcxt = config->context;
-		config->answers = hash_create("abtest answers", 16, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
 	memset(&key, 0, sizeof(key));
 	if (map != NULL)
 	{
@@ -228,7 +226,8 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 	}
 	else
 		key.flags = ANSWER_NOT_ENROLLED;
-	entry = hash_search(config->answers, &key, HASH_FIND, NULL);
+	entry = config->answers == NULL ? NULL :
+		hash_search(config->answers, &key, HASH_FIND, NULL);
 	if (entry != NULL &&
 		(map == NULL ? entry->map == NULL :
 		 (entry->map != NULL && VARSIZE(entry->map) == VARSIZE(map) &&
@@ -236,13 +235,33 @@ abt_answer(pg_uuid_t *experiment_id, AbtLookup *lookup, AbtConfig *config,
 		return copy_jsonb(entry->answer);
 
 	answer = build_answer(experiment_id, lookup, config, enrolled, is_new);
-	if (entry == NULL && hash_get_num_entries(config->answers) < MAX_CACHED_ANSWERS)
+	if (entry == NULL &&
+		abt_config_reserve(config, ANSWER_ENTRY_BYTES + VARSIZE(answer) +
+						   (map == NULL ? 0 : VARSIZE(map)) +
+						   (config->answers == NULL ? ANSWER_TABLE_BYTES : 0)))
 	{
-		entry = hash_search(config->answers, &key, HASH_ENTER, &found);
+		Jsonb	   *map_copy;
+		Jsonb	   *answer_copy;
+
+		if (config->answers == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(AnswerKey);
+			ctl.entrysize = sizeof(AnswerEntry);
+			ctl.hcxt = config->context;
+			config->answers = hash_create("abtest answers", 16, &ctl,
+										  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		/* copies first: an entry is never seen half filled */
 		oldcontext = MemoryContextSwitchTo(config->context);
-		entry->map = map == NULL ? NULL : copy_jsonb(map);
-		entry->answer = copy_jsonb(answer);
+		map_copy = map == NULL ? NULL : copy_jsonb(map);
+		answer_copy = copy_jsonb(answer);
 		MemoryContextSwitchTo(oldcontext);
+		entry = hash_search(config->answers, &key, HASH_ENTER, &found);
+		entry->map = map_copy;
+		entry->answer = answer_copy;
+		abt_config_charge(config);
 	}
 	return answer;
 }

@@ -14,14 +14,31 @@
  * whole configuration whoever's call loaded it, since any later call in the
  * backend (under another role, say) may use it.  Callers decide who may see
  * an experiment before they ask for its configuration.
+ *
+ * Memory: the cache, with the answers answer.c keeps in each configuration,
+ * takes at most abtest.cache_memory bytes of the backend (every context it
+ * owns counted whole: what pg_backend_memory_contexts shows as "abtest
+ * config cache" and below).  Entries are kept in least-recently-used order;
+ * whatever would take the cache over its budget evicts the coldest entries.
+ * A configuration handed out stays valid until the next abt_config_get*
+ * call, which may evict any entry (so a caller fetches a configuration
+ * again after fetching another's, as assign.c does); abt_answer and
+ * abt_config_load_goals, which add to the configuration they are given,
+ * evict only others.  So the configuration of the call in progress always
+ * stays, even when it alone exceeds the budget: the next call evicts it.
+ * One configuration's answers take at most half the budget (answer.c builds
+ * the others on every call), so a many-variant experiment cannot crowd out
+ * every other experiment of the backend.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "lib/ilist.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -31,11 +48,15 @@
 
 #include "abtest.h"
 
-/* Drop the whole cache past this many experiments (a backend serves a few). */
-#define MAX_CACHED_CONFIGS 1024
+/* GUC abtest.cache_memory, in kB: the cache's budget */
+int			abt_cache_memory = ABT_CACHE_MEMORY_DEFAULT;
 
 static HTAB *config_cache = NULL;
-static MemoryContext config_cache_context = NULL;
+static MemoryContext config_cache_context = NULL;	/* parent of all below */
+static MemoryContext config_index_context = NULL;	/* holds config_cache */
+static dlist_head config_lru = DLIST_STATIC_INIT(config_lru);	/* most recent first */
+static Size cache_bytes = 0;	/* memory of the contexts above and every entry's */
+static Size index_bytes = 0;	/* part of it: the two contexts and the hash */
 static bool config_cache_stale = false;
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr goals_plan = NULL;
@@ -102,14 +123,138 @@ enum
 	GOALS_MAX_VALUE
 };
 
-/* Forgets every cached configuration. */
+/*
+ * Module initialisation (_PG_init): defines the cache's setting.  The
+ * budget is checked whenever the cache is used, so a lowered one takes
+ * effect at the backend's next call.
+ */
+void
+abt_config_cache_init(void)
+{
+	DefineCustomIntVariable("abtest.cache_memory",
+							"Memory each backend may keep for cached experiment configurations and answers.",
+							"Least recently used experiments are evicted beyond it; one experiment's answers take at most half of it. 0 keeps nothing between calls.",
+							&abt_cache_memory,
+							ABT_CACHE_MEMORY_DEFAULT,
+							0,
+							MAX_KILOBYTES,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+/* Forgets every cached configuration and frees the cache's memory. */
 static void
 config_cache_reset(void)
 {
 	if (config_cache_context != NULL)
 		MemoryContextDelete(config_cache_context);
 	config_cache_context = NULL;
+	config_index_context = NULL;
 	config_cache = NULL;
+	dlist_init(&config_lru);
+	cache_bytes = 0;
+	index_bytes = 0;
+}
+
+/* The cache's budget in bytes (abtest.cache_memory). */
+static inline Size
+cache_budget(void)
+{
+	return (Size) abt_cache_memory * 1024;
+}
+
+/*
+ * Measures the memory of the cache's own contexts and the hash table of
+ * entries again (it grows with the entries and keeps its high-water mark).
+ */
+static void
+measure_index(void)
+{
+	Size		now = MemoryContextMemAllocated(config_cache_context, false) +
+		MemoryContextMemAllocated(config_index_context, true);
+
+	cache_bytes = cache_bytes - index_bytes + now;
+	index_bytes = now;
+}
+
+/* Removes one entry from the cache and frees its memory. */
+static void
+config_evict(AbtConfig *config)
+{
+	dlist_delete(&config->lru_node);
+	cache_bytes -= config->bytes;
+	MemoryContextDelete(config->context);
+	hash_search(config_cache, &config->experiment_id, HASH_REMOVE, NULL);
+}
+
+/*
+ * Evicts least recently used entries until the cache takes at most `limit`
+ * bytes, never `keep` (the configuration of the call in progress, or NULL
+ * at the start of a call, when no configuration is in use).  With nothing
+ * left to evict and still over (the budget was lowered below what the hash
+ * table of entries keeps), it frees the whole cache, unless keep is in it.
+ */
+static void
+config_cache_trim(AbtConfig *keep, Size limit)
+{
+	while (cache_bytes > limit && !dlist_is_empty(&config_lru))
+	{
+		AbtConfig  *victim = dlist_tail_element(AbtConfig, lru_node, &config_lru);
+
+		if (victim == keep)
+			break;				/* keep is the most recent: the only one left */
+		config_evict(victim);
+	}
+	if (cache_bytes > limit && dlist_is_empty(&config_lru))
+		config_cache_reset();
+}
+
+/*
+ * Measures a cached configuration again after something was added to it
+ * (built, goals, an answer), and evicts others if the cache went over its
+ * budget.  The caller keeps using the configuration.
+ */
+static void
+config_charge(AbtConfig *config)
+{
+	Size		now = MemoryContextMemAllocated(config->context, true);
+
+	cache_bytes = cache_bytes - config->bytes + now;
+	config->bytes = now;
+	if (cache_bytes > cache_budget())
+	{
+		dlist_move_head(&config_lru, &config->lru_node);
+		config_cache_trim(config, cache_budget());
+	}
+}
+
+/*
+ * Whether the configuration in use may keep `size` more bytes (an answer,
+ * answer.c): within half the budget for one configuration, making room by
+ * evicting others.  Otherwise the caller builds what it would have kept on
+ * every call.  After adding, the caller calls abt_config_charge.
+ */
+bool
+abt_config_reserve(AbtConfig *config, Size size)
+{
+	Size		budget = cache_budget();
+
+	if (config->bytes + size > budget / 2)
+		return false;
+	if (cache_bytes + size > budget)
+	{
+		dlist_move_head(&config_lru, &config->lru_node);
+		config_cache_trim(config, budget - size);
+	}
+	return cache_bytes + size <= budget;
+}
+
+/* Measures the configuration in use after the caller added to it (answer.c). */
+void
+abt_config_charge(AbtConfig *config)
+{
+	config_charge(config);
 }
 
 /*
@@ -126,7 +271,7 @@ config_cache_relcache_callback(Datum arg, Oid relid)
 
 /* Creates the hash table, registering the invalidation callback once. */
 static void
-config_cache_init(void)
+config_cache_create(void)
 {
 	static bool callback_registered = false;
 	HASHCTL		ctl;
@@ -136,15 +281,23 @@ config_cache_init(void)
 		CacheRegisterRelcacheCallback(config_cache_relcache_callback, (Datum) 0);
 		callback_registered = true;
 	}
+	/* the two hold nothing themselves: the smallest first block */
 	config_cache_context = AllocSetContextCreate(CacheMemoryContext,
 												 "abtest config cache",
-												 ALLOCSET_DEFAULT_SIZES);
+												 ALLOCSET_SMALL_SIZES);
+	config_index_context = AllocSetContextCreate(config_cache_context,
+												 "abtest config index",
+												 ALLOCSET_SMALL_SIZES);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(pg_uuid_t);
 	ctl.entrysize = sizeof(AbtConfig);
-	ctl.hcxt = config_cache_context;
-	config_cache = hash_create("abtest configs", 64, &ctl,
+	ctl.hcxt = config_index_context;
+	config_cache = hash_create("abtest configs", 16, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	dlist_init(&config_lru);
+	cache_bytes = 0;
+	index_bytes = 0;
+	measure_index();
 }
 
 /* Copies a text column of the current SPI row into the config's context. */
@@ -175,17 +328,58 @@ uuid_to_text(const pg_uuid_t *uuid, char *buf)
 }
 
 
-/* Builds the configuration of one experiment from the rows of load_sql. */
+/*
+ * The number of rows from row `from` on that belong to the same element
+ * (load_sql orders rows by element), 0 for the row of an experiment
+ * without elements.
+ */
+static uint64
+element_rows(SPITupleTable *tuptable, uint64 from, uint64 nrows)
+{
+	bool		isnull;
+	Datum		first = SPI_getbinval(tuptable->vals[from], tuptable->tupdesc,
+									  LOAD_ELEMENT_ID, &isnull);
+	uint64		r = from + 1;
+
+	if (isnull)
+		return 0;
+	while (r < nrows)
+	{
+		Datum		id = SPI_getbinval(tuptable->vals[r], tuptable->tupdesc,
+									   LOAD_ELEMENT_ID, &isnull);
+
+		if (isnull || memcmp(DatumGetUUIDP(id), DatumGetUUIDP(first), UUID_LEN) != 0)
+			break;
+		r++;
+	}
+	return r - from;
+}
+
+/*
+ * Builds the configuration of one experiment from the rows of load_sql, in
+ * the current memory context (arrays of their exact sizes: the cache's
+ * budget counts every byte).
+ */
 static void
 config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 {
 	TupleDesc	desc = tuptable->tupdesc;
-	double	   *weights = palloc(sizeof(double) * (nrows + 1));
+	double	   *weights;
 	int			nelements = 0;
 	AbtElement *element = NULL;
 	bool		isnull;
+	uint64		count = 0;
+	uint64		maxrows = 0;
 
-	config->elements = palloc0(sizeof(AbtElement) * nrows);
+	for (uint64 r = 0; r < nrows; r += Max(count, 1))
+	{
+		count = element_rows(tuptable, r, nrows);
+		nelements += count > 0;
+		maxrows = Max(maxrows, count);
+	}
+	weights = palloc(sizeof(double) * (maxrows + 1));
+	config->elements = palloc0(sizeof(AbtElement) * (nelements + 1));
+	nelements = 0;
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		HeapTuple	tuple = tuptable->vals[r];
@@ -206,7 +400,7 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 			element->name = copy_text(tuple, desc, LOAD_ELEMENT_NAME);
 			element->selector = copy_text(tuple, desc, LOAD_ELEMENT_SELECTOR);
 			element->seed = copy_text(tuple, desc, LOAD_ELEMENT_SEED);
-			element->variants = palloc0(sizeof(AbtVariant) * nrows);
+			element->variants = palloc0(sizeof(AbtVariant) * element_rows(tuptable, r, nrows));
 		}
 		variant_id = SPI_getbinval(tuple, desc, LOAD_VARIANT_ID, &isnull);
 		if (isnull)
@@ -226,7 +420,6 @@ config_build(AbtConfig *config, SPITupleTable *tuptable, uint64 nrows)
 		abt_set_bucket_ranges(element, weights);
 	config->nelements = nelements;
 	pfree(weights);
-	/* last: the entry is valid only once fully built */
 	config->version = DatumGetInt64(SPI_getbinval(tuptable->vals[0], desc, LOAD_CONFIG_VERSION, &isnull));
 }
 
@@ -266,27 +459,17 @@ abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version)
 	return config_get(experiment_id, version, true);
 }
 
-/* Cached or loaded configuration; v11: with has_forced (1.1 load query). */
-static AbtConfig *
-config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
+/*
+ * A configuration built from the rows of the load query, in a new context
+ * under the caller's (freed with it if anything fails before the caller
+ * moves it into the cache).
+ */
+static void
+config_load(AbtConfig *config, pg_uuid_t *experiment_id, bool v11)
 {
-	AbtConfig  *config;
-	bool		found;
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1];
 	MemoryContext oldcontext;
-
-	/* a configuration handed out before is not used past this point */
-	if (config_cache_stale)
-	{
-		config_cache_reset();
-		config_cache_stale = false;
-	}
-	if (config_cache == NULL)
-		config_cache_init();
-	config = hash_search(config_cache, experiment_id, HASH_FIND, NULL);
-	if (config != NULL && config->version == version && (config->loaded_1_1 || !v11))
-		return config;
 
 	args[0] = UUIDPGetDatum(experiment_id);
 	if (v11)
@@ -298,24 +481,11 @@ config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
 	if (SPI_processed == 0)
 		abt_report_unknown_experiment(experiment_id);	/* deleted meanwhile */
 
-	if (config == NULL && hash_get_num_entries(config_cache) >= MAX_CACHED_CONFIGS)
-	{
-		config_cache_reset();
-		config_cache_init();
-	}
-	config = hash_search(config_cache, experiment_id, HASH_ENTER, &found);
-	if (found)
-		MemoryContextDelete(config->context);
-	config->context = AllocSetContextCreate(config_cache_context, "abtest config",
+	memset(config, 0, sizeof(AbtConfig));
+	memcpy(&config->experiment_id, experiment_id, UUID_LEN);
+	config->context = AllocSetContextCreate(CurrentMemoryContext, "abtest config",
 											ALLOCSET_SMALL_SIZES);
-	config->nelements = 0;
-	config->elements = NULL;
-	config->answers = NULL;
-	config->goals_loaded = false;
-	config->ngoals = 0;
-	config->goals = NULL;
 	config->loaded_1_1 = v11;
-	config->has_forced = false;
 	if (v11)
 	{
 		bool		isnull;
@@ -324,11 +494,48 @@ config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
 														SPI_tuptable->tupdesc,
 														LOAD_HAS_FORCED, &isnull));
 	}
-	config->version = -1;		/* not valid until fully built */
 	oldcontext = MemoryContextSwitchTo(config->context);
 	config_build(config, SPI_tuptable, SPI_processed);
 	MemoryContextSwitchTo(oldcontext);
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Cached or loaded configuration; v11: with has_forced (1.1 load query). */
+static AbtConfig *
+config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
+{
+	AbtConfig  *config;
+	AbtConfig	loaded;
+	bool		found;
+
+	/* a configuration handed out before is not used past this point */
+	if (config_cache_stale)
+	{
+		config_cache_reset();
+		config_cache_stale = false;
+	}
+	/* over budget only when it was lowered, or one entry alone exceeds it */
+	if (cache_bytes > cache_budget())
+		config_cache_trim(NULL, cache_budget());
+	if (config_cache == NULL)
+		config_cache_create();
+	config = hash_search(config_cache, experiment_id, HASH_FIND, NULL);
+	if (config != NULL && config->version == version && (config->loaded_1_1 || !v11))
+	{
+		dlist_move_head(&config_lru, &config->lru_node);
+		return config;
+	}
+
+	config_load(&loaded, experiment_id, v11);
+	if (config != NULL)
+		config_evict(config);	/* an older version */
+	config = hash_search(config_cache, experiment_id, HASH_ENTER, &found);
+	Assert(!found);
+	*config = loaded;
+	MemoryContextSetParent(config->context, config_cache_context);
+	dlist_push_head(&config_lru, &config->lru_node);
+	measure_index();
+	config_charge(config);
 	return config;
 }
 
@@ -368,4 +575,5 @@ abt_config_load_goals(AbtConfig *config)
 	MemoryContextSwitchTo(oldcontext);
 	SPI_freetuptable(SPI_tuptable);
 	config->goals_loaded = true;
+	config_charge(config);
 }
