@@ -16,6 +16,11 @@
  * number of visitors or events.  Elements and variants come from the
  * configuration cache.  The statistics are metric_math.c's (GrowthBook's
  * gbstats formulas).
+ *
+ * Bounded whoever calls: at most ABT_MAX_GOALS_PER_CALL goals (their
+ * repeats dropped through a hash table) and ABT_MAX_RESULT_ROWS rows, both
+ * checked before the rows are built, and a call keeps a few numbers per
+ * row (the rows go to the result as they are made).
  */
 #include "postgres.h"
 

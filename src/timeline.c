@@ -13,6 +13,11 @@
  * buckets and counter slots, not with traffic; the one partial rollup bucket
  * at the window's start is corrected from the assignments themselves.  Other
  * widths (1, 5, 10 minutes...) count the window's assignments directly.
+ *
+ * Bounded whoever calls: at most MAX_BUCKETS buckets and, per variant,
+ * ABT_MAX_RESULT_ROWS rows (variants x buckets), checked before the counts
+ * are allocated; the queries' rows come through a cursor, so a call keeps
+ * its counts and FETCH_ROWS rows, whatever the traffic.
  */
 #include "postgres.h"
 
