@@ -844,6 +844,7 @@ assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 	answers = palloc(sizeof(Jsonb *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		uuids[i] = *DatumGetUUIDP(elems[i]);
 		order[i] = i;
 	}
@@ -871,6 +872,7 @@ assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 	{
 		JsonbValue	v;
 
+		CHECK_FOR_INTERRUPTS();
 		v.type = jbvBinary;
 		v.val.binary.data = &answers[i]->root;
 		v.val.binary.len = VARSIZE(answers[i]) - VARHDRSZ;
@@ -968,6 +970,7 @@ assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
 		Datum		values[2];
 		bool		isnull[2] = {false, false};
 
+		CHECK_FOR_INTERRUPTS();
 		values[0] = elems[i];
 		values[1] = JsonbPGetDatum(answers[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
