@@ -1359,3 +1359,149 @@ BEGIN
             TO service_role;
     END IF;
 END $$;
+
+-- Hardening (issue 24): bounded calls
+
+/*
+ * The limits of src/abtest.h, one row each: what one call may ask for (ids,
+ * goals, experiments of a visitor's batch, rows of an analytics call) and
+ * what the configuration tables hold (variants per element, elements per
+ * experiment).  The C definition is the only one: the triggers below read
+ * theirs here.
+ */
+CREATE FUNCTION abtest.limits(OUT name text, OUT value bigint, OUT applies_to text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'abt_limits'
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+ROWS 7;
+COMMENT ON FUNCTION abtest.limits() IS
+'abtest''s limits (src/abtest.h): name, value and what each applies to';
+
+/*
+ * At most 100 variants per element and 50 elements per experiment (typical
+ * experiments have 2 to 4 variants of 1 to 3 elements), so that what one
+ * experiment costs the configuration cache, the answers and the analytics
+ * stays bounded.  A BEFORE trigger counts the parent's other rows after
+ * locking the parent row (FOR NO KEY UPDATE: a foreign key check's FOR KEY
+ * SHARE does not wait for it), so that concurrent inserts into one parent
+ * count one after the other: under READ COMMITTED the second waits for the
+ * first to commit, then counts its row (each statement of the trigger reads
+ * a new snapshot); under REPEATABLE READ or SERIALIZABLE it fails with 40001
+ * (the first one's config_version bump updated the experiment row).  An
+ * element locks its experiment's row, which its config_version bump updates
+ * anyway; a variant locks its element's row, so that moving the element to
+ * another experiment meanwhile changes nothing.  Rejected: SQLSTATE 54000.
+ *
+ * Only growth is stopped: rows already beyond a limit (a database that had
+ * them at 1.0) stay, and so does the update that keeps a row in its parent;
+ * inserting another, or moving a row into such a parent, fails.  A restore
+ * loads what was dumped: pg_dump's scripts SET row_security = off, and
+ * with it the triggers count nothing (a role under row-level security
+ * cannot write these tables at all with it off; only roles that bypass it,
+ * the extension owner and service_role, are not limited that way).
+ *
+ * On a Citus node (abt_distribute() makes both tables reference tables) the
+ * trigger runs on each node's copy, counts in that copy and locks the
+ * parent in the node's copy of the parent table, as the config_version
+ * bumps update it there (abtest.on_shard, abtest.local_shard).
+ */
+CREATE FUNCTION abtest.element_limit_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    max_elements bigint;
+    elements bigint;
+    parent regclass;
+BEGIN
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    SELECT l.value INTO max_elements FROM abtest.limits() l
+     WHERE l.name OPERATOR(pg_catalog.=) 'elements per experiment';
+    IF NOT abtest.on_shard(TG_RELID) THEN
+        PERFORM FROM abtest.experiments e
+          WHERE e.id OPERATOR(pg_catalog.=) NEW.experiment_id
+            FOR NO KEY UPDATE;
+        SELECT pg_catalog.count(*) INTO elements FROM abtest.experiment_elements el
+         WHERE el.experiment_id OPERATOR(pg_catalog.=) NEW.experiment_id
+           AND el.id IS DISTINCT FROM NEW.id;
+    ELSE
+        parent := abtest.local_shard('abtest.experiments', NEW.experiment_id);
+        IF parent IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT FROM %s WHERE id OPERATOR(pg_catalog.=) $1'
+                                      ' FOR NO KEY UPDATE', parent)
+              USING NEW.experiment_id;
+        END IF;
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s'
+                                  ' WHERE experiment_id OPERATOR(pg_catalog.=) $1'
+                                  '   AND id IS DISTINCT FROM $2', TG_RELID::pg_catalog.regclass)
+           INTO elements USING NEW.experiment_id, NEW.id;
+    END IF;
+    IF elements OPERATOR(pg_catalog.>=) max_elements THEN
+        RAISE EXCEPTION 'too many elements in experiment %', NEW.experiment_id
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = pg_catalog.format('An experiment has at most %s elements; this one has %s.',
+                                             max_elements, elements),
+                  HINT = 'Delete elements the experiment no longer needs, or vary the page in another experiment.';
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION abtest.element_limit_check() IS
+'Trigger: an experiment has at most 50 elements (abtest.limits()); 54000 beyond, checked with the experiment row locked';
+
+CREATE FUNCTION abtest.variant_limit_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    max_variants bigint;
+    variants bigint;
+    parent regclass;
+BEGIN
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    SELECT l.value INTO max_variants FROM abtest.limits() l
+     WHERE l.name OPERATOR(pg_catalog.=) 'variants per element';
+    IF NOT abtest.on_shard(TG_RELID) THEN
+        PERFORM FROM abtest.experiment_elements el
+          WHERE el.id OPERATOR(pg_catalog.=) NEW.element_id
+            FOR NO KEY UPDATE;
+        SELECT pg_catalog.count(*) INTO variants FROM abtest.element_variants v
+         WHERE v.element_id OPERATOR(pg_catalog.=) NEW.element_id
+           AND v.id IS DISTINCT FROM NEW.id;
+    ELSE
+        parent := abtest.local_shard('abtest.experiment_elements', NEW.element_id);
+        IF parent IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT FROM %s WHERE id OPERATOR(pg_catalog.=) $1'
+                                      ' FOR NO KEY UPDATE', parent)
+              USING NEW.element_id;
+        END IF;
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s'
+                                  ' WHERE element_id OPERATOR(pg_catalog.=) $1'
+                                  '   AND id IS DISTINCT FROM $2', TG_RELID::pg_catalog.regclass)
+           INTO variants USING NEW.element_id, NEW.id;
+    END IF;
+    IF variants OPERATOR(pg_catalog.>=) max_variants THEN
+        RAISE EXCEPTION 'too many variants in element %', NEW.element_id
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = pg_catalog.format('An element has at most %s variants; this one has %s.',
+                                             max_variants, variants),
+                  HINT = 'Delete variants the element no longer needs, or vary the page with another element.';
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION abtest.variant_limit_check() IS
+'Trigger: an element has at most 100 variants (abtest.limits()); 54000 beyond, checked with the element row locked';
+
+CREATE TRIGGER element_limit_check BEFORE INSERT ON abtest.experiment_elements
+    FOR EACH ROW EXECUTE FUNCTION abtest.element_limit_check();
+CREATE TRIGGER element_limit_check_update BEFORE UPDATE OF experiment_id ON abtest.experiment_elements
+    FOR EACH ROW WHEN (OLD.experiment_id IS DISTINCT FROM NEW.experiment_id)
+    EXECUTE FUNCTION abtest.element_limit_check();
+CREATE TRIGGER variant_limit_check BEFORE INSERT ON abtest.element_variants
+    FOR EACH ROW EXECUTE FUNCTION abtest.variant_limit_check();
+CREATE TRIGGER variant_limit_check_update BEFORE UPDATE OF element_id ON abtest.element_variants
+    FOR EACH ROW WHEN (OLD.element_id IS DISTINCT FROM NEW.element_id)
+    EXECUTE FUNCTION abtest.variant_limit_check();
+
+-- The triggers' functions keep PUBLIC's EXECUTE, as the others: a trigger
+-- runs them whoever writes.  abtest.limits() shows constants: PUBLIC's too
+-- (a visitor has no USAGE on schema abtest).

@@ -61,6 +61,34 @@
  */
 #define ABT_MAX_EVENT_VALUE INT64CONST(1000000000000000)
 
+/*
+ * What one call of an analytics function may cost, whoever calls it
+ * (SQLSTATE 54000 beyond it, except where noted): goals in the goals
+ * argument of abt_metric_stats (as given, repeats included), and rows of
+ * one call's result: abt_metric_stats' rows, and abt_timeline_variants'
+ * variants x buckets (22023 there, as the timeline's other window errors).
+ * The arrays a call keeps cost a few tens of bytes a row, so a call stays
+ * within a few tens of MB (the result itself spills to disk beyond
+ * work_mem).
+ */
+#define ABT_MAX_GOALS_PER_CALL 1000
+#define ABT_MAX_RESULT_ROWS 1000000
+
+/*
+ * What the configuration tables hold: variants of one element, elements of
+ * one experiment (SQLSTATE 54000 beyond them).  The 1.1 script's triggers
+ * (abtest.variant_limit_check, abtest.element_limit_check) read the numbers
+ * through abtest.limits() (checks.c), which shows every limit here to SQL;
+ * test/sql/call_limits.sql inserts up to each and one more.
+ */
+#define ABT_MAX_VARIANTS_PER_ELEMENT 100
+#define ABT_MAX_ELEMENTS_PER_EXPERIMENT 50
+
+/* The largest experiment the tables allow gets a week of hourly buckets. */
+StaticAssertDecl((int64) ABT_MAX_ELEMENTS_PER_EXPERIMENT * ABT_MAX_VARIANTS_PER_ELEMENT * 7 * 24
+				 <= ABT_MAX_RESULT_ROWS,
+				 "a week's hourly timeline of every variant fits in one call");
+
 /* Width of the timeline rollup buckets: 15 minutes divides every modern UTC offset. */
 #define ABT_ROLLUP_BUCKET_USECS (INT64CONST(15) * 60 * USECS_PER_SEC)
 

@@ -123,9 +123,10 @@ abt_read_experiments(Datum ids, Datum *id_values, int nids)
 	for (int i = 0; i < nids; i++)
 	{
 		bool		found;
-		AbtRequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
-												HASH_ENTER, &found);
+		AbtRequestedExperiment *r;
 
+		CHECK_FOR_INTERRUPTS();
+		r = hash_search(requested, DatumGetUUIDP(id_values[i]), HASH_ENTER, &found);
 		if (!found)
 			r->visible = r->emitted = false;
 	}
@@ -142,6 +143,7 @@ abt_read_experiments(Datum ids, Datum *id_values, int nids)
 												DatumGetUUIDP(SPI_getbinval(tuple, desc, EXPERIMENTS_ID, &isnull)),
 												HASH_FIND, NULL);
 
+		CHECK_FOR_INTERRUPTS();
 		r->visible = true;
 		r->status = SPI_getbinval(tuple, desc, EXPERIMENTS_STATUS, &isnull);
 		r->version = DatumGetInt64(SPI_getbinval(tuple, desc, EXPERIMENTS_CONFIG_VERSION, &isnull));
@@ -177,6 +179,7 @@ abt_read_variant_counters(Datum ids)
 		bool		found;
 		bool		isnull;
 
+		CHECK_FOR_INTERRUPTS();
 		memcpy(&key.experiment_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, COUNTERS_EXPERIMENT_ID, &isnull)),
 			   UUID_LEN);
 		memcpy(&key.variant_id, DatumGetUUIDP(SPI_getbinval(tuple, desc, COUNTERS_VARIANT_ID, &isnull)), UUID_LEN);

@@ -18,6 +18,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -40,12 +41,15 @@ static SPIPlanPtr insert_values_plan = NULL;
 static SPIPlanPtr count_plan = NULL;
 
 /* Allocations of one bulk call, summed per variant, added once at the end. */
+typedef struct BulkVariant
+{
+	pg_uuid_t	variant_id;		/* hash key */
+	int64		allocations;
+} BulkVariant;
+
 typedef struct BulkCounts
 {
-	int			nvariants;
-	int			capacity;
-	pg_uuid_t  *variant_ids;
-	int64	   *allocations;
+	HTAB	   *variants;		/* BulkVariant by variant id */
 	int64		assignments;
 } BulkCounts;
 
@@ -217,23 +221,12 @@ bulk_count(BulkCounts *bulk, pg_uuid_t *chosen, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
-		int			j = 0;
+		bool		found;
+		BulkVariant *v = hash_search(bulk->variants, &chosen[i], HASH_ENTER, &found);
 
-		while (j < bulk->nvariants && memcmp(&bulk->variant_ids[j], &chosen[i], UUID_LEN) != 0)
-			j++;
-		if (j == bulk->nvariants)
-		{
-			if (bulk->nvariants == bulk->capacity)
-			{
-				bulk->capacity *= 2;
-				bulk->variant_ids = repalloc(bulk->variant_ids, sizeof(pg_uuid_t) * bulk->capacity);
-				bulk->allocations = repalloc(bulk->allocations, sizeof(int64) * bulk->capacity);
-			}
-			bulk->variant_ids[j] = chosen[i];
-			bulk->allocations[j] = 0;
-			bulk->nvariants++;
-		}
-		bulk->allocations[j]++;
+		if (!found)
+			v->allocations = 0;
+		v->allocations++;
 	}
 	bulk->assignments++;
 }
@@ -245,27 +238,39 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	Oid			argtypes[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID,
 	UUIDARRAYOID, INT8ARRAYOID, INT8OID};
 	Datum		args[6];
-	Datum	   *ids = palloc(sizeof(Datum) * (bulk->nvariants + 1));
-	Datum	   *counts = palloc(sizeof(Datum) * (bulk->nvariants + 1));
-	int		   *order = palloc(sizeof(int) * (bulk->nvariants + 1));
+	int			nvariants = (int) hash_get_num_entries(bulk->variants);
+	pg_uuid_t  *variant_ids = palloc(sizeof(pg_uuid_t) * (nvariants + 1));
+	int64	   *allocations = palloc(sizeof(int64) * (nvariants + 1));
+	Datum	   *ids = palloc(sizeof(Datum) * (nvariants + 1));
+	Datum	   *counts = palloc(sizeof(Datum) * (nvariants + 1));
+	int		   *order = palloc(sizeof(int) * (nvariants + 1));
+	HASH_SEQ_STATUS seq;
+	BulkVariant *v;
+	int			n = 0;
 	int			rc;
 
 	if (bulk->assignments == 0)
 		return;
-	for (int i = 0; i < bulk->nvariants; i++)
-		order[i] = i;
-	qsort_arg(order, bulk->nvariants, sizeof(int), index_cmp_uuid, bulk->variant_ids);
-	for (int i = 0; i < bulk->nvariants; i++)
+	hash_seq_init(&seq, bulk->variants);
+	while ((v = hash_seq_search(&seq)) != NULL)
 	{
-		ids[i] = UUIDPGetDatum(&bulk->variant_ids[order[i]]);
-		counts[i] = Int64GetDatum(bulk->allocations[order[i]]);
+		variant_ids[n] = v->variant_id;
+		allocations[n] = v->allocations;
+		order[n] = n;
+		n++;
+	}
+	qsort_arg(order, nvariants, sizeof(int), index_cmp_uuid, variant_ids);
+	for (int i = 0; i < nvariants; i++)
+	{
+		ids[i] = UUIDPGetDatum(&variant_ids[order[i]]);
+		counts[i] = Int64GetDatum(allocations[order[i]]);
 	}
 	args[0] = UUIDPGetDatum(experiment_id);
 	args[1] = Int32GetDatum(abt_slot());
 	args[2] = TimestampTzGetDatum(abt_rollup_bucket(at));
-	args[3] = PointerGetDatum(construct_array(ids, bulk->nvariants, UUIDOID,
+	args[3] = PointerGetDatum(construct_array(ids, nvariants, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
-	args[4] = PointerGetDatum(construct_array(counts, bulk->nvariants, INT8OID,
+	args[4] = PointerGetDatum(construct_array(counts, nvariants, INT8OID,
 											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[5] = Int64GetDatum(bulk->assignments);
 	rc = SPI_execute_plan(abt_plan_on_shards(&add_counts_plan, experiment_id, ABT_SHARD_ADD_COUNTS,
@@ -839,6 +844,7 @@ assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 	answers = palloc(sizeof(Jsonb *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		uuids[i] = *DatumGetUUIDP(elems[i]);
 		order[i] = i;
 	}
@@ -850,8 +856,10 @@ assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
 	{
-		MemoryContext oldcontext = MemoryContextSwitchTo(per_call);
+		MemoryContext oldcontext;
 
+		CHECK_FOR_INTERRUPTS();
+		oldcontext = MemoryContextSwitchTo(per_call);
 		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller, NULL, v11);
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(per_call);
@@ -864,6 +872,7 @@ assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 	{
 		JsonbValue	v;
 
+		CHECK_FOR_INTERRUPTS();
 		v.type = jbvBinary;
 		v.val.binary.data = &answers[i]->root;
 		v.val.binary.len = VARSIZE(answers[i]) - VARHDRSZ;
@@ -928,15 +937,14 @@ assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
 	answers = palloc(sizeof(Jsonb *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		abt_check_visitor(nulls[i] ? NULL : DatumGetTextPP(elems[i]), "visitor id");
 		order[i] = i;
 	}
 	qsort_arg(order, n, sizeof(int), index_cmp_text, elems);
 
-	bulk.nvariants = 0;
-	bulk.capacity = 16;
-	bulk.variant_ids = palloc(sizeof(pg_uuid_t) * bulk.capacity);
-	bulk.allocations = palloc(sizeof(int64) * bulk.capacity);
+	bulk.variants = abt_call_hash("abt_assign_bulk allocations", sizeof(pg_uuid_t),
+								  sizeof(BulkVariant), 16);
 	bulk.assignments = 0;
 	SPI_connect();
 	abt_act_as_owner(&saved);
@@ -944,8 +952,10 @@ assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
 									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
 	{
-		MemoryContext oldcontext = MemoryContextSwitchTo(per_call);
+		MemoryContext oldcontext;
 
+		CHECK_FOR_INTERRUPTS();
+		oldcontext = MemoryContextSwitchTo(per_call);
 		answers[order[i]] = assign_one(experiment_id, DatumGetTextPP(elems[order[i]]), at,
 									   caller, &bulk, v11);
 		MemoryContextSwitchTo(oldcontext);
@@ -960,6 +970,7 @@ assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
 		Datum		values[2];
 		bool		isnull[2] = {false, false};
 
+		CHECK_FOR_INTERRUPTS();
 		values[0] = elems[i];
 		values[1] = JsonbPGetDatum(answers[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);

@@ -2,17 +2,80 @@
  * checks.c
  *		Argument checks and errors that every entry point shares, so that a
  *		rule (what a visitor id may be, what a NULL means) and its message
- *		have one definition.
+ *		have one definition; and abtest.limits(), which shows the limits of
+ *		abtest.h to SQL (the configuration tables' triggers read theirs there).
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "abtest.h"
+
+PG_FUNCTION_INFO_V1(abt_limits);
+
+/* Columns of abtest.limits()' result. */
+enum
+{
+	LIMITS_NAME,
+	LIMITS_VALUE,
+	LIMITS_APPLIES_TO,
+	LIMITS_COLUMNS
+};
+
+/*
+ * SQL (1.1): abtest.limits() returns table (name text, value bigint,
+ * applies_to text): every limit of abtest.h, one row each.  The triggers
+ * abtest.element_limit_check and abtest.variant_limit_check take theirs from
+ * here, so that the C definition is the only one.
+ */
+Datum
+abt_limits(PG_FUNCTION_ARGS)
+{
+	static const struct
+	{
+		const char *name;
+		int64		value;
+		const char *applies_to;
+	}			limits[] =
+	{
+		{"id characters", ABT_MAX_ID_CHARS,
+		"visitor ids (every caller), conversion goals of trusted callers"},
+		{"visitor goal characters", ABT_MAX_VISITOR_GOAL_CHARS,
+		"conversion goals of a visitor's abt_convert"},
+		{"experiments per visitor batch", ABT_MAX_PAGE_EXPERIMENTS,
+		"experiment ids of a visitor's abt_assign_batch"},
+		{"goals per call", ABT_MAX_GOALS_PER_CALL,
+		"the goals argument of abt_metric_stats, repeats included"},
+		{"rows per call", ABT_MAX_RESULT_ROWS,
+		"rows of abt_metric_stats, variants x buckets of abt_timeline_variants"},
+		{"variants per element", ABT_MAX_VARIANTS_PER_ELEMENT,
+		"rows of abtest.element_variants with one element_id"},
+		{"elements per experiment", ABT_MAX_ELEMENTS_PER_EXPERIMENT,
+		"rows of abtest.experiment_elements with one experiment_id"},
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != LIMITS_COLUMNS)
+		elog(ERROR, "abtest.limits: the result type has %d columns, expected %d",
+			 rsinfo->setDesc->natts, LIMITS_COLUMNS);
+	for (int i = 0; i < (int) lengthof(limits); i++)
+	{
+		Datum		values[LIMITS_COLUMNS];
+		bool		nulls[LIMITS_COLUMNS] = {false, false, false};
+
+		values[LIMITS_NAME] = CStringGetTextDatum(limits[i].name);
+		values[LIMITS_VALUE] = Int64GetDatum(limits[i].value);
+		values[LIMITS_APPLIES_TO] = CStringGetTextDatum(limits[i].applies_to);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
 
 /* Reads a non-null experiment id argument. */
 pg_uuid_t *

@@ -16,6 +16,11 @@
  * number of visitors or events.  Elements and variants come from the
  * configuration cache.  The statistics are metric_math.c's (GrowthBook's
  * gbstats formulas).
+ *
+ * Bounded whoever calls: at most ABT_MAX_GOALS_PER_CALL goals (their
+ * repeats dropped through a hash table) and ABT_MAX_RESULT_ROWS rows, both
+ * checked before the rows are built, and a call keeps a few numbers per
+ * row (the rows go to the result as they are made).
  */
 #include "postgres.h"
 
@@ -26,6 +31,7 @@
 #include "common/int.h"
 #include "funcapi.h"
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -143,6 +149,7 @@ typedef struct MetricOutput
 	HTAB	   *experiment_sums;	/* ExperimentSums by experiment */
 	text	  **goal_filter;	/* the goals argument, duplicates removed; or NULL */
 	int			ngoal_filter;
+	int64		nrows;			/* rows of the result so far (ABT_MAX_RESULT_ROWS) */
 	bool		sequential;
 	double		alpha;
 	double		tuning;
@@ -311,6 +318,7 @@ read_goal_sums(MetricOutput *out, Datum ids, Datum goals, bool goals_null)
 		Datum		value_sum = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM, &isnull);
 		Datum		value_sum_squares = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM_SQUARES, &isnull);
 
+		CHECK_FOR_INTERRUPTS();
 		key.experiment_id = DatumGetUUIDP(SPI_getbinval(tuple, desc, SUMS_EXPERIMENT_ID, &isnull));
 		key.variant_id = DatumGetUUIDP(SPI_getbinval(tuple, desc, SUMS_VARIANT_ID, &isnull));
 		key.goal = DatumGetTextPP(SPI_getbinval(tuple, desc, SUMS_GOAL, &isnull));
@@ -374,18 +382,35 @@ experiment_goals(MetricOutput *out, ExperimentSums *range, text ***goals)
 	return n;
 }
 
-/* The sums of a variant for a goal within an experiment's range, or NULL. */
+/*
+ * The sums of a variant for a goal within an experiment's range, or NULL:
+ * a binary search, the range being sorted by goal and variant
+ * (goal_sum_cmp).
+ */
 static GoalSum *
 find_sum(MetricOutput *out, ExperimentSums *range, text *goal, pg_uuid_t *variant_id)
 {
+	int			low;
+	int			high;
+
 	if (range == NULL)
 		return NULL;
-	for (int i = range->start; i < range->start + range->count; i++)
+	low = range->start;
+	high = range->start + range->count;
+	while (low < high)
 	{
-		GoalSum    *s = &out->sums[i];
+		int			mid = low + (high - low) / 2;
+		GoalSum    *s = &out->sums[mid];
+		int			c = goal_cmp(s->goal, goal);
 
-		if (memcmp(s->variant_id, variant_id, UUID_LEN) == 0 && text_equal(s->goal, goal))
+		if (c == 0)
+			c = memcmp(s->variant_id, variant_id, UUID_LEN);
+		if (c == 0)
 			return s;
+		if (c < 0)
+			low = mid + 1;
+		else
+			high = mid;
 	}
 	return NULL;
 }
@@ -423,124 +448,220 @@ begin_row(Datum experiment_id, Datum status, bool status_null, Datum *values, bo
 }
 
 /*
+ * Counts n more rows of the call's result, rejecting a call that would
+ * return more than ABT_MAX_RESULT_ROWS before their rows are built.
+ */
+static void
+add_rows(MetricOutput *out, int64 n)
+{
+	out->nrows += n;
+	if (out->nrows > ABT_MAX_RESULT_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("abt_metric_stats would return more than %d rows", ABT_MAX_RESULT_ROWS),
+				 errdetail("It would return at least %lld rows, one per experiment, element, goal, metric and variant.",
+						   (long long) out->nrows),
+				 errhint("Ask for fewer experiments or goals in one call (goals => ...); declaring an experiment's goals in abtest.goals keeps visitors from inventing others.")));
+}
+
+/* The position of an element's control among its variants, or -1. */
+static int
+element_control(AbtElement *element)
+{
+	for (int v = 0; v < element->nvariants; v++)
+		if (element->variants[v].is_control)
+			return v;			/* at most one: element_variants_one_control */
+	return -1;
+}
+
+/* Fills vg[] with the aggregates and moments of an element's variants for a goal. */
+static void
+element_goal(MetricOutput *out, AbtConfig *config, ExperimentSums *range, AbtElement *element,
+			 text *goal, VariantGoal *vg)
+{
+	CHECK_FOR_INTERRUPTS();
+	for (int v = 0; v < element->nvariants; v++)
+		variant_goal(out, config, range, goal, &element->variants[v], &vg[v]);
+}
+
+/* The test of variant v against the control for metric m, as the call asks. */
+static void
+variant_test(MetricOutput *out, VariantGoal *vg, int control, int v, int m, AbtMetricTest *t)
+{
+	if (out->sequential)
+		abt_metric_sequential_ttest(vg[control].n, vg[control].mean[m], vg[control].variance[m],
+									vg[v].n, vg[v].mean[m], vg[v].variance[m],
+									out->alpha, out->tuning, t);
+	else
+		abt_metric_ttest(vg[control].n, vg[control].mean[m], vg[control].variance[m],
+						 vg[v].n, vg[v].mean[m], vg[v].variance[m], out->alpha, t);
+}
+
+/*
+ * The p-values of an experiment's family, every non-control row of an
+ * element with a control, in row order (a NULL p counts in none: NAN);
+ * returns their number.
+ */
+static int
+family_p_values(MetricOutput *out, AbtConfig *config, text **goals, int ngoals,
+				ExperimentSums *range, VariantGoal *vg, double *p)
+{
+	int			nfamily = 0;
+
+	for (int e = 0; e < config->nelements; e++)
+	{
+		AbtElement *element = &config->elements[e];
+		int			control = element_control(element);
+
+		if (control < 0)
+			continue;
+		for (int g = 0; g < ngoals; g++)
+		{
+			element_goal(out, config, range, element, goals[g], vg);
+			for (int m = 0; m < NUM_METRICS; m++)
+				for (int v = 0; v < element->nvariants; v++)
+				{
+					AbtMetricTest t;
+
+					if (v == control)
+						continue;
+					variant_test(out, vg, control, v, m, &t);
+					p[nfamily++] = isinf(t.p_value) ? NAN : t.p_value;
+				}
+		}
+	}
+	return nfamily;
+}
+
+/*
  * Emits the rows of one visible experiment with elements and goals: every
- * element, goal, metric and variant (in that order), then the adjusted
+ * element, goal, metric and variant (in that order), with the adjusted
  * p-values over the experiment's family of non-control rows.  Returns
  * false, emitting nothing, when no element has a variant.
+ *
+ * Two passes, so that what the call keeps is a few numbers a row, not the
+ * rows: the first computes the family's p-values and adjusts them, the
+ * second computes each row again and hands it to the result at once.
  */
 static bool
 emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, AbtConfig *config,
 				text **goals, int ngoals, ExperimentSums *range)
 {
-	int			nrows = 0;
-	int			maxrows = 0;
-	Datum	   *values;
-	bool	   *nulls;
+	int64		nrows = 0;
+	int			maxvariants = 1;
+	VariantGoal *vg;
 	double	   *p;
-	double	   *adjusted;
+	double	   *holm;
+	double	   *bh;
 	int		   *order;
-	int		   *family_row;
-	int			nfamily = 0;
+	int			nfamily;
+	int			f = 0;
+	Datum		metric_datums[NUM_METRICS];
+	Datum		values[MS_COLUMNS];
+	bool		nulls[MS_COLUMNS];
 
 	for (int e = 0; e < config->nelements; e++)
-		maxrows += config->elements[e].nvariants * ngoals * NUM_METRICS;
-	if (maxrows == 0)
+	{
+		nrows += (int64) config->elements[e].nvariants * ngoals * NUM_METRICS;
+		maxvariants = Max(maxvariants, config->elements[e].nvariants);
+	}
+	if (nrows == 0)
 		return false;
-	values = palloc(sizeof(Datum) * MS_COLUMNS * maxrows);
-	nulls = palloc(sizeof(bool) * MS_COLUMNS * maxrows);
-	p = palloc(sizeof(double) * maxrows);
-	adjusted = palloc(sizeof(double) * maxrows);
-	order = palloc(sizeof(int) * maxrows);
-	family_row = palloc(sizeof(int) * maxrows);
+	add_rows(out, nrows);
+	vg = palloc(sizeof(VariantGoal) * maxvariants);
+	p = palloc(sizeof(double) * nrows);
+	holm = palloc(sizeof(double) * nrows);
+	bh = palloc(sizeof(double) * nrows);
+	order = palloc(sizeof(int) * nrows);
+	for (int m = 0; m < NUM_METRICS; m++)
+		metric_datums[m] = CStringGetTextDatum(metric_names[m]);
+
+	nfamily = family_p_values(out, config, goals, ngoals, range, vg, p);
+	abt_metric_adjust_holm(p, nfamily, order, holm);
+	abt_metric_adjust_bh(p, nfamily, order, bh);
 
 	for (int e = 0; e < config->nelements; e++)
 	{
 		AbtElement *element = &config->elements[e];
-		VariantGoal *vg = palloc(sizeof(VariantGoal) * Max(element->nvariants, 1));
-		int			control = -1;
+		int			control = element_control(element);
+		Datum		element_name = CStringGetTextDatum(element->name);
+		Datum	   *variant_names = palloc(sizeof(Datum) * Max(element->nvariants, 1));
 
 		for (int v = 0; v < element->nvariants; v++)
-			if (element->variants[v].is_control)
-				control = v;	/* at most one: element_variants_one_control */
-
+			variant_names[v] = CStringGetTextDatum(element->variants[v].name);
 		for (int g = 0; g < ngoals; g++)
 		{
-			Datum		goal = PointerGetDatum(goals[g]);
-
-			for (int v = 0; v < element->nvariants; v++)
-				variant_goal(out, config, range, goals[g], &element->variants[v], &vg[v]);
+			element_goal(out, config, range, element, goals[g], vg);
 			for (int m = 0; m < NUM_METRICS; m++)
 			{
 				for (int v = 0; v < element->nvariants; v++)
 				{
 					AbtVariant *variant = &element->variants[v];
-					Datum	   *row = &values[nrows * MS_COLUMNS];
-					bool	   *rownulls = &nulls[nrows * MS_COLUMNS];
 
-					begin_row(experiment_id, status, false, row, rownulls);
-					abt_set_column(row, rownulls, MS_ELEMENT_ID, UUIDPGetDatum(&element->id));
-					abt_set_column(row, rownulls, MS_ELEMENT_NAME, CStringGetTextDatum(element->name));
-					abt_set_column(row, rownulls, MS_VARIANT_ID, UUIDPGetDatum(&variant->id));
-					abt_set_column(row, rownulls, MS_VARIANT_NAME, CStringGetTextDatum(variant->name));
-					abt_set_column(row, rownulls, MS_IS_CONTROL, BoolGetDatum(variant->is_control));
-					abt_set_column(row, rownulls, MS_GOAL, goal);
-					abt_set_column(row, rownulls, MS_METRIC, CStringGetTextDatum(metric_names[m]));
-					abt_set_column(row, rownulls, MS_VISITORS, Int64GetDatum(vg[v].n));
-					abt_set_column(row, rownulls, MS_CONVERTERS, Int64GetDatum(vg[v].converters));
+					begin_row(experiment_id, status, false, values, nulls);
+					abt_set_column(values, nulls, MS_ELEMENT_ID, UUIDPGetDatum(&element->id));
+					abt_set_column(values, nulls, MS_ELEMENT_NAME, element_name);
+					abt_set_column(values, nulls, MS_VARIANT_ID, UUIDPGetDatum(&variant->id));
+					abt_set_column(values, nulls, MS_VARIANT_NAME, variant_names[v]);
+					abt_set_column(values, nulls, MS_IS_CONTROL, BoolGetDatum(variant->is_control));
+					abt_set_column(values, nulls, MS_GOAL, PointerGetDatum(goals[g]));
+					abt_set_column(values, nulls, MS_METRIC, metric_datums[m]);
+					abt_set_column(values, nulls, MS_VISITORS, Int64GetDatum(vg[v].n));
+					abt_set_column(values, nulls, MS_CONVERTERS, Int64GetDatum(vg[v].converters));
 					if (vg[v].value_sum != (Datum) 0)
-						abt_set_column(row, rownulls, MS_VALUE_SUM, vg[v].value_sum);
+						abt_set_column(values, nulls, MS_VALUE_SUM, vg[v].value_sum);
 					if (vg[v].value_sum_squares != (Datum) 0)
-						abt_set_column(row, rownulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
-					abt_set_column(row, rownulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
-					abt_set_float_column(row, rownulls, MS_MEAN, vg[v].mean[m]);
-					abt_set_float_column(row, rownulls, MS_VARIANCE, vg[v].variance[m]);
+						abt_set_column(values, nulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
+					abt_set_column(values, nulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
+					abt_set_float_column(values, nulls, MS_MEAN, vg[v].mean[m]);
+					abt_set_float_column(values, nulls, MS_VARIANCE, vg[v].variance[m]);
 					if (control >= 0 && v != control)
 					{
 						AbtMetricTest t;
 
-						if (out->sequential)
-							abt_metric_sequential_ttest(vg[control].n, vg[control].mean[m],
-														vg[control].variance[m],
-														vg[v].n, vg[v].mean[m], vg[v].variance[m],
-														out->alpha, out->tuning, &t);
-						else
-							abt_metric_ttest(vg[control].n, vg[control].mean[m],
-											 vg[control].variance[m],
-											 vg[v].n, vg[v].mean[m], vg[v].variance[m],
-											 out->alpha, &t);
-						abt_set_float_column(row, rownulls, MS_UPLIFT, t.uplift);
-						abt_set_float_column(row, rownulls, MS_CI_LOW, t.ci_low);
-						abt_set_float_column(row, rownulls, MS_CI_HIGH, t.ci_high);
-						abt_set_float_column(row, rownulls, MS_P_VALUE, t.p_value);
-						abt_set_float_column(row, rownulls, MS_CHANCE_TO_BEAT, t.chance_to_beat);
-						/* the family: every non-control row (a NULL p counts in none) */
-						p[nfamily] = isinf(t.p_value) ? NAN : t.p_value;
-						family_row[nfamily++] = nrows;
+						/* the same test as the first pass: the f-th of the family */
+						variant_test(out, vg, control, v, m, &t);
+						abt_set_float_column(values, nulls, MS_UPLIFT, t.uplift);
+						abt_set_float_column(values, nulls, MS_CI_LOW, t.ci_low);
+						abt_set_float_column(values, nulls, MS_CI_HIGH, t.ci_high);
+						abt_set_float_column(values, nulls, MS_P_VALUE, t.p_value);
+						abt_set_float_column(values, nulls, MS_CHANCE_TO_BEAT, t.chance_to_beat);
+						Assert(f < nfamily);
+						abt_set_float_column(values, nulls, MS_P_VALUE_HOLM, holm[f]);
+						abt_set_float_column(values, nulls, MS_P_VALUE_BH, bh[f]);
+						f++;
 					}
-					nrows++;
+					tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc,
+										 values, nulls);
 				}
 			}
 		}
 	}
-
-	abt_metric_adjust_holm(p, nfamily, order, adjusted);
-	for (int i = 0; i < nfamily; i++)
-		abt_set_float_column(&values[family_row[i] * MS_COLUMNS], &nulls[family_row[i] * MS_COLUMNS],
-				  MS_P_VALUE_HOLM, adjusted[i]);
-	abt_metric_adjust_bh(p, nfamily, order, adjusted);
-	for (int i = 0; i < nfamily; i++)
-		abt_set_float_column(&values[family_row[i] * MS_COLUMNS], &nulls[family_row[i] * MS_COLUMNS],
-				  MS_P_VALUE_BH, adjusted[i]);
-
-	for (int r = 0; r < nrows; r++)
-		tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc,
-							 &values[r * MS_COLUMNS], &nulls[r * MS_COLUMNS]);
+	Assert(f == nfamily);
 	return true;
+}
+
+/* dynahash hash function of a goal (a text pointer): its bytes. */
+static uint32
+goal_key_hash(const void *key, Size keysize)
+{
+	text	   *goal = *(text *const *) key;
+
+	return hash_bytes((unsigned char *) VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal));
+}
+
+/* dynahash match function of goals: 0 when they hold the same bytes. */
+static int
+goal_key_match(const void *key1, const void *key2, Size keysize)
+{
+	return !text_equal(*(text *const *) key1, *(text *const *) key2);
 }
 
 /*
  * Reads the goals argument: NULL (every goal), or its elements without
- * duplicates, in the order given; an element may not be NULL.
+ * duplicates, in the order given; an element may not be NULL, and at most
+ * ABT_MAX_GOALS_PER_CALL may be given (repeats included: the array is
+ * rejected before it is read).
  */
 static void
 read_goal_filter(FunctionCallInfo fcinfo, int argno, MetricOutput *out)
@@ -548,28 +669,46 @@ read_goal_filter(FunctionCallInfo fcinfo, int argno, MetricOutput *out)
 	ArrayType  *goals;
 	Datum	   *elems;
 	int			n;
+	HASHCTL		ctl;
+	HTAB	   *seen;
 
 	out->goal_filter = NULL;
 	out->ngoal_filter = 0;
 	if (PG_ARGISNULL(argno))
 		return;
 	goals = PG_GETARG_ARRAYTYPE_P(argno);
+	n = ArrayGetNItems(ARR_NDIM(goals), ARR_DIMS(goals));
+	if (n > ABT_MAX_GOALS_PER_CALL)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many goals in one call"),
+				 errdetail("%d goals were given; a call takes at most %d.", n, ABT_MAX_GOALS_PER_CALL),
+				 errhint("Ask for the goals over several calls.")));
 	if (array_contains_nulls(goals))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("goals must not contain null")));
 	deconstruct_array(goals, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &n);
 	out->goal_filter = palloc(sizeof(text *) * Max(n, 1));
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(text *);
+	ctl.entrysize = sizeof(text *);
+	ctl.hash = goal_key_hash;
+	ctl.match = goal_key_match;
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("abt_metric_stats goals", Max(n, 16), &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	for (int i = 0; i < n; i++)
 	{
 		text	   *goal = DatumGetTextPP(elems[i]);
-		bool		seen = false;
+		bool		found;
 
-		for (int j = 0; j < out->ngoal_filter && !seen; j++)
-			seen = text_equal(out->goal_filter[j], goal);
-		if (!seen)
+		CHECK_FOR_INTERRUPTS();
+		(void) hash_search(seen, &goal, HASH_ENTER, &found);
+		if (!found)
 			out->goal_filter[out->ngoal_filter++] = goal;
 	}
+	hash_destroy(seen);
 }
 
 /* Reads a non-null alpha argument in (0, 1). */
@@ -625,6 +764,7 @@ abt_metric_stats(PG_FUNCTION_ARGS)
 	id_values = abt_arg_experiment_ids(fcinfo, 0, &nids);
 	ids = PG_GETARG_DATUM(0);
 	read_goal_filter(fcinfo, 1, &out);
+	out.nrows = 0;
 	out.sequential = arg_bool(fcinfo, 2, "sequential");
 	out.alpha = arg_alpha(fcinfo, 3);
 	out.tuning = (double) abt_sequential_tuning;
@@ -648,6 +788,7 @@ abt_metric_stats(PG_FUNCTION_ARGS)
 		text	  **goals = NULL;
 		int			ngoals;
 
+		CHECK_FOR_INTERRUPTS();
 		if (r->emitted)
 			continue;
 		r->emitted = true;
@@ -664,6 +805,7 @@ abt_metric_stats(PG_FUNCTION_ARGS)
 			bool		nulls[MS_COLUMNS];
 
 			/* one row: the id alone, or the experiment with nothing to show */
+			add_rows(&out, 1);
 			begin_row(id_values[i], r->status, config == NULL, values, nulls);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}

@@ -227,6 +227,7 @@ abt_variant_stats(PG_FUNCTION_ARGS)
 		AbtConfig  *config = NULL;
 		MemoryContext oldcontext;
 
+		CHECK_FOR_INTERRUPTS();
 		if (r->emitted)
 			continue;
 		r->emitted = true;

@@ -13,6 +13,11 @@
  * buckets and counter slots, not with traffic; the one partial rollup bucket
  * at the window's start is corrected from the assignments themselves.  Other
  * widths (1, 5, 10 minutes...) count the window's assignments directly.
+ *
+ * Bounded whoever calls: at most MAX_BUCKETS buckets and, per variant,
+ * ABT_MAX_RESULT_ROWS rows (variants x buckets), checked before the counts
+ * are allocated; the queries' rows come through a cursor, so a call keeps
+ * its counts and FETCH_ROWS rows, whatever the traffic.
  */
 #include "postgres.h"
 
@@ -48,9 +53,16 @@
 PG_FUNCTION_INFO_V1(abt_timeline);
 PG_FUNCTION_INFO_V1(abt_timeline_variants);
 
-/* Longest window, in hours (ten years), and most buckets one call returns. */
+/*
+ * Longest window, in hours (ten years), and most buckets one call returns;
+ * abt_timeline_variants returns them once per variant, and at most
+ * ABT_MAX_RESULT_ROWS rows (abtest.h) in all.
+ */
 #define MAX_HOURS	87600
 #define MAX_BUCKETS 100000
+
+/* Rows of the timeline's queries fetched at a time (what the call keeps of them). */
+#define FETCH_ROWS	1000
 
 typedef enum BucketKind
 {
@@ -75,6 +87,20 @@ typedef struct Series
 	int64	   *assignments;
 	int64	   *conversions;
 } Series;
+
+/* The series of a call, and (per variant) where each variant's is. */
+typedef struct SeriesSet
+{
+	Series	   *series;
+	int			nseries;
+	HTAB	   *by_variant;		/* SeriesEntry by variant id; NULL: one series */
+} SeriesSet;
+
+typedef struct SeriesEntry
+{
+	pg_uuid_t	variant_id;		/* hash key */
+	Series	   *series;
+} SeriesEntry;
 
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr variants_plan = NULL;
@@ -297,6 +323,7 @@ bucket_series(BucketSpec *spec, TimestampTz from, TimestampTz to, int *nbuckets,
 		int64		step = spec->width;
 		TimestampTz next;
 
+		CHECK_FOR_INTERRUPTS();
 		if (n == MAX_BUCKETS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -330,79 +357,92 @@ rollups_fit(BucketSpec *spec, TimestampTz *starts, int nbuckets)
 	return true;
 }
 
-/* Finds the series of a variant, or NULL for one not (or no longer) configured. */
+/* The series of a variant, or NULL for one not (or no longer) configured. */
 static Series *
-find_series(Series *series, int nseries, bool per_variant, HeapTuple tuple, TupleDesc desc)
+variant_series(SeriesSet *set, pg_uuid_t *variant_id)
+{
+	SeriesEntry *entry = hash_search(set->by_variant, variant_id, HASH_FIND, NULL);
+
+	return entry ? entry->series : NULL;
+}
+
+/* Finds the series of a row's variant (column 2), or NULL. */
+static Series *
+find_series(SeriesSet *set, HeapTuple tuple, TupleDesc desc)
 {
 	bool		isnull;
 	Datum		d;
 
-	if (!per_variant)
-		return &series[0];
+	if (set->by_variant == NULL)
+		return &set->series[0];
 	d = SPI_getbinval(tuple, desc, 2, &isnull);
 	if (isnull)
 		return NULL;
-	for (int i = 0; i < nseries; i++)
-		if (memcmp(&series[i].variant_id, DatumGetUUIDP(d), UUID_LEN) == 0)
-			return &series[i];
-	return NULL;
+	return variant_series(set, DatumGetUUIDP(d));
 }
 
 /*
  * Adds (sign = +1) or subtracts (-1) rows of (time, variant, assignments,
- * conversions), ordered by time, into the buckets holding their times.
+ * conversions), ordered by time, into the buckets holding their times.  The
+ * rows come through a cursor, FETCH_ROWS at a time: the direct query reads
+ * one row per assignment of the window, however many.
  */
 static void
 accumulate(SPIPlanPtr plan, pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
-		   TimestampTz *starts, int nbuckets, Series *series, int nseries,
-		   bool per_variant, int sign)
+		   TimestampTz *starts, int nbuckets, SeriesSet *set, int sign)
 {
 	Datum		args[3];
-	int			rc;
+	Portal		portal;
 	int			b = 0;
 
 	args[0] = UUIDPGetDatum(experiment_id);
 	args[1] = TimestampTzGetDatum(from);
 	args[2] = TimestampTzGetDatum(to);
-	rc = SPI_execute_plan(plan, args, NULL, true, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "reading timeline rows");
-	for (uint64 r = 0; r < SPI_processed; r++)
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	if (portal == NULL)
+		elog(ERROR, "reading timeline rows: SPI_cursor_open failed: %s",
+			 SPI_result_code_string(SPI_result));
+	for (;;)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
-		Series	   *s;
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			TimestampTz ts = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 1, &isnull));
+			Series	   *s;
 
-		if (ts < starts[0])
-			continue;
-		while (b + 1 < nbuckets && starts[b + 1] <= ts)
-			b++;
-		s = find_series(series, nseries, per_variant, tuple, desc);
-		if (s == NULL)
-			continue;
-		s->assignments[b] += sign * DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
-		s->conversions[b] += sign * DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+			CHECK_FOR_INTERRUPTS();
+			if (ts < starts[0])
+				continue;
+			while (b + 1 < nbuckets && starts[b + 1] <= ts)
+				b++;
+			s = find_series(set, tuple, desc);
+			if (s == NULL)
+				continue;
+			s->assignments[b] += sign * DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull));
+			s->conversions[b] += sign * DatumGetInt64(SPI_getbinval(tuple, desc, 4, &isnull));
+		}
+		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	SPI_cursor_close(portal);
 }
 
 /* The series of the variant whose id is the text `id`, or NULL. */
 static Series *
-find_series_text(Series *series, int nseries, const char *id, int len)
+find_series_text(SeriesSet *set, const char *id, int len)
 {
 	char		buf[ABT_UUID_TEXT_LEN];
-	pg_uuid_t  *uuid;
 
 	if (len != ABT_UUID_TEXT_LEN - 1)
 		return NULL;
 	memcpy(buf, id, len);
 	buf[len] = '\0';
-	uuid = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(buf)));
-	for (int i = 0; i < nseries; i++)
-		if (memcmp(&series[i].variant_id, uuid, UUID_LEN) == 0)
-			return &series[i];
-	return NULL;
+	return variant_series(set, DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(buf))));
 }
 
 /*
@@ -482,8 +522,7 @@ next_assignment(IndexScanDesc scan, TupleTableSlot *slot, bool index_only, Buffe
  */
 static bool
 correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
-					 TimestampTz *starts, int nbuckets, Series *series, int nseries,
-					 bool per_variant, int sign)
+					 TimestampTz *starts, int nbuckets, SeriesSet *set, int sign)
 {
 	static const char *const index_names[2] = {"idx_assignments_unconverted", "assignments_converted"};
 	Oid			namespace = get_namespace_oid("abtest", true);
@@ -504,6 +543,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 	 * of its index entries, not of as many random heap pages.  A
 	 * serializable transaction reads the heap (no predicate locks here).
 	 */
+	bool		per_variant = set->by_variant != NULL;
 	bool		index_only = !per_variant && !IsolationIsSerializable();
 
 	if (!OidIsValid(namespace))
@@ -575,8 +615,8 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 				b++;
 			if (!per_variant)
 			{
-				series[0].assignments[b] += sign;
-				series[0].conversions[b] += converted ? sign : 0;
+				set->series[0].assignments[b] += sign;
+				set->series[0].conversions[b] += converted ? sign : 0;
 				continue;
 			}
 			{
@@ -592,7 +632,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 
 					if (token != WJB_VALUE || v.type != jbvString)
 						continue;
-					s = find_series_text(series, nseries, v.val.string.val, v.val.string.len);
+					s = find_series_text(set, v.val.string.val, v.val.string.len);
 					if (s == NULL)
 						continue;
 					s->assignments[b] += sign;
@@ -610,9 +650,30 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 	return true;
 }
 
-/* Loads the series: one for the experiment, or one per configured variant. */
-static Series *
-load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, int *nseries)
+/*
+ * Rejects a timeline of more than ABT_MAX_RESULT_ROWS rows, before its
+ * series are allocated: the bucket cap, counting variants times buckets.
+ */
+static void
+check_rows(int nseries, int nbuckets)
+{
+	int64		rows = (int64) nseries * nbuckets;
+
+	if (rows > ABT_MAX_RESULT_ROWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeline would have more than %d rows", ABT_MAX_RESULT_ROWS),
+				 errdetail("The experiment has %d variants and the window %d buckets: %lld rows, one per variant and bucket.",
+						   nseries, nbuckets, (long long) rows),
+				 errhint("Use a wider bucket or fewer hours.")));
+}
+
+/*
+ * Loads the series into *set: one for the experiment, or one per configured
+ * variant, each with nbuckets zero counts.
+ */
+static void
+load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, SeriesSet *set)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1];
@@ -633,9 +694,14 @@ load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, int *nseri
 		abt_check_spi(rc, SPI_OK_SELECT, "reading an experiment's variants");
 		n = (int) SPI_processed;
 	}
+	check_rows(n, nbuckets);
 	series = palloc0(sizeof(Series) * (n + 1));
+	set->by_variant = per_variant ?
+		abt_call_hash("abt_timeline_variants series", sizeof(pg_uuid_t), sizeof(SeriesEntry), n) :
+		NULL;
 	for (int i = 0; i < n; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		series[i].assignments = palloc0(sizeof(int64) * nbuckets);
 		series[i].conversions = palloc0(sizeof(int64) * nbuckets);
 		if (per_variant)
@@ -648,10 +714,12 @@ load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, int *nseri
 				   DatumGetUUIDP(SPI_getbinval(tuple, desc, 1, &isnull)), UUID_LEN);
 			series[i].element_id = SPI_getbinval(tuple, desc, 2, &isnull);
 			series[i].variant_name = SPI_getbinval(tuple, desc, 3, &isnull);
+			((SeriesEntry *) hash_search(set->by_variant, &series[i].variant_id,
+										 HASH_ENTER, NULL))->series = &series[i];
 		}
 	}
-	*nseries = n;
-	return series;
+	set->series = series;
+	set->nseries = n;
 }
 
 /* The common body of abt_timeline and abt_timeline_variants. */
@@ -668,8 +736,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	TimestampTz end;
 	TimestampTz *starts;
 	int			nbuckets;
-	Series	   *series;
-	int			nseries;
+	SeriesSet	set;
 	int			kind = per_variant ? 1 : 0;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -689,7 +756,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	starts = bucket_series(&spec, from, now, &nbuckets, &end);
 
 	SPI_connect();
-	series = load_series(experiment_id, per_variant, nbuckets, &nseries);
+	load_series(experiment_id, per_variant, nbuckets, &set);
 	if (rollups_fit(&spec, starts, nbuckets))
 	{
 		TimestampTz first_rollup = abt_rollup_bucket(from);
@@ -717,34 +784,34 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 		 * committed after its now(), which the seed's query counts too
 		 */
 		accumulate(abt_plan(&rollup_plan[kind], rollup_sql[kind], 3, argtypes), experiment_id,
-				   rollups_from, end, starts, nbuckets, series, nseries, per_variant, 1);
+				   rollups_from, end, starts, nbuckets, &set, 1);
 		if (part_from < part_to &&
-			!correct_from_indexes(experiment_id, part_from, part_to, starts, nbuckets,
-								  series, nseries, per_variant, sign))
+			!correct_from_indexes(experiment_id, part_from, part_to, starts, nbuckets, &set, sign))
 			accumulate(abt_plan(&correction_plan[kind], correction_sql[kind], 3, argtypes),
-					   experiment_id, part_from, part_to, starts, nbuckets, series, nseries,
-					   per_variant, sign);
+					   experiment_id, part_from, part_to, starts, nbuckets, &set, sign);
 	}
 	else
 		accumulate(abt_plan_custom(&direct_plan[kind], direct_sql[kind], 3, argtypes), experiment_id,
-				   from, end, starts, nbuckets, series, nseries, per_variant, 1);
+				   from, end, starts, nbuckets, &set, 1);
 
 	for (int b = 0; b < nbuckets; b++)
 	{
-		for (int s = 0; s < nseries; s++)
+		CHECK_FOR_INTERRUPTS();
+		for (int s = 0; s < set.nseries; s++)
 		{
+			Series	   *series = &set.series[s];
 			Datum		values[7];
 			bool		nulls[7] = {false, false, false, false, false, false, false};
 			int			c = 0;
-			int64		a = series[s].assignments[b];
-			int64		v = series[s].conversions[b];
+			int64		a = series->assignments[b];
+			int64		v = series->conversions[b];
 
 			values[c++] = TimestampTzGetDatum(starts[b]);
 			if (per_variant)
 			{
-				values[c++] = series[s].element_id;
-				values[c++] = UUIDPGetDatum(&series[s].variant_id);
-				values[c++] = series[s].variant_name;
+				values[c++] = series->element_id;
+				values[c++] = UUIDPGetDatum(&series->variant_id);
+				values[c++] = series->variant_name;
 			}
 			values[c++] = Int64GetDatum(a);
 			values[c++] = Int64GetDatum(v);

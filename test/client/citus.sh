@@ -16,7 +16,9 @@
 #    holding the shards) and abt_convert equal the single server's;
 #  - configuration changes through the coordinator (content, a new element,
 #    weights, pausing, deleting) reach the next page view, and every node's
-#    copy of experiments carries the same config_version;
+#    copy of experiments carries the same config_version; the limits of 100
+#    variants per element and 50 elements per experiment hold as on one
+#    server;
 #  - abt_variant_stats, abt_metric_stats, abt_timeline, variant_totals and
 #    abt_settle_counters over experiments on both workers equal the single
 #    server's;
@@ -281,6 +283,36 @@ same "an overlapping namespace range is refused with the same error" \
              VALUES ('e9000000-0000-4000-8000-000000000001', 'overlap', 'active', 'hero', 0.4, 0.6);
       EXCEPTION WHEN exclusion_violation THEN RAISE NOTICE '%', SQLERRM; END \$\$;
       SELECT count(*) FROM abtest.experiments WHERE name = 'overlap'"
+# the configuration tables' limits (issue 24): their triggers run on each
+# node's copy of the reference tables, and refuse the 101st variant and the
+# 51st element there as on one server
+LIMITS="DO \$\$
+BEGIN
+    INSERT INTO abtest.experiments (id, user_id, name) VALUES
+      ('e0000000-0000-4000-8000-0000000000c1', 'e9000000-0000-4000-8000-000000000001', 'limits');
+    INSERT INTO abtest.experiment_elements (id, experiment_id, name)
+    SELECT ('e1000000-0000-4000-8000-0000000c' || lpad(i::text, 4, '0'))::uuid,
+           'e0000000-0000-4000-8000-0000000000c1', 'el' || i FROM generate_series(1, 50) i;
+    INSERT INTO abtest.element_variants (element_id, name)
+    SELECT 'e1000000-0000-4000-8000-0000000c0001', 'v' || i FROM generate_series(1, 100) i;
+    BEGIN
+        INSERT INTO abtest.element_variants (element_id, name)
+        VALUES ('e1000000-0000-4000-8000-0000000c0001', 'v101');
+    EXCEPTION WHEN program_limit_exceeded THEN RAISE NOTICE '%', SQLERRM;
+    END;
+    BEGIN
+        INSERT INTO abtest.experiment_elements (experiment_id, name)
+        VALUES ('e0000000-0000-4000-8000-0000000000c1', 'el51');
+    EXCEPTION WHEN program_limit_exceeded THEN RAISE NOTICE '%', SQLERRM;
+    END;
+END \$\$;
+SELECT (SELECT count(*) FROM abtest.experiment_elements WHERE experiment_id = 'e0000000-0000-4000-8000-0000000000c1')
+       || ' ' || (SELECT count(*) FROM abtest.element_variants WHERE element_id = 'e1000000-0000-4000-8000-0000000c0001')"
+same "100 variants per element and 50 elements per experiment, as on one server" "$LIMITS"
+is "$(cq coord $DB "SELECT bool_and(result = '100') FROM run_command_on_all_nodes(
+       \$\$SELECT count(*) FROM abtest.element_variants WHERE element_id = 'e1000000-0000-4000-8000-0000000c0001'\$\$)")" t \
+   "... and every node's copy holds the 100 variants"
+do_both "DELETE FROM abtest.experiments WHERE id = 'e0000000-0000-4000-8000-0000000000c1'"
 {
     for g in $(seq 1 60); do
         for k in 1 2; do echo "SELECT abt_assign('e0000000-0000-4000-8000-0000000000f$k', 'ns$g');"; done

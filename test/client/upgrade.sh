@@ -34,6 +34,9 @@
 #       from the events, equal to the events' per-visitor sums and to what
 #       the reference wrote event by event (abt_metric_stats too), and
 #       abt_convert then runs abt_convert_1_1, which keeps them exact.
+# 3. (issue 24) A database at V with more elements and variants than 1.1's
+#    limits updates, keeps them all, answers, and then refuses more; a dump
+#    of it restores whole.
 # Times are fixed relative to the start of the test (BASE, 30 hours ago), so
 # the 168-hour timelines hold all of them; only non-empty buckets are
 # compared, as the window's empty edges move with now().  No sleeps.
@@ -487,5 +490,65 @@ for V in "${released_versions[@]}"; do
         "$W/new-portable.counters" "$W/ref2.counters"
     same_file "$V: after new visitors, answers equal the fresh install's" \
         "$W/new-portable.answers" "$W/ref2.answers"
+done
+
+# ------------------------------------- 3. beyond the configuration limits
+# (issue 24) A database at a released version may hold more elements per
+# experiment (51 here) and variants per element (101) than 1.1 allows: the
+# update keeps every row, the experiment keeps answering, and the limits
+# then stop growth only.
+for V in "${released_versions[@]}"; do
+    db=abt_upgrade_wide_${V//./_}_$TAG
+    new_db "$db" "$V" || { not_ok "$V (limits): CREATE EXTENSION abtest VERSION '$V'"; continue; }
+    run "$db" >/dev/null <<'SQL' || bail "$V (limits): the load failed"
+INSERT INTO abtest.experiments (id, name, status) VALUES
+    ('ab240000-0000-4000-8000-000000000001', 'wide', 'active');
+INSERT INTO abtest.experiment_elements (id, experiment_id, name, position)
+SELECT ('ab240000-0000-4000-8001-' || lpad(e::text, 12, '0'))::uuid,
+       'ab240000-0000-4000-8000-000000000001', 'el ' || e, e
+  FROM generate_series(1, 51) e;
+INSERT INTO abtest.element_variants (element_id, name, is_control, position)
+SELECT 'ab240000-0000-4000-8001-000000000001', 'v' || v, v = 1, v FROM generate_series(1, 101) v;
+INSERT INTO abtest.element_variants (element_id, name, is_control)
+SELECT ('ab240000-0000-4000-8001-' || lpad(e::text, 12, '0'))::uuid, 'only', true
+  FROM generate_series(2, 51) e;
+SQL
+    wide_counts="SELECT (SELECT count(*) FROM abtest.experiment_elements
+                           WHERE experiment_id = 'ab240000-0000-4000-8000-000000000001')
+                        || ' ' || (SELECT count(*) FROM abtest.element_variants
+                                    WHERE element_id = 'ab240000-0000-4000-8001-000000000001')"
+    if q "$db" "ALTER EXTENSION abtest UPDATE" >"$WORK/wide-update.out" 2>&1; then
+        ok "$V (limits): ALTER EXTENSION abtest UPDATE with 51 elements and 101 variants"
+    else
+        not_ok "$V (limits): ALTER EXTENSION abtest UPDATE with 51 elements and 101 variants"
+        sed 's/^/#   /' "$WORK/wide-update.out"
+        continue
+    fi
+    is "$(q "$db" "$wide_counts")" "51 101" "$V (limits): the update keeps every element and variant"
+    is "$(q "$db" "SELECT jsonb_array_length(abt_assign('ab240000-0000-4000-8000-000000000001', 'w1')->'elements')")" \
+       "51" "$V (limits): the experiment still answers, every element"
+    is "$(q "$db" "UPDATE abtest.element_variants SET content = '{\"x\": 1}'
+                    WHERE element_id = 'ab240000-0000-4000-8001-000000000001' RETURNING 1" | wc -l)" \
+       "101" "$V (limits): its variants may still be edited"
+    is "$(q "$db" "INSERT INTO abtest.element_variants (element_id, name)
+                    VALUES ('ab240000-0000-4000-8001-000000000001', 'v102')" 2>&1 | grep -o 'too many variants in element')" \
+       "too many variants in element" "$V (limits): a 102nd variant is refused"
+    is "$(q "$db" "INSERT INTO abtest.experiment_elements (experiment_id, name)
+                    VALUES ('ab240000-0000-4000-8000-000000000001', 'el 52')" 2>&1 | grep -o 'too many elements in experiment')" \
+       "too many elements in experiment" "$V (limits): a 52nd element is refused"
+    is "$(q "$db" "$wide_counts")" "51 101" "$V (limits): nothing was added"
+    # a restore loads what was dumped (pg_restore runs with row_security off)
+    restored=${db}_restored
+    if as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
+            "$ABT_BIN/pg_dump" -Fc -d "$db" >"$WORK/wide.dump" 2>"$WORK/wide-restore.out" \
+        && q postgres "CREATE DATABASE $restored" >/dev/null && DBS+=("$restored") \
+        && as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
+            "$ABT_BIN/pg_restore" --exit-on-error -d "$restored" <"$WORK/wide.dump" >"$WORK/wide-restore.out" 2>&1; then
+        ok "$V (limits): pg_dump and pg_restore --exit-on-error of it succeed"
+    else
+        not_ok "$V (limits): pg_dump and pg_restore --exit-on-error of it succeed"
+        sed 's/^/#   /' "$WORK/wide-restore.out"
+    fi
+    is "$(q "$restored" "$wide_counts")" "51 101" "$V (limits): the restore holds every element and variant"
 done
 finish
