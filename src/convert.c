@@ -270,7 +270,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 		abt_check_time_choice(at, ABT_TABLE_CONVERSIONS, "conversion time");
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
-	abt_lock_experiment_shared(experiment_id);
+	abt_lock_experiment_shared(experiment_id, metrics ? ABT_VERSION_1_1 : ABT_VERSION_1_0);
 	SPI_connect();
 	abt_act_as_owner(&saved);
 	abt_lookup(experiment_id, user_id, &lookup);
