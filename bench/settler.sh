@@ -72,7 +72,7 @@ experiment() {
 
 q "CREATE DATABASE bench" postgres
 q "SET abtest.publication = 'bench_pub'; CREATE EXTENSION abtest"
-# distinct first 4 bytes per experiment (the experiment lock's key)
+# distinct first 4 bytes per experiment (1.0's experiment lock key)
 HOT=5b000001-0000-4000-8000-000000000001; RET=5b000002-0000-4000-8000-000000000002
 LAG=5b000003-0000-4000-8000-000000000003; C2=5b000004-0000-4000-8000-000000000004
 C100=5b000005-0000-4000-8000-000000000005

@@ -1505,3 +1505,24 @@ CREATE TRIGGER variant_limit_check_update BEFORE UPDATE OF element_id ON abtest.
 -- The triggers' functions keep PUBLIC's EXECUTE, as the others: a trigger
 -- runs them whoever writes.  abtest.limits() shows constants: PUBLIC's too
 -- (a visitor has no USAGE on schema abtest).
+
+-- Hardening (issue 24): experiment locks
+
+/*
+ * The experiment lock that writers hold shared and this trigger takes
+ * exclusively, so that deleting an experiment or changing its status waits
+ * for the visitors' writes in flight.  1.0 keyed it on the uuid's first four
+ * bytes in a tag pg_advisory_lock() could take: an owner could choose an id
+ * sharing them with another owner's experiment and block its visitors, and
+ * any role could hold it and stall an owner's pause (issue 24).  1.1's tag
+ * (src/experiment_lock.c) hashes the whole uuid and carries a class code the
+ * SQL advisory lock functions never set.  The function is C from now on and
+ * keeps its privileges; it looks up no name (so it needs no SET
+ * search_path) and, wherever it is attached, fires only for tables of
+ * schema abtest: a trigger on a table of someone else's cannot take an
+ * experiment's lock.
+ */
+CREATE OR REPLACE FUNCTION abtest.lock_experiment() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'abt_lock_experiment_1_1';
+COMMENT ON FUNCTION abtest.lock_experiment() IS
+'Trigger: wait for writes in flight before deleting an experiment or changing its status';

@@ -255,8 +255,19 @@ extern void abt_restore_user(const AbtUserContext *saved);
 /* checks.c, needing AbtTable */
 extern void abt_check_time_choice(TimestampTz at, AbtTable table, const char *what);
 
-/* experiment_lock.c */
-extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id);
+/*
+ * experiment_lock.c.  An entry point's version: the script its SQL function
+ * belongs to (1.0's functions call the 1.0 C symbols, 1.1's the _1_1 ones),
+ * which decides the locks a writer takes (a database at 1.0 has 1.0's
+ * trigger).
+ */
+typedef enum AbtVersion
+{
+	ABT_VERSION_1_0,
+	ABT_VERSION_1_1
+} AbtVersion;
+
+extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id, AbtVersion version);
 extern bool abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait);
 
 /* checks.c: argument checks and errors every entry point shares */

@@ -338,11 +338,13 @@ missing_variants(HeapTuple tuple, TupleDesc desc, int col, pg_uuid_t *chosen, in
  * Returns true when this call stored it (*stored_map is what it stored), false
  * when a concurrent call for the same visitor had stored one first, or the
  * experiment was deleted or stopped enrolling since the caller's lookup (the
- * insert re-checks it after taking the experiment's lock).
+ * insert re-checks it after taking the experiment's lock: the lock of the
+ * caller's `version`, experiment_lock.c).
  */
 static bool
 store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
-					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk)
+					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk,
+					 AbtVersion version)
 {
 	Oid			argtypes[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
 	UUIDARRAYOID, TIMESTAMPTZOID};
@@ -402,7 +404,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[6] = TimestampTzGetDatum(abt_rollup_bucket(at));
-	abt_lock_experiment_shared(experiment_id);
+	abt_lock_experiment_shared(experiment_id, version);
 	if (bulk == NULL)
 	{
 		HeapTuple	tuple;
@@ -615,9 +617,10 @@ holdout_holds(AbtLookup *lookup, text *user_id, TimestampTz at)
 
 		/*
 		 * a concurrent first call that stored the group first chose the same
-		 * one (the choice is deterministic)
+		 * one (the choice is deterministic); holdouts are 1.1's
 		 */
-		(void) store_new_assignment(&lookup->holdout_id, user_id, at, holdout, &group, NULL);
+		(void) store_new_assignment(&lookup->holdout_id, user_id, at, holdout, &group, NULL,
+									ABT_VERSION_1_1);
 	}
 	return group_is_holdout(holdout, group);
 }
@@ -704,7 +707,8 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			Jsonb	   *stored_map;
 
 			config = abt_config_get(experiment_id, lookup.version);
-			is_new = store_new_assignment(experiment_id, user_id, at, config, &stored_map, bulk);
+			is_new = store_new_assignment(experiment_id, user_id, at, config, &stored_map, bulk,
+										  v11 ? ABT_VERSION_1_1 : ABT_VERSION_1_0);
 			if (is_new)
 			{
 				lookup.assigned = true;

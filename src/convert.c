@@ -310,7 +310,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 		check_trusted_value(value);
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
-	abt_lock_experiment_shared(experiment_id);
+	abt_lock_experiment_shared(experiment_id, metrics ? ABT_VERSION_1_1 : ABT_VERSION_1_0);
 	SPI_connect();
 	abt_act_as_owner(&saved);
 	abt_lookup(experiment_id, user_id, &lookup);

@@ -34,6 +34,12 @@
 #       from the events, equal to the events' per-visitor sums and to what
 #       the reference wrote event by event (abt_metric_stats too), and
 #       abt_convert then runs abt_convert_1_1, which keeps them exact.
+#     - (issue 24) the experiment lock: at V a new visitor's abt_assign
+#       holds 1.0's advisory lock (the one V's PL/pgSQL trigger
+#       lock_experiment takes) and 1.1's, and a DELETE of the experiment
+#       waits for it in that trigger; after the update the trigger is C and
+#       the writer holds 1.1's lock alone, and a DELETE still waits for it.
+#       (The writer's transaction and the DELETE roll back.)
 # 3. (issue 24) A database at V with more elements and variants than 1.1's
 #    limits updates, keeps them all, answers, and then refuses more; a dump
 #    of it restores whole.
@@ -361,6 +367,60 @@ access_model() {
             ORDER BY 1"
 }
 
+# writer_locks DB EXPERIMENT (issue 24): the advisory locks a new visitor's
+# abt_assign holds in its transaction (rolled back), by name: "1.0" is 1.0's
+# pg_advisory_xact_lock(1094866003, <the uuid's first four bytes>), "1.1" is
+# 1.1's (the first 64 bits of SHA-256 of the uuid, class 16723 = 0x4153)
+writer_locks() {
+    run "$1" <<SQL
+BEGIN;
+\o /dev/null
+SELECT abt_assign('$2', 'lock-probe');
+\o
+WITH k AS (SELECT '$2'::uuid AS id, sha256(uuid_send('$2'::uuid)) AS h),
+     held AS (
+       SELECT CASE
+                WHEN l.classid::int8 = 1094866003 AND l.objsubid = 2
+                 AND l.objid::int8 = ('x' || left(replace(k.id::text, '-', ''), 8))::bit(32)::int8 THEN '1.0'
+                WHEN l.objsubid = 16723
+                 AND l.classid::int8 = ('x' || encode(substring(k.h from 1 for 4), 'hex'))::bit(32)::int8
+                 AND l.objid::int8 = ('x' || encode(substring(k.h from 5 for 4), 'hex'))::bit(32)::int8 THEN '1.1'
+                ELSE 'other' END || ':' || l.mode AS lock
+         FROM pg_locks l, k
+        WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid())
+SELECT string_agg(lock, ',' ORDER BY lock) FROM held;
+ROLLBACK;
+SQL
+}
+# delete_while_writing DB EXPERIMENT (issue 24): with a new visitor's
+# abt_assign in flight in one session (its transaction left open), a DELETE
+# of the experiment in another under lock_timeout: prints the DELETE's error
+# ("canceling statement due to lock timeout" when it waits for the writer).
+# Both roll back.  lock_timeout only ends the wait: the writer holds its lock
+# until told to roll back, however long the DELETE waits.
+delete_while_writing() {
+    local in=$WORK/writer.in out=$WORK/writer.out w r line got="" pid
+    rm -f "$in" "$out"
+    mkfifo "$in" "$out" || return 1
+    as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres stdbuf -oL \
+        "$ABT_BIN/psql" -X -q -At -d "$1" <"$in" >"$out" 2>&1 &
+    pid=$!
+    exec {w}>"$in" {r}<"$out"
+    printf "BEGIN;\nSELECT 'writing', abt_assign('%s', 'lock-probe')->>'new';\n" "$2" >&"$w"
+    while IFS= read -r -t 60 line <&"$r"; do
+        case $line in writing\|*) got=$line; break ;; esac
+    done
+    if [ "$got" = "writing|true" ]; then
+        q "$1" "SET lock_timeout = '200ms'; BEGIN;
+                DELETE FROM abtest.experiments WHERE id = '$2'; ROLLBACK" 2>&1
+    else
+        echo "the writer stored no new visitor: ${got:-no answer}"
+    fi
+    printf 'ROLLBACK;\n' >&"$w"
+    exec {w}>&- {r}<&-
+    wait "$pid"
+}
+
 # new_db NAME [VERSION]: a database with the publication and abtest installed
 new_db() {
     local db=$1 version=""
@@ -408,6 +468,17 @@ for V in "${released_versions[@]}"; do
         test "$(q "$db" "SELECT count(*) FROM abtest.element_variants v JOIN abtest.variant_totals t
                           ON t.variant_id = v.id
                          WHERE v.total_conversions <> t.total_conversions")" -gt 0
+
+    # issue 24: at V a writer holds V's experiment lock, which V's trigger
+    # waits for (and 1.1's, which 1.1's trigger will wait for: a call in
+    # flight when the update commits runs V's code to its end)
+    is "$(writer_locks "$db" "$EXP1")" "1.0:ShareLock,1.1:ShareLock" \
+       "$V: a new visitor's abt_assign holds $V's experiment lock and 1.1's"
+    delete_while_writing "$db" "$EXP1" >"$W/delete-at-v.out"
+    check "$V: a DELETE of the experiment waits for a writer in flight, in $V's trigger lock_experiment" \
+        grep -q 'lock timeout' "$W/delete-at-v.out"
+    check "$V: (the DELETE waited in $V's PL/pgSQL trigger lock_experiment)" \
+        grep -q 'PL/pgSQL function abtest.lock_experiment()' "$W/delete-at-v.out"
 
     snapshot "$db" exact "$W/before"
     members "$db" >"$W/before.members"
@@ -465,6 +536,17 @@ for V in "${released_versions[@]}"; do
     same_file "$V: live and settled counters unchanged" "$W/after.counters" "$W/before.counters"
     same_file "$V: answers, stats and timelines unchanged" "$W/after.answers" "$W/before.answers"
     same_file "$V: publications and their tables unchanged" "$W/after.pub" "$W/before.pub"
+
+    # issue 24: after the update the trigger is C and takes 1.1's lock,
+    # which a writer holds alone
+    is "$(q "$db" "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+                    WHERE p.oid = 'abtest.lock_experiment()'::regprocedure")" "c" \
+       "$V: after the update the trigger function lock_experiment is C"
+    is "$(writer_locks "$db" "$EXP1")" "1.1:ShareLock" \
+       "$V: after the update a new visitor's abt_assign holds 1.1's experiment lock alone"
+    delete_while_writing "$db" "$EXP1" >"$W/delete-after.out"
+    check "$V: after the update a DELETE of the experiment still waits for a writer in flight" \
+        grep -q 'lock timeout' "$W/delete-after.out"
 
     # new visitors and conversions, against the reference fed the same calls
     after_sql | run "$ref" >"$W/ref.after" 2>&1 || { cat "$W/ref.after"; bail "reference: new visitors failed"; }
