@@ -23,4 +23,4 @@ include $(PGXS)
 
 # every object depends on the shared header (PGXS tracks no header
 # dependencies); after the include, so that "all" stays the default goal
-$(OBJS): src/abtest.h
+$(OBJS): src/abtest.h src/pg_compat.h

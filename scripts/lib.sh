@@ -23,6 +23,16 @@
 # `postgres` OS user (runuser when root, sudo otherwise). An existing server
 # (e.g. Debian's cluster 15/main on port 5432) is never touched.
 
+# Which PostgreSQL: Debian's 15 by default; PG_CONFIG=/path/to/pg_config
+# picks any installed PostgreSQL of a supported major (its bin directory and
+# major are read from it). Debian's server packages are installed only for
+# a Debian PostgreSQL (/usr/lib/postgresql/N); another installation brings
+# its own pgTAP and wal2json (scripts/vendor pg18 builds one that does).
+if [ -n "${PG_CONFIG:-}" ] && [ -z "${ABT_PG_CONFIG:-}" ]; then
+    ABT_PG_CONFIG=$PG_CONFIG
+    ABT_BIN=$("$PG_CONFIG" --bindir) || { echo "ERROR: PG_CONFIG=$PG_CONFIG does not run" >&2; exit 2; }
+    ABT_PG_MAJOR=$("$PG_CONFIG" --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
+fi
 ABT_PG_MAJOR=${ABT_PG_MAJOR:-15}
 ABT_BIN=${ABT_BIN:-/usr/lib/postgresql/$ABT_PG_MAJOR/bin}
 ABT_PG_CONFIG=${ABT_PG_CONFIG:-$ABT_BIN/pg_config}
@@ -30,15 +40,19 @@ ABT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ABT_BIN
 
 ABT_DEB_PACKAGES=(
-    "postgresql-$ABT_PG_MAJOR"
-    "postgresql-server-dev-$ABT_PG_MAJOR"
-    "postgresql-$ABT_PG_MAJOR-pgtap"
     libtap-parser-sourcehandler-pgtap-perl
-    "postgresql-$ABT_PG_MAJOR-wal2json"
     pgbouncer
     build-essential
     perl
 )
+if [ "$ABT_BIN" = "/usr/lib/postgresql/$ABT_PG_MAJOR/bin" ]; then
+    ABT_DEB_PACKAGES+=(
+        "postgresql-$ABT_PG_MAJOR"
+        "postgresql-server-dev-$ABT_PG_MAJOR"
+        "postgresql-$ABT_PG_MAJOR-pgtap"
+        "postgresql-$ABT_PG_MAJOR-wal2json"
+    )
+fi
 
 abt_log() { printf '==> %s\n' "$*"; }
 abt_warn() { printf 'WARNING: %s\n' "$*" >&2; }

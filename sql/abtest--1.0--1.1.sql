@@ -1526,3 +1526,50 @@ CREATE OR REPLACE FUNCTION abtest.lock_experiment() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'abt_lock_experiment_1_1';
 COMMENT ON FUNCTION abtest.lock_experiment() IS
 'Trigger: wait for writes in flight before deleting an experiment or changing its status';
+
+/* ---------------------------------- restores made by pg_dump 17 and later */
+
+/*
+ * pg_dump 15 and 16 write no ALTER PUBLICATION ... ADD TABLE for an
+ * extension's tables: the event trigger abtest_publication_created (1.0)
+ * puts them back when the dump creates the publication.  pg_dump 17 and
+ * later write those statements too, and each failed with "already member"
+ * on a table the trigger had added.  Both kinds of dump restore: while a dump
+ * is restored (row_security off, as for the install script's publication),
+ * a statement adding one of abtest's realtime tables that is already a member
+ * of that publication first drops it, so that the dump's own ADD puts it
+ * back as dumped.  The statement is read from current_query(): pg_dump
+ * writes it as "ALTER PUBLICATION name ADD TABLE ONLY abtest.table".
+ */
+CREATE FUNCTION abtest.publication_table_restoring() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    added text[];
+    publication name;
+BEGIN
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.<>) 'off'
+       OR pg_catalog.current_setting('abtest_restore.dropping', true) OPERATOR(pg_catalog.=) 'on' THEN
+        RETURN;                 -- not a restore, or our own DROP below
+    END IF;
+    FOR added IN
+        SELECT pg_catalog.regexp_matches(pg_catalog.current_query(),
+            'ALTER PUBLICATION\s+("(?:[^"]|"")+"|[^\s"]+)\s+ADD TABLE ONLY abtest\.(assignments|element_variants|conversions|variant_counters)\M',
+            'gi')
+    LOOP
+        publication := (pg_catalog.parse_ident(added[1]))[1];
+        IF EXISTS (SELECT FROM pg_catalog.pg_publication_rel r
+                     JOIN pg_catalog.pg_publication p ON p.oid OPERATOR(pg_catalog.=) r.prpubid
+                    WHERE p.pubname OPERATOR(pg_catalog.=) publication
+                      AND r.prrelid OPERATOR(pg_catalog.=) ('abtest.' OPERATOR(pg_catalog.||) added[2])::pg_catalog.regclass) THEN
+            PERFORM pg_catalog.set_config('abtest_restore.dropping', 'on', true);
+            EXECUTE pg_catalog.format('ALTER PUBLICATION %I DROP TABLE abtest.%I', publication, added[2]);
+            PERFORM pg_catalog.set_config('abtest_restore.dropping', 'off', true);
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION abtest.publication_table_restoring() IS
+'Event trigger: while a dump is restored, a realtime table the dump adds to a publication is dropped from it first when already there (pg_dump 17 and later)';
+
+CREATE EVENT TRIGGER abtest_publication_table_restoring ON ddl_command_start
+    WHEN TAG IN ('ALTER PUBLICATION')
+    EXECUTE FUNCTION abtest.publication_table_restoring();

@@ -14,6 +14,8 @@
 
 #include <math.h>
 
+#include "pg_compat.h"
+
 #include "executor/spi.h"
 #include "lib/ilist.h"
 #include "storage/itemptr.h"
@@ -275,7 +277,7 @@ extern pg_uuid_t *abt_arg_experiment_id(FunctionCallInfo fcinfo, int argno);
 extern Datum *abt_arg_experiment_ids(FunctionCallInfo fcinfo, int argno, int *n);
 extern TimestampTz abt_arg_time(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void abt_check_visitor(text *user_id, const char *what);
-extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id) pg_attribute_noreturn();
+pg_noreturn extern void abt_report_unknown_experiment(pg_uuid_t *experiment_id);
 
 /* citus.c: whether a table's rows live in Citus shards (abt_distribute) */
 extern bool abt_is_citus_table(Oid relid);

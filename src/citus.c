@@ -19,7 +19,6 @@
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "storage/lock.h"
-#include "storage/backendid.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
@@ -204,7 +203,7 @@ int32
 abt_slot(void)
 {
 	resolve_state();
-	return node_group * (MAX_BACKENDS + 1) + MyBackendId;
+	return node_group * (MAX_BACKENDS + 1) + ABT_MY_BACKEND_NUMBER;
 }
 
 /*

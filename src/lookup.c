@@ -433,7 +433,7 @@ fetch_by_key(Relation heap, Relation index, int nkeys, const Oid *eq_procs, cons
 	for (int k = 0; k < nkeys; k++)
 		ScanKeyEntryInitialize(&keys[k], 0, k + 1, BTEqualStrategyNumber, InvalidOid,
 							   index->rd_indcollation[k], eq_procs[k], values[k]);
-	scan = index_beginscan(heap, index, snapshot, nkeys, 0);
+	scan = abt_index_beginscan(heap, index, snapshot, nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);

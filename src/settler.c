@@ -64,8 +64,8 @@ PG_FUNCTION_INFO_V1(abt_settler_start);
 PG_FUNCTION_INFO_V1(abt_settler_wake);
 
 /* Entry points of the workers, named in their registrations. */
-PGDLLEXPORT void abt_settler_launcher_main(Datum main_arg) pg_attribute_noreturn();
-PGDLLEXPORT void abt_settler_main(Datum main_arg) pg_attribute_noreturn();
+pg_noreturn PGDLLEXPORT void abt_settler_launcher_main(Datum main_arg);
+pg_noreturn PGDLLEXPORT void abt_settler_main(Datum main_arg);
 
 #define SETTLER_TYPE "abtest settler"
 #define LAUNCHER_TYPE "abtest launcher"

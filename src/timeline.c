@@ -600,7 +600,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 					TimestampTzGetDatum(from));
 		ScanKeyInit(&keys[2], 2, BTLessStrategyNumber, F_TIMESTAMPTZ_LT, TimestampTzGetDatum(to));
 		entries_suffice = index_only && predicate_is_null_test(index, converted_att, converted);
-		scan = index_beginscan(heap, index, GetActiveSnapshot(), 3, 0);
+		scan = abt_index_beginscan(heap, index, GetActiveSnapshot(), 3, 0);
 		scan->xs_want_itup = entries_suffice;	/* before the rescan: btree reads it there */
 		index_rescan(scan, keys, 3, NULL, 0);
 		slot = table_slot_create(heap, NULL);

@@ -419,9 +419,16 @@ got=$(q "$DB" "SELECT count(*) || ' ' || count(*) FILTER (WHERE old_a = new_a - 
                          FROM public.w2j WHERE phase = 'p3b' AND data->>'table' = 'variant_counters'
                           AND data->>'action' = 'U') e
                 WHERE old_a IS NOT NULL")
-# 50 visitors x 2 elements; the session's first call may insert its counter rows
+# 50 visitors x 2 elements: an update each, except where the session's slot
+# has no row yet for a variant (or a quarter hour starts between two calls):
+# that call inserts it.  Whether the slot has rows from earlier phases
+# depends on which backend number the session gets (15 and 18 hand them out
+# differently), so up to one insert per variant (4) and a bucket's worth more.
+read -r n_upd n_right <<<"$got"
+case $n_upd in ''|*[!0-9]*) n_upd=0 ;; esac
+if [ "$n_upd" -ge 90 ] && [ "$n_upd" -le 100 ] && [ "$n_right" = "$n_upd" ]; then got=ok; fi
 case $got in
-    "98 98" | "100 100") ok "REPLICA IDENTITY FULL on variant_counters: each update's identity has the old count (new - 1)" ;;
+    ok) ok "REPLICA IDENTITY FULL on variant_counters: each update's identity has the old count (new - 1)" ;;
     *) not_ok "REPLICA IDENTITY FULL on variant_counters: each update's identity has the old count (new - 1) (got $got)" ;;
 esac
 
