@@ -107,8 +107,9 @@ SELECT pg_temp.marker();
 SELECT abt_convert('de570000-0000-0000-0000-000000000001', 'v3', 'purchase', 2) AS converted;
 SELECT pg_temp.marker();
 -- the visitor may not call the rebuild itself
-SELECT has_function_privilege('regress_abtest_restore_visitor', 'abtest.rebuild_goal_sums()', 'EXECUTE')
-       AS visitor_may_rebuild;
+SELECT p.oid::regprocedure AS function,
+       has_function_privilege('regress_abtest_restore_visitor', p.oid, 'EXECUTE') AS visitor_may_execute
+  FROM pg_proc p WHERE p.pronamespace = 'abtest'::regnamespace AND p.proname = 'rebuild_goal_sums';
 
 -- a restore's COPY (row_security off, loading events itself): the sums are
 -- rebuilt from every event, the hand-inserted 'direct' one included, into
