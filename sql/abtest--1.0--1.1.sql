@@ -514,49 +514,21 @@ CREATE TABLE abtest.goal_counters (
     CONSTRAINT goal_counters_pkey PRIMARY KEY (experiment_id, slot, variant_id, goal)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE abtest.goal_counters IS
-'Per variant and goal: visitors with an event of the goal, sum of their values y and of y^2; one row per writing backend slot (slot 0: the 1.1 upgrade''s backfill); sum over slots';
-
-SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_goals', '');
-SELECT pg_catalog.pg_extension_config_dump('abtest.goal_counters', '');
+'Per variant and goal: visitors with an event of the goal, sum of their values y and of y^2; one row per writing backend slot (slot 0: abtest.rebuild_goal_sums(), the update''s or a restore''s); sum over slots';
 
 /*
- * Backfill: a 1.0 database's events, per visitor and goal, into
- * visitor_goals, and their sums into slot 0 of goal_counters (no backend
- * has slot 0), for the visitors with an assignment (abt_convert records
- * nothing for others).  One statement, so the events are read once.  On a
- * fresh installation both tables stay empty.  1.0 stored any value a
- * trusted caller gave, up to numeric's limit: each event's value enters the
- * sums clamped to the bound of event values, [-1e15, 1e15]
- * (ABT_MAX_EVENT_VALUE, src/abtest.h; an infinite value to the nearer end),
- * and a NaN counts 0 as NULL does, so that no stored value can make a sum
- * overflow now or in any later fold.  abtest.conversions keeps the values
- * as they were.
+ * Not registered with pg_extension_config_dump, unlike the other tables:
+ * both hold derived data, exactly what abtest.rebuild_goal_sums() computes
+ * from abtest.conversions and abtest.assignments (section "Hardening
+ * (issue 24): goal sums after a restore", at the end).  A dump cannot be
+ * relied on for them: pg_dump writes CREATE EXTENSION without a version,
+ * so a dump of 1.0 restores into 1.1 (this update then ran on empty
+ * tables) with no rows of them.  Instead every restore rebuilds them once
+ * it has loaded the events (the trigger goal_sums_after_restore), whatever
+ * version the dump came from; rows a dump carried as well would collide
+ * with the rebuilt ones.  A 1.0 database's update fills them at the end of
+ * this script.
  */
-WITH per_visitor AS (
-    SELECT c.experiment_id, c.user_id, c.goal,
-           pg_catalog.sum(LEAST(GREATEST(CASE WHEN c.value OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.numeric
-                                              THEN 0::pg_catalog.numeric
-                                              ELSE COALESCE(c.value, 0::pg_catalog.numeric) END,
-                                         '-1e15'::pg_catalog.numeric),
-                                '1e15'::pg_catalog.numeric)) AS y,
-           pg_catalog.count(*) AS events
-      FROM abtest.conversions c
-     GROUP BY c.experiment_id, c.user_id, c.goal),
-assigned AS (
-    SELECT p.*, a.variants
-      FROM per_visitor p
-      JOIN abtest.assignments a
-        ON a.experiment_id OPERATOR(pg_catalog.=) p.experiment_id
-       AND a.user_id OPERATOR(pg_catalog.=) p.user_id),
-visitors AS (
-    INSERT INTO abtest.visitor_goals (experiment_id, user_id, goal, value_total, events)
-    SELECT s.experiment_id, s.user_id, s.goal, s.y, s.events FROM assigned s)
-INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters,
-                                  value_sum, value_sum_squares)
-SELECT s.experiment_id, 0, v.value::pg_catalog.uuid, s.goal, pg_catalog.count(*),
-       pg_catalog.sum(s.y), pg_catalog.sum(s.y OPERATOR(pg_catalog.*) s.y)
-  FROM assigned s, pg_catalog.jsonb_each_text(s.variants) v
- GROUP BY s.experiment_id, v.value, s.goal;
 
 -- Owners read their experiments' rows; only abt_convert writes them.
 ALTER TABLE abtest.visitor_goals ENABLE ROW LEVEL SECURITY;
@@ -1573,3 +1545,117 @@ COMMENT ON FUNCTION abtest.publication_table_restoring() IS
 CREATE EVENT TRIGGER abtest_publication_table_restoring ON ddl_command_start
     WHEN TAG IN ('ALTER PUBLICATION')
     EXECUTE FUNCTION abtest.publication_table_restoring();
+
+-- Hardening (issue 24): goal sums after a restore
+
+/*
+ * abtest.visitor_goals and abtest.goal_counters hold derived data (section
+ * "metrics"), which pg_dump does not keep.  Their one definition is
+ * abtest.rebuild_goal_sums(): the events, per visitor and goal, into
+ * visitor_goals, and their sums into slot 0 of goal_counters (no backend
+ * has slot 0), for the visitors with an assignment (abt_convert records
+ * nothing for others); the variants a visitor saw are those of its
+ * assignment.  One statement, so the events are read once.  1.0 stored any
+ * value a trusted caller gave, up to numeric's limit: each event's value
+ * enters the sums clamped to the bound of event values, [-1e15, 1e15]
+ * (ABT_MAX_EVENT_VALUE, src/abtest.h; an infinite value to the nearer end),
+ * and a NaN counts 0 as NULL does, so that no stored value can make a sum
+ * overflow now or in any later fold.  abtest.conversions keeps the values
+ * as they were.  For events written through abt_convert at 1.1 (within the
+ * bound) the result equals what abt_convert kept, summed over slots.
+ *
+ * It replaces every row, under an EXCLUSIVE lock on both tables: the
+ * writers of the sums (abt_convert, the settler's fold) wait for it, and it
+ * starts computing only once those in flight have committed, so that
+ * nothing is lost or counted twice, and two rebuilds run one after the
+ * other (the second sees what the first's transaction loaded: pg_restore
+ * -j loads assignments and conversions in two transactions at once, in
+ * either order, and the rebuild of whichever comes second sees both).
+ * Meant for a quiet database: the update, a restore, a repair by hand.
+ */
+CREATE FUNCTION abtest.rebuild_goal_sums() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    LOCK TABLE abtest.visitor_goals, abtest.goal_counters IN EXCLUSIVE MODE;
+    DELETE FROM abtest.visitor_goals;
+    DELETE FROM abtest.goal_counters;
+    WITH per_visitor AS (
+        SELECT c.experiment_id, c.user_id, c.goal,
+               pg_catalog.sum(LEAST(GREATEST(CASE WHEN c.value OPERATOR(pg_catalog.=) 'NaN'::pg_catalog.numeric
+                                                  THEN 0::pg_catalog.numeric
+                                                  ELSE COALESCE(c.value, 0::pg_catalog.numeric) END,
+                                             '-1e15'::pg_catalog.numeric),
+                                    '1e15'::pg_catalog.numeric)) AS y,
+               pg_catalog.count(*) AS events
+          FROM abtest.conversions c
+         GROUP BY c.experiment_id, c.user_id, c.goal),
+    assigned AS (
+        SELECT p.*, a.variants
+          FROM per_visitor p
+          JOIN abtest.assignments a
+            ON a.experiment_id OPERATOR(pg_catalog.=) p.experiment_id
+           AND a.user_id OPERATOR(pg_catalog.=) p.user_id),
+    visitors AS (
+        INSERT INTO abtest.visitor_goals (experiment_id, user_id, goal, value_total, events)
+        SELECT s.experiment_id, s.user_id, s.goal, s.y, s.events FROM assigned s)
+    INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters,
+                                      value_sum, value_sum_squares)
+    SELECT s.experiment_id, 0, v.value::pg_catalog.uuid, s.goal, pg_catalog.count(*),
+           pg_catalog.sum(s.y), pg_catalog.sum(s.y OPERATOR(pg_catalog.*) s.y)
+      FROM assigned s, pg_catalog.jsonb_each_text(s.variants) v
+     GROUP BY s.experiment_id, v.value, s.goal;
+END $$;
+COMMENT ON FUNCTION abtest.rebuild_goal_sums() IS
+'Recomputes abtest.visitor_goals and abtest.goal_counters (slot 0) from the events in abtest.conversions and the visitors'' assignments; run by the update to 1.1 and after a restore loads events';
+-- A repair of the whole schema's sums is the owner's (and the server
+-- side's) decision, never a visitor's or an experiment owner's.
+REVOKE ALL ON FUNCTION abtest.rebuild_goal_sums() FROM PUBLIC;
+
+/*
+ * While a dump is restored, every statement that loads events or
+ * assignments (a COPY is one) rebuilds the sums: whichever table is loaded
+ * last, the sums are whole once it is in.  pg_dump and pg_restore run with
+ * row_security off, which normal sessions leave on (as the publication in
+ * sql/abtest--1.0.sql tells a restore apart); in normal operation the
+ * trigger reads that one setting and returns, once per INSERT statement
+ * (a new visitor's or a conversion's), nothing per row.  A C function
+ * (src/restore.c), because the setting is not enough: any session may turn
+ * it off, a visitor's too, and the writes of abtest's own functions (owner
+ * switch) or of any SECURITY DEFINER code never rebuild; nor does a Citus
+ * shard's copy of the trigger.  Trigger functions keep PUBLIC's EXECUTE:
+ * only a trigger can call them.
+ */
+CREATE FUNCTION abtest.goal_sums_after_restore() RETURNS trigger
+AS 'MODULE_PATHNAME', 'abt_goal_sums_after_restore'
+LANGUAGE C;
+COMMENT ON FUNCTION abtest.goal_sums_after_restore() IS
+'Trigger: while a dump is restored (row_security off), rebuilds the goal sums after events or assignments are loaded';
+CREATE TRIGGER goal_sums_after_restore AFTER INSERT ON abtest.conversions
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.goal_sums_after_restore();
+CREATE TRIGGER goal_sums_after_restore AFTER INSERT ON abtest.assignments
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.goal_sums_after_restore();
+
+-- The update of a 1.0 database: its events' sums (a fresh installation's
+-- tables are empty).
+SELECT abtest.rebuild_goal_sums();
+
+/*
+ * Supabase's roles, when they exist: the rebuild is the server side's (which
+ * gets every function), never a visitor's or an experiment owner's.
+ */
+DO $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %I',
+            'abtest.rebuild_goal_sums()'::pg_catalog.regprocedure, role_name);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION abtest.rebuild_goal_sums() TO service_role;
+    END IF;
+END $$;

@@ -58,8 +58,9 @@
  * value in [0, it] (or in [0, max_value] of a declared goal, which is at
  * most it), from a trusted caller one in [-it, it] (refunds); 22003
  * otherwise.  Copies in sql/abtest--1.0--1.1.sql: abtest.goals' CHECK on
- * max_value and the update's backfill, which clamps 1.0's stored values to
- * [-it, it]; test/sql/event_value_bound.sql holds them equal.
+ * max_value and abtest.rebuild_goal_sums() (the update's backfill, a
+ * restore's rebuild), which clamps 1.0's stored values to [-it, it];
+ * test/sql/event_value_bound.sql holds them equal.
  */
 #define ABT_MAX_EVENT_VALUE INT64CONST(1000000000000000)
 

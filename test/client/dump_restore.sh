@@ -6,7 +6,8 @@
 # Checks, for each restore: it succeeds; every abtest table holds the same
 # rows (md5 of all rows, nothing excluded) and the sequences the same state;
 # the live counters (abtest.variant_totals) are the same and still equal the
-# counts derived from assignments; a configuration change after the restore
+# counts derived from assignments; the goal sums summed over slots and the
+# visitors' goal totals are the same (derived data, rebuilt by the restore); a configuration change after the restore
 # gets a config_version larger than any restored one; abt_assign gives every
 # known visitor the identical answer (new=false); new visitors get the same
 # answer as in the original database (deterministic hashing, fixed `at`);
@@ -205,6 +206,19 @@ known_enrolled() {
               FROM (SELECT 'bulk-' || g FROM generate_series(1, 500) g) v(u)"
 }
 
+# The goal sums (1.1) summed over slots and the visitors' totals: derived
+# data, not dumped; the restore rebuilds them from the events
+# (test/client/goal_sums_restore.sh has the details).
+goal_sums_sig() {
+    q "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, ',' ORDER BY r::text)), '-')
+              FROM (SELECT 's', experiment_id, variant_id, goal, sum(converters),
+                           trim_scale(sum(value_sum)), trim_scale(sum(value_sum_squares))
+                      FROM abtest.goal_counters GROUP BY 2, 3, 4
+                    UNION ALL
+                    SELECT 'v', experiment_id, NULL, user_id || '/' || goal, events, trim_scale(value_total), NULL
+                      FROM abtest.visitor_goals) r"
+}
+
 versions() { q "$1" "SELECT string_agg(name || '=' || config_version, ' ' ORDER BY id) FROM abtest.experiments"; }
 # experiments without config_version, to tell a version-only difference apart
 experiments_sig_nover() {
@@ -219,6 +233,7 @@ snapshot() { # DB PREFIX: fill ORIG[PREFIX:...]
     for t in "${TABLES[@]}"; do ORIG[$2:$t]=$(table_sig "$1" "$t"); done
     for t in "${SEQUENCES[@]}"; do ORIG[$2:seq:$t]=$(seq_sig "$1" "$t"); done
     ORIG[$2:totals]=$(totals_sig "$1")
+    ORIG[$2:goalsums]=$(goal_sums_sig "$1")
     ORIG[$2:pub]=$(pub_state "$1")
     ORIG[$2:nover]=$(experiments_sig_nover "$1")
     ORIG[$2:maxver]=$(q "$1" "SELECT max(config_version) FROM abtest.experiments")
@@ -278,6 +293,8 @@ verify_restore() { # DB PREFIX LABEL
         is "$(seq_sig "$db" "$t")" "${ORIG[$p:seq:$t]}" "$label: sequence abtest.$t has the same state"
     done
     is "$(totals_sig "$db")" "${ORIG[$p:totals]}" "$label: abtest.variant_totals is the same"
+    is "$(goal_sums_sig "$db")" "${ORIG[$p:goalsums]}" \
+       "$label: the goal sums (over slots) and visitor totals are the same (rebuilt)"
     is "$(pub_state "$db")" "${ORIG[$p:pub]}" "$label: publication $PUB has the same tables and options"
 }
 

@@ -374,6 +374,20 @@ SELECT 2, 'metric stats', pg_catalog.concat_ws(' ', s.variant_name, s.goal),
  WHERE s.metric OPERATOR(pg_catalog.=) 'value_per_visitor';
 DELETE FROM abtest.experiments WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0000-000000000012';
 RESET search_path;
+-- a restore's rebuild of the goal sums (1.1, issue 24) under the hostile
+-- path: with row_security off, a statement loading events (here none: the
+-- trigger fires once per statement) runs abtest.rebuild_goal_sums(), which
+-- moves every goal sum into slot 0 (checked against the events below)
+SELECT count(*) > 0 AS goal_sums_in_slots FROM abtest.goal_counters
+ WHERE slot <> 0 AND experiment_id::text LIKE 'a0000000-%';
+SET search_path = hostile, pg_catalog, public, pg_temp;
+SET row_security = off;
+INSERT INTO abtest.conversions (experiment_id, user_id)
+SELECT c.experiment_id, c.user_id FROM abtest.conversions c WHERE false;
+RESET row_security;
+RESET search_path;
+SELECT count(*) > 0 AS goal_sums_in_slots FROM abtest.goal_counters
+ WHERE slot <> 0 AND experiment_id::text LIKE 'a0000000-%';
 
 --
 -- Nothing of the role's ran, and no shadow table was written.
