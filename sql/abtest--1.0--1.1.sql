@@ -1659,3 +1659,34 @@ BEGIN
         GRANT EXECUTE ON FUNCTION abtest.rebuild_goal_sums() TO service_role;
     END IF;
 END $$;
+
+-- Hardening (issue 24): trigger functions
+
+/*
+ * abtest's trigger functions serve abtest's own triggers only.  CREATE
+ * TRIGGER checks EXECUTE on the function and firing a trigger does not, so
+ * without PUBLIC's EXECUTE nobody but the extension's owner can attach one
+ * to a table of their own (an owner with USAGE on schema abtest attached the
+ * SECURITY DEFINER abtest.experiment_deleted() to a temporary table and
+ * fired it with another owner's experiment id), while abtest's triggers
+ * still fire for every writer.  Last in the script, so that it covers every
+ * trigger function the script made (test/sql/trigger_functions.sql).
+ */
+DO $$
+DECLARE
+    fn pg_catalog.regprocedure;
+BEGIN
+    FOR fn IN
+        SELECT p.oid::pg_catalog.regprocedure
+          FROM pg_catalog.pg_proc p
+          JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                     AND d.objid OPERATOR(pg_catalog.=) p.oid
+                                     AND d.deptype OPERATOR(pg_catalog.=) 'e'
+          JOIN pg_catalog.pg_extension x ON x.oid OPERATOR(pg_catalog.=) d.refobjid
+                                        AND x.extname OPERATOR(pg_catalog.=) 'abtest'
+         WHERE p.prorettype OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.trigger'::pg_catalog.regtype,
+                                                              'pg_catalog.event_trigger'::pg_catalog.regtype])
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
+    END LOOP;
+END $$;
