@@ -399,6 +399,20 @@ settler_to_stop(Node *parsetree, ProcessUtilityContext context, bool *dropping)
 	return InvalidOid;
 }
 
+/* Runs a utility command with the hook before ours, or PostgreSQL's own. */
+static void
+next_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+								  queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
 /*
  * ProcessUtility hook: DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
  * DATABASE ... TEMPLATE need the database without connections: its settler
@@ -415,25 +429,23 @@ settler_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOn
 
 	if (shared != NULL)
 		target = settler_to_stop(pstmt->utilityStmt, context, &dropping);
-	if (OidIsValid(target))
-		stop_settler(target, dropping);
+	if (!OidIsValid(target))
+	{
+		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+		return;
+	}
+	stop_settler(target, dropping);
 	PG_TRY();
 	{
-		if (prev_process_utility_hook)
-			prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
-									  queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
+		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
 	}
 	PG_CATCH();
 	{
 		/* failed: back now (a subtransaction's rename would wait for the top one) */
-		if (OidIsValid(target))
-		{
-			let_settler_back(target);
-			wake_launcher();
-		}
+		let_settler_back(target);
+		wake_launcher();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
