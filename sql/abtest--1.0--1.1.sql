@@ -1436,7 +1436,8 @@ BEGIN
     FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
                                       'experiment_timeline', 'variant_timeline',
                                       'visitor_goals', 'goal_counters']::name[] LOOP
-        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT FROM abtest.%I)', table_name) INTO has_rows;
+        -- a select list: Citus cannot plan an empty one over a distributed table
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM abtest.%I)', table_name) INTO has_rows;
         IF has_rows THEN
             targets := targets OPERATOR(pg_catalog.||) pg_catalog.format('abtest.%I', table_name);
         END IF;
@@ -1453,7 +1454,7 @@ COMMENT ON FUNCTION abtest.experiments_truncated() IS
 CREATE FUNCTION abtest.configuration_truncated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT abtest.truncating_local_copy(TG_RELID) AND EXISTS (SELECT FROM abtest.experiments) THEN
+    IF NOT abtest.truncating_local_copy(TG_RELID) AND EXISTS (SELECT 1 FROM abtest.experiments) THEN
         RAISE EXCEPTION 'cannot truncate abtest.% alone', TG_TABLE_NAME
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Experiments are left: their visitors'' rows and the backends'' cached configurations would still refer to its rows.',
