@@ -1364,12 +1364,15 @@ END $$;
  *  - abtest.leads is kept, as when an experiment is deleted: leads are the
  *    contacts an application collected, a work queue of their own, not
  *    statistics.
- * Every backend drops its cached configurations when abtest.experiments is
- * truncated (the relcache invalidation of the table, src/config_cache.c).
- * Before the truncation config_version_seq moves past the highest
- * config_version of the rows (set explicitly, or on a Citus node by the
- * copies' "+ 1" bumps, see abtest.bump_config_version): an experiment
- * created again never carries a version a backend may still hold.
+ * On one server every backend drops its cached configurations when
+ * abtest.experiments is truncated (the relcache invalidation of the table,
+ * src/config_cache.c); a Citus node's backends serve from a shard, whose
+ * truncation they do not watch.  So before the truncation
+ * config_version_seq moves past the highest config_version of the rows
+ * (set explicitly, or on a Citus node's copy by the "+ 1" bumps of
+ * abtest.bump_config_version, which run ahead of the sequence): an
+ * experiment created again never carries a version a backend may still
+ * hold.
  *
  * On Citus the triggers act on the coordinator, where the statement runs:
  * its TRUNCATE of the distributed tables reaches their shards.  They do
