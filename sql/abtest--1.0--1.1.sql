@@ -1474,8 +1474,8 @@ CREATE TRIGGER variant_limit_check_update BEFORE UPDATE OF element_id ON abtest.
     FOR EACH ROW WHEN (OLD.element_id IS DISTINCT FROM NEW.element_id)
     EXECUTE FUNCTION abtest.variant_limit_check();
 
--- The triggers' functions keep PUBLIC's EXECUTE, as the others: a trigger
--- runs them whoever writes.  abtest.limits() shows constants: PUBLIC's too
+-- The triggers' functions lose PUBLIC's EXECUTE at the end of this script
+-- (a trigger runs them whoever writes).  abtest.limits() shows constants: PUBLIC's too
 -- (a visitor has no USAGE on schema abtest).
 
 -- Hardening (issue 24): experiment locks
@@ -1624,8 +1624,8 @@ REVOKE ALL ON FUNCTION abtest.rebuild_goal_sums() FROM PUBLIC;
  * (src/restore.c), because the setting is not enough: any session may turn
  * it off, a visitor's too, and the writes of abtest's own functions (owner
  * switch) or of any SECURITY DEFINER code never rebuild; nor does a Citus
- * shard's copy of the trigger.  Trigger functions keep PUBLIC's EXECUTE:
- * only a trigger can call them.
+ * shard's copy of the trigger.  Like every trigger function, it loses
+ * PUBLIC's EXECUTE at the end of this script (only a trigger can call it).
  */
 CREATE FUNCTION abtest.goal_sums_after_restore() RETURNS trigger
 AS 'MODULE_PATHNAME', 'abt_goal_sums_after_restore'
@@ -1659,6 +1659,172 @@ BEGIN
         GRANT EXECUTE ON FUNCTION abtest.rebuild_goal_sums() TO service_role;
     END IF;
 END $$;
+
+-- Hardening (issue 24): TRUNCATE of the configuration tables
+
+/*
+ * TRUNCATE fires no row trigger: TRUNCATE abtest.experiments CASCADE ran
+ * neither experiment_deleted() nor experiment_metrics_deleted(), and left
+ * every visitor's assignment, conversion, counter and rollup row behind (the
+ * per-visitor tables carry no foreign key to experiments, see
+ * abtest.assignments).  An experiment created again with the same id then
+ * found its old visitors.  Statement triggers do for TRUNCATE what those do
+ * for DELETE:
+ *  - TRUNCATE abtest.experiments (with CASCADE, which takes the elements,
+ *    variants, goals and pins) empties the per-visitor, counter and rollup
+ *    tables too;
+ *  - a configuration table truncated without abtest.experiments is refused
+ *    (SQLSTATE 55000) unless no experiment is left: an experiment would keep
+ *    visitors assigned to variants that are gone, and backends would keep
+ *    its cached configuration (a TRUNCATE bumps no config_version);
+ *  - abtest.leads is kept, as when an experiment is deleted: leads are the
+ *    contacts an application collected, a work queue of their own, not
+ *    statistics.
+ * On one server every backend drops its cached configurations when
+ * abtest.experiments is truncated (the relcache invalidation of the table,
+ * src/config_cache.c); a Citus node's backends serve from a shard, whose
+ * truncation they do not watch.  So before the truncation
+ * config_version_seq moves past the highest config_version of the rows
+ * (set explicitly, or on a Citus node's copy by the "+ 1" bumps of
+ * abtest.bump_config_version, which run ahead of the sequence): an
+ * experiment created again never carries a version a backend may still
+ * hold.
+ *
+ * On Citus the triggers act on the coordinator, where the statement runs:
+ * its TRUNCATE of the distributed tables reaches their shards.  They do
+ * nothing on a node's copy of a table (a shard: abtest.on_shard), nor when
+ * Citus truncates only the coordinator's local copy of a table it has
+ * distributed (truncate_local_data_after_distributing_table in
+ * abt_distribute(), with citus.enable_ddl_propagation off).
+ */
+CREATE FUNCTION abtest.truncating_local_copy(relation oid) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    IF abtest.on_shard(relation) THEN
+        RETURN true;
+    END IF;
+    IF pg_catalog.current_setting('citus.enable_ddl_propagation', true) OPERATOR(pg_catalog.=) 'off'
+       AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        -- Citus's catalog, named only where it exists
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p'
+                ' WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+           INTO distributed USING relation;
+    END IF;
+    RETURN distributed;
+END $$;
+COMMENT ON FUNCTION abtest.truncating_local_copy(oid) IS
+'TRUNCATE triggers: the statement truncates only one node''s copy of a Citus table (a shard, or the coordinator''s local rows without DDL propagation): nothing to do';
+
+-- Before abtest.experiments is truncated: the version sequence past every
+-- config_version of its rows.
+CREATE FUNCTION abtest.experiments_truncating() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    highest bigint;
+BEGIN
+    IF abtest.truncating_local_copy(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    SELECT pg_catalog.max(e.config_version) INTO highest FROM abtest.experiments e;
+    IF highest OPERATOR(pg_catalog.>) (SELECT s.last_value FROM abtest.config_version_seq s) THEN
+        PERFORM pg_catalog.setval('abtest.config_version_seq', highest);
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.experiments_truncating() IS
+'Trigger: before abtest.experiments is truncated, config_version_seq moves past every config_version of its rows';
+
+-- After abtest.experiments is truncated: the per-visitor, counter and
+-- rollup tables too (runs as the extension owner, as experiment_deleted()).
+-- A table the statement truncated itself is empty and may not be truncated
+-- again in it: only those with rows are.
+CREATE FUNCTION abtest.experiments_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    table_name name;
+    has_rows boolean;
+    targets text[] := ARRAY[]::text[];
+BEGIN
+    IF abtest.truncating_local_copy(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
+                                      'experiment_timeline', 'variant_timeline',
+                                      'visitor_goals', 'goal_counters']::name[] LOOP
+        -- a select list: Citus cannot plan an empty one over a distributed table
+        EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM abtest.%I)', table_name) INTO has_rows;
+        IF has_rows THEN
+            targets := targets OPERATOR(pg_catalog.||) pg_catalog.format('abtest.%I', table_name);
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(targets) OPERATOR(pg_catalog.>) 0 THEN
+        EXECUTE 'TRUNCATE ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(targets, ', ');
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.experiments_truncated() IS
+'Trigger: truncating abtest.experiments truncates the per-visitor, counter and rollup tables (leads are kept)';
+
+-- A configuration table truncated while experiments are left: refused.
+CREATE FUNCTION abtest.configuration_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT abtest.truncating_local_copy(TG_RELID) AND EXISTS (SELECT 1 FROM abtest.experiments) THEN
+        RAISE EXCEPTION 'cannot truncate abtest.% alone', TG_TABLE_NAME
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Experiments are left: their visitors'' rows and the backends'' cached configurations would still refer to its rows.',
+                  HINT = 'DELETE its rows, or TRUNCATE abtest.experiments CASCADE.';
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION abtest.configuration_truncated() IS
+'Trigger: TRUNCATE of an experiment''s elements, variants, goals or pins alone is refused while any experiment is left';
+
+-- BEFORE: the statement's locks are taken, no table is truncated yet.
+-- AFTER: every table of the statement (CASCADE included) is truncated.
+CREATE TRIGGER experiments_truncating BEFORE TRUNCATE ON abtest.experiments
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.experiments_truncating();
+CREATE TRIGGER experiments_truncated AFTER TRUNCATE ON abtest.experiments
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.experiments_truncated();
+CREATE TRIGGER configuration_truncated AFTER TRUNCATE ON abtest.experiment_elements
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.configuration_truncated();
+CREATE TRIGGER configuration_truncated AFTER TRUNCATE ON abtest.element_variants
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.configuration_truncated();
+CREATE TRIGGER configuration_truncated AFTER TRUNCATE ON abtest.goals
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.configuration_truncated();
+CREATE TRIGGER configuration_truncated AFTER TRUNCATE ON abtest.forced_variants
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.configuration_truncated();
+
+/*
+ * Supabase's roles, when they exist: each first loses what Supabase's
+ * default privileges may have given it on the trigger functions (a trigger
+ * function cannot be called directly; the triggers run them whoever
+ * truncates); the server side gets every function, as elsewhere.  The
+ * helper keeps PUBLIC's EXECUTE, as abtest.on_shard.
+ */
+DO $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s, %s FROM %I',
+            'abtest.experiments_truncating()'::pg_catalog.regprocedure,
+            'abtest.experiments_truncated()'::pg_catalog.regprocedure,
+            'abtest.configuration_truncated()'::pg_catalog.regprocedure, role_name);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION abtest.experiments_truncating(), abtest.experiments_truncated(),
+                                  abtest.configuration_truncated()
+            TO service_role;
+    END IF;
+END $$;
+
 
 -- Hardening (issue 24): trigger functions
 

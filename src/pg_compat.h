@@ -40,4 +40,15 @@
 	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
 #endif
 
+/* 16: object_ownercheck() replaced the per-kind pg_*_ownercheck() */
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_database.h"
+#include "utils/acl.h"
+#define abt_database_ownercheck(dbid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dbid), (roleid))
+#else
+#include "utils/acl.h"
+#define abt_database_ownercheck(dbid, roleid) pg_database_ownercheck((dbid), (roleid))
+#endif
+
 #endif							/* ABT_PG_COMPAT_H */

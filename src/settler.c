@@ -16,7 +16,12 @@
  * stopped (SIGTERM, an error); the postmaster restarts the launcher after a
  * crash.  DROP DATABASE (and the other commands that need a database
  * without connections) first stops that database's settler: the hook runs
- * in every backend, as the library is preloaded.
+ * in every backend, as the library is preloaded.  It does so only for a
+ * command that will run: one its caller may run (PostgreSQL's own
+ * permission checks, repeated before the settler is touched) where it may
+ * run (outside a transaction block, for those that must be); and the
+ * settler comes back when the transaction that stopped it ends, at once
+ * if the command failed or was rolled back.
  *
  * Without preloading, abt_settler_start() starts a settler for the current
  * database; nothing restarts it after a server restart or crash.
@@ -50,11 +55,13 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -101,6 +108,14 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 static bool wake_at_commit = false;
+
+/*
+ * Databases whose settler a command of this transaction stopped (in
+ * TopMemoryContext): let back when the transaction ends, except a dropped
+ * database's at commit (it is gone).
+ */
+static List *held_dbs = NIL;
+static List *dropped_dbs = NIL;
 
 /* The launcher's handles of the settlers it started, by entry of shared->dbs. */
 static BackgroundWorkerHandle *handles[SETTLER_MAX_DBS];
@@ -190,16 +205,16 @@ wake_launcher(void)
 /*
  * Stops a database's settler and keeps the launcher from starting it for a
  * while: before a command that needs the database free of connections.
+ * The transaction's end lets it back (release_held_settlers); the delay
+ * only bounds what a backend that never ends its transaction cleanly holds.
  */
 static void
-stop_settler_of(const char *dbname)
+stop_settler(Oid dbid, bool dropping)
 {
-	Oid			dbid = get_database_oid(dbname, true);
 	SettlerDb  *entry;
 	pid_t		pid = 0;
+	MemoryContext old;
 
-	if (!OidIsValid(dbid) || shared == NULL)
-		return;
 	SpinLockAcquire(&shared->mutex);
 	entry = db_entry(dbid, true);
 	if (entry != NULL)
@@ -208,40 +223,183 @@ stop_settler_of(const char *dbname)
 		pid = entry->pid;
 	}
 	SpinLockRelease(&shared->mutex);
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (dropping)
+		dropped_dbs = lappend_oid(dropped_dbs, dbid);
+	else
+		held_dbs = lappend_oid(held_dbs, dbid);
+	MemoryContextSwitchTo(old);
+
 	/* the command itself waits (up to 5 s) for connections to go */
 	if (pid != 0)
 		kill(pid, SIGTERM);
 }
 
+/* Lets the launcher start a database's settler again now. */
+static void
+let_settler_back(Oid dbid)
+{
+	SettlerDb  *entry;
+
+	SpinLockAcquire(&shared->mutex);
+	entry = db_entry(dbid, false);
+	if (entry != NULL)
+		entry->not_before = 0;
+	SpinLockRelease(&shared->mutex);
+}
+
 /*
- * ProcessUtility hook: DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
- * DATABASE ... TEMPLATE need the database without connections: its settler
- * goes first (it would otherwise make them fail after 5 seconds).
+ * At the end of the transaction: the settlers its commands stopped may come
+ * back (a dropped database's only if the drop did not commit).
  */
 static void
-settler_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-						ProcessUtilityContext context, ParamListInfo params,
-						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+release_held_settlers(bool committed)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
+	ListCell   *lc;
 
-	if (IsA(parsetree, DropdbStmt))
-		stop_settler_of(((DropdbStmt *) parsetree)->dbname);
-	else if (IsA(parsetree, RenameStmt) &&
-			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
-		stop_settler_of(((RenameStmt *) parsetree)->subname);
-	else if (IsA(parsetree, CreatedbStmt))
+	if (held_dbs == NIL && dropped_dbs == NIL)
+		return;
+	foreach(lc, held_dbs)
+		let_settler_back(lfirst_oid(lc));
+	if (!committed)
+		foreach(lc, dropped_dbs)
+			let_settler_back(lfirst_oid(lc));
+	list_free(held_dbs);
+	list_free(dropped_dbs);
+	held_dbs = NIL;
+	dropped_dbs = NIL;
+	wake_launcher();
+}
+
+/* Whether the current user owns the database (or is a superuser), as PostgreSQL checks it. */
+static bool
+owns_database(Oid dbid)
+{
+	return abt_database_ownercheck(dbid, GetUserId());
+}
+
+/* Whether the database is marked a template (anyone with CREATEDB may copy it). */
+static bool
+database_is_template(Oid dbid)
+{
+	HeapTuple	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	bool		is_template = false;
+
+	if (HeapTupleIsValid(tuple))
 	{
-		ListCell   *lc;
-
-		foreach(lc, ((CreatedbStmt *) parsetree)->options)
-		{
-			DefElem    *option = lfirst_node(DefElem, lc);
-
-			if (strcmp(option->defname, "template") == 0 && option->arg != NULL)
-				stop_settler_of(defGetString(option));
-		}
+		is_template = ((Form_pg_database) GETSTRUCT(tuple))->datistemplate;
+		ReleaseSysCache(tuple);
 	}
+	return is_template;
+}
+
+/*
+ * Whether a command that PostgreSQL refuses inside a transaction block (or
+ * from a function) runs here: PreventInTransactionBlock's conditions.
+ */
+static bool
+outside_transaction_block(ProcessUtilityContext context)
+{
+	return context == PROCESS_UTILITY_TOPLEVEL && !IsTransactionBlock() && !IsSubTransaction();
+}
+
+/*
+ * DROP DATABASE: the database, when the drop will run (dbcommands.c's
+ * dropdb: it exists, the caller owns it, it is not the current one, and
+ * the command is not in a transaction block); else InvalidOid.
+ */
+static Oid
+drop_target(DropdbStmt *stmt, ProcessUtilityContext context)
+{
+	Oid			dbid;
+
+	if (!outside_transaction_block(context))
+		return InvalidOid;
+	dbid = get_database_oid(stmt->dbname, true);
+	if (!OidIsValid(dbid) || dbid == MyDatabaseId || !owns_database(dbid))
+		return InvalidOid;
+	return dbid;
+}
+
+/*
+ * ALTER DATABASE ... RENAME: the database, when the rename will run
+ * (RenameDatabase: the caller owns it and has CREATEDB, it is not the
+ * current one, the new name is free; a transaction block is allowed).
+ */
+static Oid
+rename_target(RenameStmt *stmt)
+{
+	Oid			dbid = get_database_oid(stmt->subname, true);
+
+	if (!OidIsValid(dbid) || dbid == MyDatabaseId || !owns_database(dbid) ||
+		!have_createdb_privilege() || OidIsValid(get_database_oid(stmt->newname, true)))
+		return InvalidOid;
+	return dbid;
+}
+
+/*
+ * CREATE DATABASE ... TEMPLATE: the template, when the copy will run
+ * (createdb: the caller has CREATEDB, the template is marked a template or
+ * the caller owns it, the new name is free, TEMPLATE is given once, and
+ * the command is not in a transaction block).  An OWNER the caller cannot
+ * become, an unknown option and the like fail later: the settler then
+ * comes back at once.
+ */
+static Oid
+template_target(CreatedbStmt *stmt, ProcessUtilityContext context)
+{
+	DefElem    *template = NULL;
+	ListCell   *lc;
+	Oid			dbid;
+
+	if (!outside_transaction_block(context) || !have_createdb_privilege())
+		return InvalidOid;
+	foreach(lc, stmt->options)
+	{
+		DefElem    *option = lfirst_node(DefElem, lc);
+
+		if (strcmp(option->defname, "template") != 0)
+			continue;
+		if (template != NULL)
+			return InvalidOid;	/* given twice: refused */
+		template = option;
+	}
+	/* none, or DEFAULT: template1, which has no settler */
+	if (template == NULL || template->arg == NULL)
+		return InvalidOid;
+	dbid = get_database_oid(defGetString(template), true);
+	if (!OidIsValid(dbid) || OidIsValid(get_database_oid(stmt->dbname, true)))
+		return InvalidOid;
+	if (!database_is_template(dbid) && !owns_database(dbid))
+		return InvalidOid;
+	return dbid;
+}
+
+/* The database whose settler the command must stop first, or InvalidOid. */
+static Oid
+settler_to_stop(Node *parsetree, ProcessUtilityContext context, bool *dropping)
+{
+	*dropping = false;
+	if (IsA(parsetree, DropdbStmt))
+	{
+		*dropping = true;
+		return drop_target((DropdbStmt *) parsetree, context);
+	}
+	if (IsA(parsetree, RenameStmt) &&
+		((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		return rename_target((RenameStmt *) parsetree);
+	if (IsA(parsetree, CreatedbStmt))
+		return template_target((CreatedbStmt *) parsetree, context);
+	return InvalidOid;
+}
+
+/* Runs a utility command with the hook before ours, or PostgreSQL's own. */
+static void
+next_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
 	if (prev_process_utility_hook)
 		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context, params,
 								  queryEnv, dest, qc);
@@ -250,10 +408,56 @@ settler_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOn
 								queryEnv, dest, qc);
 }
 
-/* At commit of CREATE / ALTER EXTENSION abtest: the launcher tries this database now. */
+/*
+ * ProcessUtility hook: DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
+ * DATABASE ... TEMPLATE need the database without connections: its settler
+ * goes first (it would otherwise make them fail after 5 seconds), when the
+ * command will run.  If it fails, the settler comes back at once.
+ */
+static void
+settler_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						ProcessUtilityContext context, ParamListInfo params,
+						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		dropping = false;
+	volatile Oid target = InvalidOid;
+
+	if (shared != NULL)
+		target = settler_to_stop(pstmt->utilityStmt, context, &dropping);
+	if (!OidIsValid(target))
+	{
+		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+		return;
+	}
+	stop_settler(target, dropping);
+	PG_TRY();
+	{
+		next_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		/* failed: back now (a subtransaction's rename would wait for the top one) */
+		let_settler_back(target);
+		wake_launcher();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * At the end of a transaction: the settlers its commands stopped come back;
+ * at commit of CREATE / ALTER EXTENSION abtest, the launcher tries this
+ * database now.
+ */
 static void
 settler_xact_callback(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+		release_held_settlers(true);
+	else if (event == XACT_EVENT_ABORT)
+		release_held_settlers(false);
 	if (!wake_at_commit)
 		return;
 	if (event == XACT_EVENT_COMMIT)

@@ -31,7 +31,10 @@
 #    view works and it reads no table;
 #  - a worker stopped: the other worker's experiments keep working, the
 #    stopped one's fail with an error naming the node; started again, all
-#    work.
+#    work;
+#  - TRUNCATE: a configuration table alone is refused (55000); TRUNCATE
+#    abtest.experiments CASCADE through the coordinator leaves no row in any
+#    table, and the same id created again answers as on one server.
 set -uo pipefail
 
 : "${ABT_TMP:?}" "${ABT_BIN:?}"
@@ -463,5 +466,45 @@ if [ -n "$E_W2B" ]; then
     check "worker 2 started again: its experiments answer" \
         cq coord $DB "SELECT abt_assign('$E_W2B', 'w2-back')"
 fi
+
+# ------------------------------------------------------------ TRUNCATE
+# (issue 24) a configuration table alone is refused on the coordinator as
+# on one server (the triggers on the nodes' copies do nothing), and
+# TRUNCATE abtest.experiments CASCADE through the coordinator empties every
+# distributed table's shards; the same id created again starts afresh, with
+# a config_version above every one the nodes' copies had (their "+ 1"
+# bumps run ahead of the coordinator's sequence)
+totals_before=$(cq coord $DB "$TOTALS")
+for t in goals "element_variants CASCADE"; do
+    is "$(cq coord $DB "SET client_min_messages = warning;
+                        DO \$\$ BEGIN TRUNCATE abtest.$t; RAISE EXCEPTION 'not refused';
+                        EXCEPTION WHEN object_not_in_prerequisite_state THEN NULL; END \$\$; SELECT 'refused'" 2>&1)" \
+       refused "TRUNCATE abtest.$t alone is refused (55000)"
+done
+is "$(cq coord $DB "$TOTALS")" "$totals_before" "  nothing truncated"
+highest=$(cq coord $DB "SELECT max(result::bigint) FROM run_command_on_all_nodes(
+                          \$\$SELECT max(config_version) FROM abtest.experiments\$\$)")
+for d in $DB ref; do
+    cq coord $d "TRUNCATE abtest.experiments CASCADE" >/dev/null 2>&1 || not_ok "TRUNCATE abtest.experiments CASCADE ($d)"
+done
+LEFT="SELECT (SELECT count(*) FROM abtest.assignments) || ' ' || (SELECT count(*) FROM abtest.conversions)
+             || ' ' || (SELECT count(*) FROM abtest.variant_counters) || ' ' || (SELECT count(*) FROM abtest.experiment_timeline)
+             || ' ' || (SELECT count(*) FROM abtest.variant_timeline) || ' ' || (SELECT count(*) FROM abtest.visitor_goals)
+             || ' ' || (SELECT count(*) FROM abtest.goal_counters) || ' ' || (SELECT count(*) FROM abtest.element_variants)"
+is "$(cq coord $DB "$LEFT")" "0 0 0 0 0 0 0 0" \
+   "TRUNCATE abtest.experiments CASCADE through the coordinator: no row left in any table"
+for d in $DB ref; do
+    cq coord $d "INSERT INTO abtest.experiments (id, name, status) VALUES ('$E_W1', 'again', 'active');
+                 INSERT INTO abtest.experiment_elements (id, experiment_id, name)
+                 VALUES ('e1000000-0000-4000-8000-000000000777', '$E_W1', 'again');
+                 INSERT INTO abtest.element_variants (id, element_id, name, is_control)
+                 VALUES ('e2000000-0000-4000-8000-000000000777', 'e1000000-0000-4000-8000-000000000777', 'C', true)" \
+        >/dev/null || not_ok "re-creating $E_W1 ($d)"
+done
+same "the same id again: a returning visitor of before is a new visitor with the new element" \
+     "SELECT abt_assign('$E_W1', 'v1')::text"
+check "  every node's copy of experiments agrees" versions_equal
+is "$(cq coord $DB "SELECT config_version > $highest FROM abtest.experiments")" t \
+   "  its config_version is above every one the nodes' copies had before ($highest)"
 
 finish

@@ -470,8 +470,9 @@ SELECT col_not_null('abtest', 'forced_variants', c, 'abtest.forced_variants.' ||
 SELECT fk_ok('abtest', 'forced_variants', c, 'abtest', t, 'id', 'abtest.forced_variants.' || c || ' references ' || t)
   FROM (VALUES ('experiment_id', 'experiments'), ('element_id', 'experiment_elements'),
                ('variant_id', 'element_variants')) v(c, t);
-SELECT triggers_are('abtest', 'forced_variants', ARRAY['forced_variant_check', 'forced_variant_changed'],
-                    'abtest.forced_variants: the pin check and the config_version bump');
+SELECT triggers_are('abtest', 'forced_variants', ARRAY['forced_variant_check', 'forced_variant_changed',
+                                                       'configuration_truncated'],
+                    'abtest.forced_variants: the pin check, the config_version bump and the TRUNCATE check');
 SELECT col_type_is('abtest', 'experiments', 'kind', 'text', 'abtest.experiments.kind is text');
 SELECT col_not_null('abtest', 'experiments', 'kind', 'abtest.experiments.kind is NOT NULL');
 SELECT col_default_is('abtest', 'experiments', 'kind', 'experiment', 'abtest.experiments.kind defaults to experiment');
