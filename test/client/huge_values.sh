@@ -42,6 +42,7 @@ HUGE="('9e' || 65535)::numeric"
 BOUND=1000000000000000
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/own_server.sh"
 
 unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
 export PGHOST=$SOCK PGUSER=postgres
@@ -60,14 +61,6 @@ as_role() {
         -c "SET ROLE $2; SET request.jwt.claim.sub = '$OWNER'" -c "$3" 2>&1
 }
 
-stop_server() {
-    local pid
-    [ -f "$PGD/postmaster.pid" ] || return 0
-    pg_ctl -m immediate -w -t 30 stop >/dev/null 2>&1 && return 0
-    pid=$(head -n1 "$PGD/postmaster.pid" 2>/dev/null)
-    case $pid in '' | *[!0-9]*) return 0 ;; esac
-    kill -KILL "$pid" 2>/dev/null
-}
 cleanup() {
     trap - EXIT HUP INT TERM
     stop_server
@@ -76,16 +69,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
 
-# wait_for TIMEOUT_S CMD...: polls CMD every 0.1 s until it succeeds
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    for _ in $(seq 1 "$n"); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 log_tail() { tail -n "${1:-20}" "$SLOG" 2>/dev/null | cut -c 1-300 | sed 's/^/#   log: /'; }
 
 # folded DB EXP: no slot row of EXP's counters or goal sums left, and its

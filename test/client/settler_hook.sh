@@ -41,6 +41,7 @@ EXP=5e000000-0000-4000-8000-000000000001
 DB=abt_hook
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/own_server.sh"
 
 unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
 export PGHOST=$SOCK PGUSER=postgres
@@ -52,14 +53,6 @@ pg_ctl() { as_pg "$ABT_BIN/pg_ctl" -D "$PGD" "$@"; }
 q() { "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 HOLDER=
-stop_server() {
-    local pid
-    [ -f "$PGD/postmaster.pid" ] || return 0
-    pg_ctl -m immediate -w -t 30 stop >/dev/null 2>&1 && return 0
-    pid=$(head -n1 "$PGD/postmaster.pid" 2>/dev/null)
-    case $pid in '' | *[!0-9]*) return 0 ;; esac
-    kill -KILL "$pid" 2>/dev/null
-}
 cleanup() {
     trap - EXIT HUP INT TERM
     exec 7>&- 2>/dev/null
@@ -70,21 +63,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
 
-# wait_for TIMEOUT_S CMD...: polls CMD every 0.1 s until it succeeds
-wait_for() {
-    local n=$(($1 * 10))
-    shift
-    for _ in $(seq 1 "$n"); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 log_tail() { tail -n "${1:-20}" "$SLOG" 2>/dev/null | sed 's/^/#   log: /'; }
-settler_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abtest settler'
-                             AND datname = '$1' AND application_name = 'abtest settler'"; }
-has_settler() { [ -n "$(settler_pid "$1")" ]; }
-no_settler() { [ -z "$(settler_pid "$1")" ]; }
 launcher_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abtest launcher'"; }
 has_launcher() { [ -n "$(launcher_pid)" ]; }
 
