@@ -1488,11 +1488,11 @@ CREATE TRIGGER variant_limit_check_update BEFORE UPDATE OF element_id ON abtest.
  * sharing them with another owner's experiment and block its visitors, and
  * any role could hold it and stall an owner's pause (issue 24).  1.1's tag
  * (src/experiment_lock.c) hashes the whole uuid and carries a class code the
- * SQL advisory lock functions never set.  The function is C from now on and
- * keeps its privileges; it looks up no name (so it needs no SET
- * search_path) and, wherever it is attached, fires only for tables of
- * schema abtest: a trigger on a table of someone else's cannot take an
- * experiment's lock.
+ * SQL advisory lock functions never set.  The function is C from now on;
+ * it looks up no name (so it needs no SET search_path) and, wherever it is
+ * attached, fires only for tables of schema abtest: a trigger on a table of
+ * someone else's cannot take an experiment's lock.  PUBLIC loses EXECUTE on
+ * it, as on every trigger function, at the end of this script.
  */
 CREATE OR REPLACE FUNCTION abtest.lock_experiment() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'abt_lock_experiment_1_1';

@@ -188,8 +188,10 @@ abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait)
  * UPDATE OF status ON abtest.experiments FOR EACH ROW: takes the
  * experiment's lock (OLD.id) exclusively until the end of the transaction,
  * and returns the row (OLD for a delete, NEW for an update) unchanged.
- * PUBLIC may execute it (as in 1.0), so any role with a table of its own
- * may attach it: it refuses every table outside schema abtest.
+ * PUBLIC may not execute it (1.1 revokes that from every trigger function,
+ * so no role but the extension's owner or one granted EXECUTE can attach
+ * it to a table); where it is attached anyway, it refuses every table
+ * outside schema abtest.
  */
 Datum
 abt_lock_experiment_1_1(PG_FUNCTION_ARGS)
