@@ -246,7 +246,7 @@ abt_copy_source() {
     tar -C "$ABT_ROOT" \
         --anchored --exclude=./.git --exclude=./results --exclude=./output_iso \
         --exclude=./regression.diffs --exclude=./regression.out \
-        --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./log \
+        --exclude=./tmp_check --exclude=./tmp_check_iso --exclude=./log --exclude=./.deps \
         --no-anchored --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
         -cf - . | tar -C "$ABT_SRC" -xf - || return 1
     export ABT_SRC

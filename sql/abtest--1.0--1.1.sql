@@ -73,7 +73,7 @@ REVOKE ALL ON FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz) FR
  * in 1.0; with rows, only a declared goal, and a value from 0 to its
  * max_value when that is set, so that one forged value cannot own a
  * revenue metric.  Trusted callers are not limited.  Every value is within
- * the bound of event values, 1e15 (ABT_MAX_EVENT_VALUE, src/abtest.h: a
+ * the bound of event values, 1e15 (ABT_MAX_EVENT_VALUE, src/rules.h: a
  * visitor's from 0 to 1e15 where no max_value says less, a trusted caller's
  * from -1e15 to 1e15), so that no event can make a goal sum overflow; a
  * max_value is at most that bound.  Part of the experiment's configuration:
@@ -88,11 +88,11 @@ CREATE TABLE abtest.goals (
     CONSTRAINT goals_pkey PRIMARY KEY (experiment_id, goal),
     CONSTRAINT goals_experiment_fkey FOREIGN KEY (experiment_id)
         REFERENCES abtest.experiments (id) ON DELETE CASCADE,
-    -- ABT_MAX_VISITOR_GOAL_CHARS (src/abtest.h): a longer goal could never
+    -- ABT_MAX_VISITOR_GOAL_CHARS (src/rules.h): a longer goal could never
     -- come from a visitor (test/sql/visitor_limits.sql holds the two equal)
     CONSTRAINT goals_goal_check CHECK (pg_catalog.length(goal) OPERATOR(pg_catalog.>=) 1
                                        AND pg_catalog.length(goal) OPERATOR(pg_catalog.<=) 64),
-    -- at most ABT_MAX_EVENT_VALUE (src/abtest.h), the bound of every event
+    -- at most ABT_MAX_EVENT_VALUE (src/rules.h), the bound of every event
     -- value (test/sql/event_value_bound.sql holds the two equal); NaN and
     -- Infinity sort above it in numeric: this rejects both
     CONSTRAINT goals_max_value_check CHECK (max_value OPERATOR(pg_catalog.>=) 0
@@ -309,7 +309,7 @@ CREATE TABLE abtest.forced_variants (
         REFERENCES abtest.experiment_elements (id) ON DELETE CASCADE,
     CONSTRAINT forced_variants_variant_fkey FOREIGN KEY (variant_id)
         REFERENCES abtest.element_variants (id) ON DELETE CASCADE,
-    -- ABT_MAX_ID_CHARS (src/abtest.h), as abtest.assignments
+    -- ABT_MAX_ID_CHARS (src/rules.h), as abtest.assignments
     CONSTRAINT forced_variants_user_id_check
         CHECK (pg_catalog.length(user_id) OPERATOR(pg_catalog.>=) 1
                AND pg_catalog.length(user_id) OPERATOR(pg_catalog.<=) 256)
@@ -1335,7 +1335,7 @@ END $$;
 -- Hardening (issue 24): bounded calls
 
 /*
- * The limits of src/abtest.h, one row each: what one call may ask for (ids,
+ * The limits of src/rules.h, one row each: what one call may ask for (ids,
  * goals, experiments of a visitor's batch, rows of an analytics call) and
  * what the configuration tables hold (variants per element, elements per
  * experiment).  The C definition is the only one: the triggers below read
@@ -1347,7 +1347,7 @@ AS 'MODULE_PATHNAME', 'abt_limits'
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 ROWS 7;
 COMMENT ON FUNCTION abtest.limits() IS
-'abtest''s limits (src/abtest.h): name, value and what each applies to';
+'abtest''s limits (src/rules.h): name, value and what each applies to';
 
 /*
  * At most 100 variants per element and 50 elements per experiment (typical
@@ -1558,7 +1558,7 @@ CREATE EVENT TRIGGER abtest_publication_table_restoring ON ddl_command_start
  * assignment.  One statement, so the events are read once.  1.0 stored any
  * value a trusted caller gave, up to numeric's limit: each event's value
  * enters the sums clamped to the bound of event values, [-1e15, 1e15]
- * (ABT_MAX_EVENT_VALUE, src/abtest.h; an infinite value to the nearer end),
+ * (ABT_MAX_EVENT_VALUE, src/rules.h; an infinite value to the nearer end),
  * and a NaN counts 0 as NULL does, so that no stored value can make a sum
  * overflow now or in any later fold.  abtest.conversions keeps the values
  * as they were.  For events written through abt_convert at 1.1 (within the

@@ -1,42 +1,47 @@
 /*
  * abtest.c
- *		Module entry of the abtest extension: PG_MODULE_MAGIC, the GUCs
- *		that belong to no subsystem, and the subsystems' initialisation.
+ *		Module entry of the abtest extension: PG_MODULE_MAGIC, and _PG_init,
+ *		which runs each subsystem's initialisation (each defines its own
+ *		abtest.* settings and registers its own callbacks).
+ *
+ * The C code, by layer.  Entry points (the SQL-callable functions:
+ * assign.c, convert.c, stats.c, metric_stats.c, timeline.c, settle.c's
+ * abt_settle, restore.c's trigger, and the settler's workers in settler.c)
+ * call down into the shared services (argument checks, the lookup, the
+ * configuration cache, the answer builder, the analytics' shared reads,
+ * SPI plans, the shard statements, the experiment locks, the owner switch,
+ * Citus's metadata), which call down into the leaves (abtest's relations
+ * in relations.c; GrowthBook hashing and bucketing in growthbook.c;
+ * statistics in stats_math.c, metric_math.c and special_math.c; the rules
+ * with one definition each in rules.h; the PostgreSQL versions in
+ * pg_compat.h).  Nothing calls upward: each .c includes the headers of what
+ * it calls, and each header is its subsystem's.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
-#include "utils/inval.h"
 
-#include "abtest.h"
-#include "metric_math.h"
+#include "citus.h"
+#include "config_cache.h"
+#include "lookup.h"
+#include "metric_stats.h"
+#include "relations.h"
+#include "settler.h"
 
 PG_MODULE_MAGIC;
 
-char	   *abt_publication = NULL;
-int			abt_sequential_tuning = (int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT;
+/* GUC: publication the install script and abt_realtime_publish() use */
+static char *abt_publication = NULL;
 
 void		_PG_init(void);
 
 /*
- * The one relcache callback of the module, for everything that resolves
- * relations once and keeps what it found: a backend has room for only ten
- * (MAX_RELCACHE_CALLBACKS), and Citus takes most of them.
+ * abtest.publication: read by the SQL scripts (CREATE EXTENSION's and the
+ * update's), by no C code, so the extension as a whole defines it.
  */
 static void
-relcache_changed(Datum arg, Oid relid)
-{
-	abt_lookup_relcache_changed(relid);
-	abt_citus_relcache_changed(relid);
-}
-
-/*
- * Defines the module's abtest.* settings and runs each subsystem's own
- * initialisation (the configuration cache defines abtest.cache_memory).
- */
-void
-_PG_init(void)
+define_publication(void)
 {
 	DefineCustomStringVariable("abtest.publication",
 							   "Publication that CREATE EXTENSION abtest puts the realtime tables into.",
@@ -46,28 +51,23 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
-	DefineCustomIntVariable("abtest.sequential_tuning",
-							"Tuning N* of abt_metric_stats' sequential confidence sequences.",
-							"The total number of visitors (both variants) at which the sequential interval is narrowest relative to the fixed-horizon one (GrowthBook's default: 5000).",
-							&abt_sequential_tuning,
-							(int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT,
-							1,
-							INT_MAX,
-							PGC_USERSET,
-							0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("abtest.settle_interval",
-							"Time between two rounds of the settler, which folds the counters into element_variants.",
-							"0 makes the settler do nothing (see src/settler.c).",
-							&abt_settle_interval,
-							1000,
-							0,
-							INT_MAX,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
+}
+
+/*
+ * Runs each subsystem's initialisation: relations.c registers the module's
+ * one relcache callback, which the lookup and Citus's state hand their
+ * handlers to; the configuration cache, abt_metric_stats and the settler
+ * define their settings.
+ */
+void
+_PG_init(void)
+{
+	define_publication();
+	abt_relations_init();
+	abt_lookup_init();
+	abt_citus_init();
 	abt_config_cache_init();
+	abt_metric_stats_init();
 	abt_settler_init();
-	CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
 	MarkGUCPrefixReserved("abtest");
 }

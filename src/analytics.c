@@ -9,7 +9,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "funcapi.h"
@@ -17,7 +16,9 @@
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 
-#include "abtest.h"
+#include "analytics.h"
+#include "relations.h"
+#include "spi_plans.h"
 
 /* Result columns of experiments_sql and counters_sql (SPI numbers from 1). */
 enum
@@ -51,19 +52,15 @@ static const char *counters_sql =
 
 /*
  * The caller must be allowed to read what the configuration cache stands in
- * for: the columns of `relname` that the statistics show.  A table-level
+ * for: the columns of the table that the statistics show.  A table-level
  * grant or grants on each of those columns will do, as for a query.
  */
 static void
-check_select(Oid namespace, const char *relname, const char *const *columns)
+check_select(AbtRelation table, const char *const *columns)
 {
-	Oid			relid = get_relname_relid(relname, namespace);
+	Oid			relid = abt_relation_required(table);
 	Oid			user = GetUserId();
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table abtest.%s does not exist", relname)));
 	if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK)
 		return;
 	for (const char *const *c = columns; *c != NULL; c++)
@@ -72,7 +69,7 @@ check_select(Oid namespace, const char *relname, const char *const *columns)
 
 		if (attnum == InvalidAttrNumber ||
 			pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, abt_relation_name(table));
 	}
 }
 
@@ -84,10 +81,9 @@ check_config_privileges(void)
 	{"id", "experiment_id", "name", "selector", "position", NULL};
 	static const char *const variant_columns[] =
 	{"id", "element_id", "name", "weight", "is_control", "position", NULL};
-	Oid			namespace = get_namespace_oid("abtest", false);
 
-	check_select(namespace, "experiment_elements", element_columns);
-	check_select(namespace, "element_variants", variant_columns);
+	check_select(ABT_REL_EXPERIMENT_ELEMENTS, element_columns);
+	check_select(ABT_REL_ELEMENT_VARIANTS, variant_columns);
 }
 
 /* A hash table with binary keys that lives as long as the call's memory. */

@@ -30,7 +30,11 @@
 #include "utils/json.h"
 #include "utils/memutils.h"
 
-#include "abtest.h"
+#include "answer.h"
+#include "config_cache.h"
+#include "experiment_config.h"
+#include "lookup.h"
+#include "rules.h"
 
 typedef struct AnswerKey
 {

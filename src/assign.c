@@ -22,8 +22,21 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
-#include "abtest.h"
+#include "analytics.h"
+#include "answer.h"
+#include "checks.h"
+#include "citus.h"
+#include "config_cache.h"
+#include "experiment_config.h"
+#include "experiment_lock.h"
+#include "growthbook.h"
+#include "local_shards.h"
+#include "lookup.h"
+#include "owner.h"
+#include "rules.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_assign);
 PG_FUNCTION_INFO_V1(abt_assign_batch);

@@ -3,7 +3,7 @@
  *		Argument checks and errors that every entry point shares, so that a
  *		rule (what a visitor id may be, what a NULL means) and its message
  *		have one definition; and abtest.limits(), which shows the limits of
- *		abtest.h to SQL (the configuration tables' triggers read theirs there).
+ *		rules.h to SQL (the configuration tables' triggers read theirs there).
  */
 #include "postgres.h"
 
@@ -13,8 +13,11 @@
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
-#include "abtest.h"
+#include "checks.h"
+#include "owner.h"
+#include "rules.h"
 
 PG_FUNCTION_INFO_V1(abt_limits);
 
@@ -29,7 +32,7 @@ enum
 
 /*
  * SQL (1.1): abtest.limits() returns table (name text, value bigint,
- * applies_to text): every limit of abtest.h, one row each.  The triggers
+ * applies_to text): every limit of rules.h, one row each.  The triggers
  * abtest.element_limit_check and abtest.variant_limit_check take theirs from
  * here, so that the C definition is the only one.
  */

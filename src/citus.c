@@ -14,7 +14,6 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
@@ -25,8 +24,11 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 
-#include "abtest.h"
+#include "citus.h"
+#include "pg_compat.h"
+#include "relations.h"
 
 /*
  * The shards of a Citus table as this backend last read them from
@@ -142,9 +144,9 @@ static int32 node_group = 0;
 static Oid	assignments_oid = InvalidOid;
 static uint64 invalidations = 0;
 
-/* Relcache callback (abtest.c): the table may have become a Citus table. */
-void
-abt_citus_relcache_changed(Oid relid)
+/* Relcache handler (relations.c): the table may have become a Citus table. */
+static void
+citus_relcache_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == assignments_oid)
 	{
@@ -157,6 +159,13 @@ abt_citus_relcache_changed(Oid relid)
 			shard_maps[i].valid = false;
 			invalidations++;
 		}
+}
+
+/* From _PG_init: the shard maps and the state are read again after an invalidation. */
+void
+abt_citus_init(void)
+{
+	abt_relations_on_change(citus_relcache_changed);
 }
 
 /*
@@ -172,13 +181,10 @@ abt_citus_invalidations(void)
 static void
 resolve_state(void)
 {
-	Oid			namespace;
-
 	if (!state_stale)
 		return;
 	state_stale = false;
-	namespace = get_namespace_oid("abtest", true);
-	assignments_oid = OidIsValid(namespace) ? get_relname_relid("assignments", namespace) : InvalidOid;
+	assignments_oid = abt_relation(ABT_REL_ASSIGNMENTS);
 	distributed = OidIsValid(assignments_oid) && abt_is_citus_table(assignments_oid);
 	node_group = distributed ? local_group() : 0;
 }

@@ -32,7 +32,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "lib/ilist.h"
@@ -40,13 +39,18 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/syscache.h"
 
-#include "abtest.h"
+#include "checks.h"
+#include "config_cache.h"
+#include "experiment_config.h"
+#include "growthbook.h"
+#include "owner.h"
+#include "relations.h"
+#include "spi_plans.h"
 
 /* GUC abtest.cache_memory, in kB: the cache's budget */
 int			abt_cache_memory = ABT_CACHE_MEMORY_DEFAULT;
@@ -57,7 +61,7 @@ static MemoryContext config_index_context = NULL;	/* holds config_cache */
 static dlist_head config_lru = DLIST_STATIC_INIT(config_lru);	/* most recent first */
 static Size cache_bytes = 0;	/* memory of the contexts above and every entry's */
 static Size index_bytes = 0;	/* part of it: the two contexts and the hash */
-static bool config_cache_stale = false;
+static uint64 experiments_changes_seen = 0;	/* abt_relation_changes: see config_get */
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr goals_plan = NULL;
 
@@ -257,30 +261,12 @@ abt_config_charge(AbtConfig *config)
 	config_charge(config);
 }
 
-/*
- * Relcache callback: the experiments table was altered, dropped or recreated
- * (or analyzed).  It can run inside any SPI call, while a caller still holds
- * a configuration, so it only marks the cache; abt_config_get empties it.
- */
-static void
-config_cache_relcache_callback(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || abt_is_table(relid, ABT_TABLE_EXPERIMENTS))
-		config_cache_stale = true;
-}
-
-/* Creates the hash table, registering the invalidation callback once. */
+/* Creates the hash table. */
 static void
 config_cache_create(void)
 {
-	static bool callback_registered = false;
 	HASHCTL		ctl;
 
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(config_cache_relcache_callback, (Datum) 0);
-		callback_registered = true;
-	}
 	/* the two hold nothing themselves: the smallest first block */
 	config_cache_context = AllocSetContextCreate(CacheMemoryContext,
 												 "abtest config cache",
@@ -508,11 +494,17 @@ config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
 	AbtConfig	loaded;
 	bool		found;
 
-	/* a configuration handed out before is not used past this point */
-	if (config_cache_stale)
+	/*
+	 * The experiments table was altered, dropped or recreated (or analyzed)
+	 * since the last call (relations.c counts its invalidations, which can
+	 * come inside any SPI call, while a caller still holds a
+	 * configuration): empty the cache.  A configuration handed out before is
+	 * not used past this point.
+	 */
+	if (abt_relation_changes(ABT_REL_EXPERIMENTS) != experiments_changes_seen)
 	{
 		config_cache_reset();
-		config_cache_stale = false;
+		experiments_changes_seen = abt_relation_changes(ABT_REL_EXPERIMENTS);
 	}
 	/* over budget only when it was lowered, or one entry alone exceeds it */
 	if (cache_bytes > cache_budget())

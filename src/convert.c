@@ -21,7 +21,7 @@
  * the visitors' totals y (+v) and of their squares (+ y^2 - (y - v)^2 with
  * y the new total).  Concurrent events of one visitor and goal serialise on
  * its visitor_goals row, so the squares stay exact.  Their values are
- * bounded (ABT_MAX_EVENT_VALUE, abtest.h): no caller's event can make a sum
+ * bounded (ABT_MAX_EVENT_VALUE, rules.h): no caller's event can make a sum
  * overflow and leave the experiment unfoldable.  The 1.0 symbol abt_convert
  * (a database still at 1.0 has none of these tables) writes only the event,
  * with any finite value as in 1.0.
@@ -32,8 +32,18 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
+#include "utils/timestamp.h"
 
-#include "abtest.h"
+#include "checks.h"
+#include "citus.h"
+#include "config_cache.h"
+#include "experiment_config.h"
+#include "experiment_lock.h"
+#include "local_shards.h"
+#include "lookup.h"
+#include "owner.h"
+#include "rules.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_convert);
 PG_FUNCTION_INFO_V1(abt_convert_1_1);

@@ -48,7 +48,6 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
@@ -57,7 +56,8 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 
-#include "abtest.h"
+#include "experiment_lock.h"
+#include "relations.h"
 
 PG_FUNCTION_INFO_V1(abt_lock_experiment_1_1);
 
@@ -218,7 +218,7 @@ abt_lock_experiment_1_1(PG_FUNCTION_ARGS)
 	 * schema): never a table a role could create, such as a temporary one,
 	 * whose rows name any experiment
 	 */
-	if (RelationGetNamespace(trigdata->tg_relation) != get_namespace_oid("abtest", true))
+	if (RelationGetNamespace(trigdata->tg_relation) != abt_namespace())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("abtest.lock_experiment() fires only for tables of schema abtest"),

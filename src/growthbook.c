@@ -17,7 +17,8 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
-#include "abtest.h"
+#include "experiment_config.h"
+#include "growthbook.h"
 
 #define FNV32_OFFSET_BASIS	((uint32) 2166136261U)
 #define FNV32_PRIME			((uint32) 16777619U)

@@ -20,14 +20,16 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "access/xact.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
-#include "abtest.h"
+#include "citus.h"
+#include "local_shards.h"
+#include "relations.h"
+#include "spi_plans.h"
 
 /* The tables a new visitor writes or reads, and the constraints it names. */
 enum
@@ -43,9 +45,9 @@ enum
 	NTABLES
 };
 
-static const char *const table_names[NTABLES] = {
-	"experiments", "assignments", "variant_counters", "experiment_timeline", "variant_timeline",
-	"conversions", "visitor_goals", "goal_counters"
+static const AbtRelation table_relations[NTABLES] = {
+	ABT_REL_EXPERIMENTS, ABT_REL_ASSIGNMENTS, ABT_REL_VARIANT_COUNTERS, ABT_REL_EXPERIMENT_TIMELINE,
+	ABT_REL_VARIANT_TIMELINE, ABT_REL_CONVERSIONS, ABT_REL_VISITOR_GOALS, ABT_REL_GOAL_COUNTERS
 };
 
 /* Constraints of the statements, by the table whose shard carries them. */
@@ -146,16 +148,17 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 		forget_shard_plans();
 		invalidations_seen = invalidations_before;
 	}
-	namespace = get_namespace_oid("abtest", true);
+	namespace = abt_namespace();
 	if (!OidIsValid(namespace))
 		return NULL;
 	for (int t = 0; t < NTABLES; t++)
 	{
-		tables[t] = get_relname_relid(table_names[t], namespace);
+		tables[t] = abt_relation(table_relations[t]);
 		shards[t] = OidIsValid(tables[t]) ? abt_citus_local_shard(tables[t], experiment_id) : 0;
 		if (shards[t] == 0)
 			return NULL;		/* on another node */
-		if (!OidIsValid(abt_shard_relation(namespace, table_names[t], shards[t])))
+		if (!OidIsValid(abt_shard_relation(namespace, abt_relation_name(table_relations[t]),
+											shards[t])))
 			return NULL;
 	}
 
@@ -182,7 +185,9 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 		SPIPlanPtr	plan;
 
 		for (int t = 0; t < NTABLES; t++)
-			shard_sql = rename_to_shard(shard_sql, psprintf("abtest.%s", table_names[t]), shards[t]);
+			shard_sql = rename_to_shard(shard_sql,
+										psprintf("abtest.%s", abt_relation_name(table_relations[t])),
+										shards[t]);
 		for (size_t c = 0; c < lengthof(constraint_names); c++)
 			shard_sql = rename_to_shard(shard_sql, constraint_names[c].name,
 										shards[constraint_names[c].table]);

@@ -15,8 +15,6 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
@@ -25,7 +23,11 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "abtest.h"
+#include "citus.h"
+#include "lookup.h"
+#include "pg_compat.h"
+#include "relations.h"
+#include "spi_plans.h"
 
 static SPIPlanPtr lookup_plan = NULL;
 
@@ -269,9 +271,9 @@ uses_relation(const DirectLookup *d, Oid relid)
 		relid == d->assignments || relid == d->assignments_pkey;
 }
 
-/* Relcache callback (abtest.c): one of the relations read may have changed. */
-void
-abt_lookup_relcache_changed(Oid relid)
+/* Relcache handler (relations.c): one of the relations read may have changed. */
+static void
+lookup_relcache_changed(Oid relid)
 {
 	if (relid == InvalidOid || uses_relation(&direct, relid))
 	{
@@ -289,6 +291,13 @@ abt_lookup_relcache_changed(Oid relid)
 		}
 }
 
+/* From _PG_init: the lookup forgets what it resolved on an invalidation. */
+void
+abt_lookup_init(void)
+{
+	abt_relations_on_change(lookup_relcache_changed);
+}
+
 /* Whether index is a valid unique btree on exactly the given columns of heap. */
 static bool
 is_key_on(Oid index_oid, Oid heap_oid, int nkeys, const AttrNumber *columns)
@@ -299,13 +308,7 @@ is_key_on(Oid index_oid, Oid heap_oid, int nkeys, const AttrNumber *columns)
 	if (!OidIsValid(index_oid))
 		return false;
 	index = index_open(index_oid, AccessShareLock);
-	ok = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indrelid == heap_oid &&
-		index->rd_index->indisunique && index->rd_index->indisvalid &&
-		index->rd_index->indislive && index->rd_index->indimmediate &&
-		index->rd_index->indnatts == nkeys && index->rd_index->indnkeyatts == nkeys &&
-		RelationGetIndexPredicate(index) == NIL && RelationGetIndexExpressions(index) == NIL;
-	for (int k = 0; ok && k < nkeys; k++)
-		ok = columns[k] != InvalidAttrNumber && index->rd_index->indkey.values[k] == columns[k];
+	ok = abt_index_has_shape(index, heap_oid, nkeys, columns, true);
 	index_close(index, AccessShareLock);
 	return ok;
 }
@@ -354,22 +357,14 @@ resolve_relations(DirectLookup *d, Oid experiments, Oid experiments_pkey,
 static void
 resolve_direct(void)
 {
-	Oid			namespace;
-
 	if (!direct_stale)
 		return;
 	direct_stale = false;
-	namespace = get_namespace_oid("abtest", true);
-	if (!OidIsValid(namespace))
-	{
-		memset(&direct, 0, sizeof(direct));
-		return;
-	}
 	resolve_relations(&direct,
-					  get_relname_relid("experiments", namespace),
-					  get_relname_relid("experiments_pkey", namespace),
-					  get_relname_relid("assignments", namespace),
-					  get_relname_relid("idx_assignments_lookup", namespace));
+					  abt_relation(ABT_REL_EXPERIMENTS),
+					  abt_relation(ABT_REL_EXPERIMENTS_PKEY),
+					  abt_relation(ABT_REL_ASSIGNMENTS),
+					  abt_relation(ABT_REL_ASSIGNMENTS_LOOKUP));
 	/* a Citus table's rows are in its shards (resolve_shards) */
 	if (direct.ready && (abt_is_citus_table(direct.experiments) ||
 						 abt_is_citus_table(direct.assignments)))

@@ -34,9 +34,9 @@
 #include <stdint.h>
 
 #include "metric_math.h"
+#include "special_math.h"
 
-/* sqrt(2) and pi; M_SQRT2 and M_PI are POSIX, not C99 */
-#define ABT_SQRT2 1.41421356237309504880
+/* pi; M_PI is POSIX, not C99 */
 #define ABT_PI 3.14159265358979323846
 
 /* log(sqrt(2 pi)) */
@@ -63,13 +63,6 @@
  */
 #define VARIANCE_ROUNDING_SLACK (64.0 * DBL_EPSILON)
 
-/* Standard normal upper tail P(Z > z), via erfc for accurate tails. */
-static double
-normal_sf(double z)
-{
-	return 0.5 * erfc(z / ABT_SQRT2);
-}
-
 /* Standard normal density. */
 static double
 normal_pdf(double z)
@@ -93,7 +86,7 @@ normal_upper_quantile(double q)
 		(1.0 + r * (1.432788 + r * (0.189269 + r * 0.001308)));
 	for (i = 0; i < 8; i++)
 	{
-		double		u = (normal_sf(z) - q) / normal_pdf(z);
+		double		u = (abt_normal_sf(z) - q) / normal_pdf(z);
 		double		dz = u / (1.0 - 0.5 * z * u);
 
 		z += dz;
@@ -103,33 +96,6 @@ normal_upper_quantile(double q)
 	return z;
 }
 
-/* Stirling remainder lgamma(x) - ((x - 0.5) log x - x + log(2 pi) / 2), x >= 10. */
-static double
-stirling_tail(double x)
-{
-	double		r = 1.0 / x;
-	double		r2 = r * r;
-	double		series = 1.0 / 1680.0 - r2 / 1188.0;
-
-	series = 1.0 / 1260.0 - r2 * series;
-	series = 1.0 / 360.0 - r2 * series;
-	return r * (1.0 / 12.0 - r2 * series);
-}
-
-/*
- * lgamma(x + d) - lgamma(x) for x > 0, d >= 0, without subtracting two huge
- * lgamma values when x is large (lgamma(1e9) ~ 2e10 carries an absolute
- * rounding error ~ 4e-6).
- */
-static double
-lgamma_shift(double x, double d)
-{
-	if (x < 10.0)
-		return lgamma(x + d) - lgamma(x);
-	return (x - 0.5) * log1p(d / x) + d * (log(x + d) - 1.0) +
-		(stirling_tail(x + d) - stirling_tail(x));
-}
-
 /* log B(a, b) for a small b (here 1/2) and any a > 0, without cancellation. */
 static double
 log_beta(double a, double b)
@@ -137,7 +103,7 @@ log_beta(double a, double b)
 	double		lo = fmin(a, b);
 	double		hi = fmax(a, b);
 
-	return lgamma(lo) - lgamma_shift(hi, lo);
+	return lgamma(lo) - abt_lgamma_shift(hi, lo);
 }
 
 /*
@@ -232,7 +198,7 @@ t_sf(double t, double dof)
 	if (isinf(t))
 		return 0.0;
 	if (isinf(dof))
-		return normal_sf(t);
+		return abt_normal_sf(t);
 
 	if (dof > T_HILL_MIN_DOF)
 	{
@@ -249,7 +215,7 @@ t_sf(double t, double dof)
 		z = w + (w2 + 3.0) * w / bh -
 			(((4.0 * w2 + 33.0) * w2 + 240.0) * w2 + 855.0) * w /
 			(10.0 * bh * (bh + 0.8 * w2 * w2 + 100.0));
-		return normal_sf(z);
+		return abt_normal_sf(z);
 	}
 
 	a = 0.5 * dof;
@@ -286,7 +252,7 @@ t_log_pdf(double t, double dof)
 {
 	if (isinf(dof))
 		return -0.5 * t * t - ABT_LN_SQRT_2PI;
-	return lgamma_shift(0.5 * dof, 0.5) - 0.5 * log(dof * ABT_PI) -
+	return abt_lgamma_shift(0.5 * dof, 0.5) - 0.5 * log(dof * ABT_PI) -
 		0.5 * (dof + 1.0) * log1p_t2_over_dof(fabs(t), dof);
 }
 
@@ -533,7 +499,7 @@ effect_moments(int64_t n_a, double mean_a, double var_a,
 	result->se = se;
 	result->dof = (wb + wa) * (wb + wa) /
 		(wb * wb / (nb - 1.0) + wa * wa / (na - 1.0));
-	result->chance_to_beat = normal_sf(-result->uplift / se);
+	result->chance_to_beat = abt_normal_sf(-result->uplift / se);
 	return true;
 }
 

@@ -34,15 +34,25 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#include "abtest.h"
+#include "analytics.h"
+#include "checks.h"
+#include "config_cache.h"
+#include "experiment_config.h"
 #include "metric_math.h"
+#include "metric_stats.h"
+#include "rules.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_metric_stats);
 PG_FUNCTION_INFO_V1(abt_mean_test);
 PG_FUNCTION_INFO_V1(abt_proportion_test);
+
+/* GUC abtest.sequential_tuning: the tuning N* of the confidence sequences */
+static int	abt_sequential_tuning = (int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT;
 
 /* Columns of abt_metric_stats' result, in its order (0-based values[] indexes). */
 enum
@@ -739,6 +749,22 @@ arg_bool(FunctionCallInfo fcinfo, int argno, const char *what)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", what)));
 	return PG_GETARG_BOOL(argno);
+}
+
+/* From _PG_init: abtest.sequential_tuning. */
+void
+abt_metric_stats_init(void)
+{
+	DefineCustomIntVariable("abtest.sequential_tuning",
+							"Tuning N* of abt_metric_stats' sequential confidence sequences.",
+							"The total number of visitors (both variants) at which the sequential interval is narrowest relative to the fixed-horizon one (GrowthBook's default: 5000).",
+							&abt_sequential_tuning,
+							(int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT,
+							1,
+							INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 }
 
 /*

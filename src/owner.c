@@ -16,83 +16,54 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
+#include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "abtest.h"
+#include "owner.h"
+#include "relations.h"
 
-static const char *const table_names[ABT_NUM_TABLES] = {
-	[ABT_TABLE_EXPERIMENTS] = "experiments",
-	[ABT_TABLE_ASSIGNMENTS] = "assignments",
-	[ABT_TABLE_CONVERSIONS] = "conversions",
+static const AbtRelation table_relations[ABT_NUM_TABLES] = {
+	[ABT_TABLE_EXPERIMENTS] = ABT_REL_EXPERIMENTS,
+	[ABT_TABLE_ASSIGNMENTS] = ABT_REL_ASSIGNMENTS,
+	[ABT_TABLE_CONVERSIONS] = ABT_REL_CONVERSIONS,
 };
 
-/* Last known oids (kept for abt_is_table); valid only while !relids_stale. */
-static Oid	relids[ABT_NUM_TABLES];
-static bool relids_stale = true;
+/* The owner of abtest.experiments, known while its changes are those seen. */
 static Oid	tables_owner = InvalidOid;
+static bool owner_known = false;
+static uint64 owner_changes_seen = 0;
 
-/* Relcache callback: a table may have been dropped, recreated or altered. */
+/* The tables' oids (an error where one is missing), and the owner of abtest.experiments. */
 static void
-owner_relcache_callback(Datum arg, Oid relid)
+resolve_tables(Oid *relids)
 {
-	for (int t = 0; t < ABT_NUM_TABLES; t++)
-		if (relid == InvalidOid || relid == relids[t])
-			relids_stale = true;
-}
-
-/* Looks up the tables' oids and the owner of abtest.experiments. */
-static void
-resolve_tables(void)
-{
-	static bool callback_registered = false;
-	Oid			namespace;
+	uint64		changes;
 	HeapTuple	tuple;
 
-	if (!relids_stale)
-		return;
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(owner_relcache_callback, (Datum) 0);
-		callback_registered = true;
-	}
-	namespace = get_namespace_oid("abtest", false);
 	for (int t = 0; t < ABT_NUM_TABLES; t++)
-	{
-		relids[t] = get_relname_relid(table_names[t], namespace);
-		if (!OidIsValid(relids[t]))
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("table abtest.%s does not exist", table_names[t])));
-	}
+		relids[t] = abt_relation_required(table_relations[t]);
+	changes = abt_relation_changes(ABT_REL_EXPERIMENTS);	/* after resolving */
+	if (owner_known && changes == owner_changes_seen)
+		return;
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relids[ABT_TABLE_EXPERIMENTS]));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", relids[ABT_TABLE_EXPERIMENTS]);
 	tables_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
-	relids_stale = false;
-}
-
-/*
- * Whether relid is (or was, until the last invalidation) the given table:
- * for relcache callbacks, which must not look anything up.
- */
-bool
-abt_is_table(Oid relid, AbtTable table)
-{
-	return OidIsValid(relid) && relid == relids[table];
+	owner_known = true;
+	owner_changes_seen = changes;
 }
 
 /* Whether the current user may INSERT into the table directly: a trusted caller. */
 bool
 abt_caller_may_insert(AbtTable table)
 {
-	resolve_tables();
+	Oid			relids[ABT_NUM_TABLES];
+
+	resolve_tables(relids);
 	return pg_class_aclcheck(relids[table], GetUserId(), ACL_INSERT) == ACLCHECK_OK;
 }
 
@@ -100,7 +71,9 @@ abt_caller_may_insert(AbtTable table)
 void
 abt_act_as_owner(AbtUserContext *saved)
 {
-	resolve_tables();
+	Oid			relids[ABT_NUM_TABLES];
+
+	resolve_tables(relids);
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
 	SetUserIdAndSecContext(tables_owner,
 						   saved->sec_context | SECURITY_LOCAL_USERID_CHANGE |

@@ -34,7 +34,8 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
-#include "abtest.h"
+#include "owner.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_goal_sums_after_restore);
 

@@ -38,8 +38,13 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
-#include "abtest.h"
+#include "citus.h"
+#include "experiment_lock.h"
+#include "rules.h"
+#include "settle.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_settle_counters_1_1);
 PG_FUNCTION_INFO_V1(abt_settle);

@@ -65,7 +65,11 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "abtest.h"
+#include "citus.h"
+#include "pg_compat.h"
+#include "settle.h"
+#include "settler.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_settler_start);
 PG_FUNCTION_INFO_V1(abt_settler_wake);
@@ -86,7 +90,8 @@ pg_noreturn PGDLLEXPORT void abt_settler_main(Datum main_arg);
 /* Databases the launcher serves at once. */
 #define SETTLER_MAX_DBS 128
 
-int			abt_settle_interval = 1000;
+/* GUC abtest.settle_interval, in milliseconds; 0: the settler does nothing */
+static int	abt_settle_interval = 1000;
 
 /* One database's settler, in shared memory (preloaded only). */
 typedef struct SettlerDb
@@ -471,14 +476,25 @@ settler_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * From _PG_init: when preloading, the shared state, the launcher and the
- * DROP DATABASE hook; always, the commit callback of abt_settler_wake.
+ * From _PG_init: abtest.settle_interval; when preloading, the shared state,
+ * the launcher and the DROP DATABASE hook; always, the commit callback of
+ * abt_settler_wake.
  */
 void
 abt_settler_init(void)
 {
 	BackgroundWorker worker;
 
+	DefineCustomIntVariable("abtest.settle_interval",
+							"Time between two rounds of the settler, which folds the counters into element_variants.",
+							"0 makes the settler do nothing (see src/settler.c).",
+							&abt_settle_interval,
+							1000,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	RegisterXactCallback(settler_xact_callback, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -8,7 +8,8 @@
 
 #include "utils/memutils.h"
 
-#include "abtest.h"
+#include "citus.h"
+#include "spi_plans.h"
 
 /*
  * Where abtest's rows live decides how its plans are made.  On one server

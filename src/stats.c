@@ -16,9 +16,9 @@
 
 #include <math.h>
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -26,7 +26,10 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "abtest.h"
+#include "analytics.h"
+#include "checks.h"
+#include "config_cache.h"
+#include "experiment_config.h"
 #include "stats_math.h"
 
 PG_FUNCTION_INFO_V1(abt_variant_stats);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "special_math.h"
 #include "stats_math.h"
 
 /*
@@ -38,9 +39,6 @@
 
 /* Chance to beat: fold terms above this into the exact sum's scale */
 #define CTB_RESCALE_ABOVE 1e200
-
-/* sqrt(2); M_SQRT2 is POSIX, not C99 */
-#define ABT_SQRT2 1.41421356237309504880
 
 /* Incomplete gamma: iteration cap and tiny number for Lentz's method */
 #define IGAMMA_MAX_ITER 100000
@@ -79,7 +77,7 @@ clamp01(double p)
 double
 abt_stats_normal_cdf(double z)
 {
-	return 0.5 * erfc(-z / ABT_SQRT2);
+	return abt_normal_sf(-z);
 }
 
 /* Wilson score interval of conversions/trials; both bounds NAN when trials == 0 or counts are invalid. */
@@ -154,30 +152,6 @@ abt_stats_ztest_p(int64_t conv_a, int64_t n_a, int64_t conv_b, int64_t n_b)
 	return clamp01(erfc(fabs(z) / ABT_SQRT2));
 }
 
-/* Stirling-series remainder lgamma(x) - ((x - 0.5) log x - x + log(2 pi) / 2), for x >= 10. */
-static double
-stirling_tail(double x)
-{
-	double		r = 1.0 / x;
-	double		r2 = r * r;
-
-	return r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 / 1680.0)));
-}
-
-/*
- * lgamma(x + d) - lgamma(x) for x > 0, d >= 0.  For large x this avoids
- * subtracting two huge lgamma values (lgamma(1e8) ~ 1.7e9 carries an
- * absolute rounding error ~ 1e-7); the error is then ~ d log(x) * eps.
- */
-static double
-lgamma_shift(double x, double d)
-{
-	if (x < 10.0)
-		return lgamma(x + d) - lgamma(x);
-	return (x - 0.5) * log1p(d / x) + d * (log(x + d) - 1.0) +
-		(stirling_tail(x + d) - stirling_tail(x));
-}
-
 /*
  * P(X1 > X2) for X1 ~ Beta(a1, b1), X2 ~ Beta(a2, b2) with a1 a positive
  * integer: Evan Miller's closed form
@@ -202,9 +176,9 @@ beta_gt_exact(double a1, double b1, double a2, double b2)
 	 * grouped as two differences over the smaller shift.
 	 */
 	if (b1 <= a2)
-		lscale = lgamma_shift(b2, b1) - lgamma_shift(a2 + b2, b1);
+		lscale = abt_lgamma_shift(b2, b1) - abt_lgamma_shift(a2 + b2, b1);
 	else
-		lscale = lgamma_shift(b2, a2) - lgamma_shift(b1 + b2, a2);
+		lscale = abt_lgamma_shift(b2, a2) - abt_lgamma_shift(b1 + b2, a2);
 
 	for (i = 0; i + 1 < nterms; i++)
 	{

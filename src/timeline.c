@@ -27,8 +27,6 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -37,6 +35,7 @@
 #include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -48,7 +47,13 @@
 #include "utils/uuid.h"
 #include "access/xact.h"
 
-#include "abtest.h"
+#include "analytics.h"
+#include "checks.h"
+#include "citus.h"
+#include "pg_compat.h"
+#include "relations.h"
+#include "rules.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_timeline);
 PG_FUNCTION_INFO_V1(abt_timeline_variants);
@@ -56,7 +61,7 @@ PG_FUNCTION_INFO_V1(abt_timeline_variants);
 /*
  * Longest window, in hours (ten years), and most buckets one call returns;
  * abt_timeline_variants returns them once per variant, and at most
- * ABT_MAX_RESULT_ROWS rows (abtest.h) in all.
+ * ABT_MAX_RESULT_ROWS rows (rules.h) in all.
  */
 #define MAX_HOURS	87600
 #define MAX_BUCKETS 100000
@@ -524,13 +529,10 @@ static bool
 correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 					 TimestampTz *starts, int nbuckets, SeriesSet *set, int sign)
 {
-	static const char *const index_names[2] = {"idx_assignments_unconverted", "assignments_converted"};
-	Oid			namespace = get_namespace_oid("abtest", true);
-	Oid			heap_oid;
+	Oid			heap_oid = abt_relation(ABT_REL_ASSIGNMENTS);
 	Oid			index_oids[2];
 	Relation	heap;
-	AttrNumber	experiment_att;
-	AttrNumber	assigned_att;
+	AttrNumber	key[2];			/* experiment_id, assigned_at: both indexes' */
 	AttrNumber	converted_att;
 	AttrNumber	variants_att;
 	Relation	indexes[2];
@@ -546,19 +548,16 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 	bool		per_variant = set->by_variant != NULL;
 	bool		index_only = !per_variant && !IsolationIsSerializable();
 
-	if (!OidIsValid(namespace))
-		return false;
-	heap_oid = get_relname_relid("assignments", namespace);
-	for (int k = 0; k < 2; k++)
-		index_oids[k] = get_relname_relid(index_names[k], namespace);
+	index_oids[0] = abt_relation(ABT_REL_ASSIGNMENTS_UNCONVERTED);
+	index_oids[1] = abt_relation(ABT_REL_ASSIGNMENTS_CONVERTED);
 	if (!OidIsValid(heap_oid) || !OidIsValid(index_oids[0]) || !OidIsValid(index_oids[1]))
 		return false;
 	if (abt_on_citus() ||
 		pg_class_aclcheck(heap_oid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
 		check_enable_rls(heap_oid, InvalidOid, true) == RLS_ENABLED)
 		return false;
-	experiment_att = get_attnum(heap_oid, "experiment_id");
-	assigned_att = get_attnum(heap_oid, "assigned_at");
+	key[0] = get_attnum(heap_oid, "experiment_id");
+	key[1] = get_attnum(heap_oid, "assigned_at");
 	converted_att = get_attnum(heap_oid, "converted_at");
 	variants_att = get_attnum(heap_oid, "variants");
 
@@ -572,11 +571,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 	 */
 	for (int k = 0; k < 2; k++)
 	{
-		Form_pg_index form = indexes[k]->rd_index;
-
-		if (indexes[k]->rd_rel->relam != BTREE_AM_OID || form->indnkeyatts < 2 ||
-			form->indkey.values[0] != experiment_att || form->indkey.values[1] != assigned_att ||
-			form->indrelid != heap_oid || !form->indisvalid || !form->indislive)
+		if (!abt_index_has_shape(indexes[k], heap_oid, 2, key, false))
 		{
 			for (int j = 0; j < 2; j++)
 				index_close(indexes[j], AccessShareLock);
@@ -604,7 +599,7 @@ correct_from_indexes(pg_uuid_t *experiment_id, TimestampTz from, TimestampTz to,
 		scan->xs_want_itup = entries_suffice;	/* before the rescan: btree reads it there */
 		index_rescan(scan, keys, 3, NULL, 0);
 		slot = table_slot_create(heap, NULL);
-		while (next_assignment(scan, slot, entries_suffice, &vm_buffer, assigned_att,
+		while (next_assignment(scan, slot, entries_suffice, &vm_buffer, key[1],
 							   converted_att, converted, &ts))
 		{
 			int			b = 0;

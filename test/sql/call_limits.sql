@@ -1,6 +1,6 @@
 --
 -- call_limits: what one call may ask for and what the configuration tables
--- hold (issue 24, items 5 and 6), with the limits of src/abtest.h as
+-- hold (issue 24, items 5 and 6), with the limits of src/rules.h as
 -- abtest.limits() shows them:
 --   - abt_metric_stats takes at most 1,000 goals (as given, repeats
 --     included: 54000) and removes repeats in linear time; a 150,000-goal

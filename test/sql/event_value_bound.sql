@@ -1,7 +1,7 @@
 --
 -- event_value_bound: the bound of every event value that enters the goal
 -- sums (issue 24: two visitors' 9e65535 overflowed a sum of squares and
--- left the experiment unfoldable).  ABT_MAX_EVENT_VALUE (src/abtest.h) is
+-- left the experiment unfoldable).  ABT_MAX_EVENT_VALUE (src/rules.h) is
 -- 1e15: a visitor's value lies in [0, 1e15] where its goal declares no
 -- max_value, a trusted caller's in [-1e15, 1e15]; abtest.goals' CHECK holds
 -- a max_value to 1e15.  At the bound every one of them accepts, just above

@@ -4,7 +4,7 @@
  *
  * Build and run from the repository root:
  *	 gcc -O2 -Wall -Wextra -Werror -Isrc test/unit/metric_math_test.c \
- *		 src/metric_math.c -lm && ./a.out
+ *		 src/metric_math.c src/special_math.c -lm && ./a.out
  *
  * Reference values are NOT taken from this code:
  * - the t CDF, t quantile and full test results come from

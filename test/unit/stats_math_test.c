@@ -4,7 +4,7 @@
  *
  * Build and run from the repository root:
  *	 gcc -O2 -Wall -Wextra -Werror -Isrc test/unit/stats_math_test.c \
- *		 src/stats_math.c -lm && ./a.out
+ *		 src/stats_math.c src/special_math.c -lm && ./a.out
  *
  * Reference values are NOT taken from this code: they come from
  * test/unit/stats_reference.js (independent methods: Simpson-integrated
