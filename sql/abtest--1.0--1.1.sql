@@ -36,6 +36,121 @@
  * checksums of test/client/upgrade.sh, and 1.2 gets abtest--1.1--1.2.sql.
  */
 
+/* ----------------------------------------------- Supabase's roles (1.1) */
+
+/*
+ * Where Supabase's roles exist (anon, authenticated, service_role), each
+ * section below that creates objects first takes from the roles every
+ * privilege Supabase's default privileges may have given them on those
+ * objects, then grants what each role gets, as abtest--1.0.sql's access
+ * model does (docs/access-and-leads.md).  Only the roles that exist when
+ * this script runs: a role created later gets nothing (the document lists
+ * the GRANTs to run for it).  One helper states how, so that each section
+ * lists only its objects and grants:
+ *   revoke_all: objects as GRANT names them ('TABLE abtest.goals',
+ *     'FUNCTION abtest.f(uuid)'), each REVOKE ALL ... FROM the role;
+ *   grants: privileges on objects ('SELECT ON abtest.goals'), each
+ *     GRANT ... TO the role, after the revokes.
+ * Its arguments are SQL text: only this script calls it (PUBLIC may not),
+ * with constants.  It runs as its caller, whose privileges decide.
+ */
+CREATE FUNCTION abtest.grant_to_roles(roles name[], revoke_all text[] DEFAULT '{}',
+                                      grants text[] DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    role_name name;
+    item text;
+BEGIN
+    FOREACH role_name IN ARRAY roles LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
+        FOREACH item IN ARRAY revoke_all LOOP
+            EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %I', item, role_name);
+        END LOOP;
+        FOREACH item IN ARRAY grants LOOP
+            EXECUTE pg_catalog.format('GRANT %s TO %I', item, role_name);
+        END LOOP;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION abtest.grant_to_roles(name[], text[], text[]) IS
+'Install and update scripts: for each of the roles that exists, REVOKE ALL on each object of revoke_all, then each GRANT of grants';
+-- The scripts' tool, not an API: the owner's (and, as every function, the
+-- server side's).
+REVOKE ALL ON FUNCTION abtest.grant_to_roles(name[], text[], text[]) FROM PUBLIC;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'],
+    revoke_all => ARRAY['FUNCTION abtest.grant_to_roles(name[], text[], text[])']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'],
+    grants => ARRAY['EXECUTE ON FUNCTION abtest.grant_to_roles(name[], text[], text[])']);
+
+/* ------------------------------------ whose rows an owner reaches (1.1) */
+
+/*
+ * The row-level security policies of abtest--1.0.sql spell out, table by
+ * table, the subquery that finds the owner of a row's experiment.  Citus
+ * refuses subqueries in the policies of its tables (abt_distribute(),
+ * below), so from 1.1 each policy calls a function that holds the subquery
+ * once; being plain SQL (no SET, no SECURITY DEFINER) the planner inlines it
+ * back into the same lookup, with "(SELECT abtest.current_owner())"
+ * evaluated once per query.  1.0's policies are replaced here; each table
+ * 1.1 adds gets its policy where the table is created, in one line that
+ * reads as the rule it states.
+ */
+CREATE FUNCTION abtest.owns_experiment(experiment_id uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT EXISTS (SELECT FROM abtest.experiments e
+                    WHERE e.id OPERATOR(pg_catalog.=) $1
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
+$$;
+COMMENT ON FUNCTION abtest.owns_experiment(uuid) IS
+'Row-level security: the experiment belongs to the session''s owner (abtest.current_owner())';
+
+CREATE FUNCTION abtest.owns_element(element_id uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT EXISTS (SELECT FROM abtest.experiment_elements el
+                     JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) el.experiment_id
+                    WHERE el.id OPERATOR(pg_catalog.=) $1
+                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
+$$;
+COMMENT ON FUNCTION abtest.owns_element(uuid) IS
+'Row-level security: the element''s experiment belongs to the session''s owner (abtest.current_owner())';
+
+CREATE FUNCTION abtest.is_owner(user_id uuid) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT $1 OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())
+$$;
+COMMENT ON FUNCTION abtest.is_owner(uuid) IS
+'Row-level security: the account is the session''s owner (abtest.current_owner())';
+
+DROP POLICY owner_all ON abtest.experiments;
+CREATE POLICY owner_all ON abtest.experiments
+    USING (abtest.is_owner(user_id))
+    WITH CHECK (abtest.is_owner(user_id));
+DROP POLICY owner_all ON abtest.element_variants;
+CREATE POLICY owner_all ON abtest.element_variants
+    USING (abtest.owns_element(element_id))
+    WITH CHECK (abtest.owns_element(element_id));
+DROP POLICY owner_all ON abtest.experiment_elements;
+CREATE POLICY owner_all ON abtest.experiment_elements
+    USING (abtest.owns_experiment(experiment_id))
+    WITH CHECK (abtest.owns_experiment(experiment_id));
+-- The six tables owners only read: the same policy each, so one loop.
+DO $$
+DECLARE
+    table_name name;
+BEGIN
+    FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
+                                      'experiment_timeline', 'variant_timeline', 'leads']::name[] LOOP
+        EXECUTE pg_catalog.format('DROP POLICY owner_read ON abtest.%I', table_name);
+        EXECUTE pg_catalog.format('CREATE POLICY owner_read ON abtest.%I FOR SELECT'
+                                  ' USING (abtest.owns_experiment(experiment_id))', table_name);
+    END LOOP;
+END $$;
+
 /* ------------------------------------------- what a visitor may do (1.1) */
 
 /*
@@ -111,12 +226,8 @@ CREATE TRIGGER goal_changed AFTER INSERT OR UPDATE OR DELETE ON abtest.goals
 -- Owners declare the goals of their own experiments (as their elements).
 ALTER TABLE abtest.goals ENABLE ROW LEVEL SECURITY;
 CREATE POLICY owner_all ON abtest.goals
-    USING (EXISTS (SELECT FROM abtest.experiments e
-                    WHERE e.id OPERATOR(pg_catalog.=) goals.experiment_id
-                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())))
-    WITH CHECK (EXISTS (SELECT FROM abtest.experiments e
-                         WHERE e.id OPERATOR(pg_catalog.=) goals.experiment_id
-                           AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+    USING (abtest.owns_experiment(experiment_id))
+    WITH CHECK (abtest.owns_experiment(experiment_id));
 
 /*
  * Supabase's roles, when they exist.  As in 1.0, each first loses what
@@ -124,29 +235,14 @@ CREATE POLICY owner_all ON abtest.goals
  * visitors lose the bulk import (1.0 granted it to them), experiment owners
  * get their goals, and the server side gets everything.
  */
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.goals FROM %I', role_name);
-        IF role_name OPERATOR(pg_catalog.<>) 'service_role' THEN
-            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %I',
-                '@extschema@.abt_assign_bulk(uuid, text[], timestamptz)'::pg_catalog.regprocedure,
-                role_name);
-        END IF;
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'authenticated') THEN
-        GRANT SELECT, DELETE ON abtest.goals TO authenticated;
-        GRANT INSERT (experiment_id, goal, max_value, created_at), UPDATE (goal, max_value)
-            ON abtest.goals TO authenticated;
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT ALL ON abtest.goals TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'],
+    revoke_all => ARRAY['TABLE abtest.goals']);
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'],
+    revoke_all => ARRAY['FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz)']);
+SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
+    'SELECT, DELETE ON abtest.goals',
+    'INSERT (experiment_id, goal, max_value, created_at), UPDATE (goal, max_value) ON abtest.goals']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY['ALL ON abtest.goals']);
 
 /* ------------------------------- experiments that share a page (1.1, issue 12) */
 
@@ -350,12 +446,8 @@ CREATE TRIGGER forced_variant_changed AFTER INSERT OR UPDATE OR DELETE ON abtest
 -- Owners pin visitors of their own experiments (as their elements).
 ALTER TABLE abtest.forced_variants ENABLE ROW LEVEL SECURITY;
 CREATE POLICY owner_all ON abtest.forced_variants
-    USING (EXISTS (SELECT FROM abtest.experiments e
-                    WHERE e.id OPERATOR(pg_catalog.=) forced_variants.experiment_id
-                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())))
-    WITH CHECK (EXISTS (SELECT FROM abtest.experiments e
-                         WHERE e.id OPERATOR(pg_catalog.=) forced_variants.experiment_id
-                           AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+    USING (abtest.owns_experiment(experiment_id))
+    WITH CHECK (abtest.owns_experiment(experiment_id));
 
 /*
  * Holdouts (GrowthBook's, with the differences the README lists).  A
@@ -447,29 +539,17 @@ ROWS 1000;
  * of their experiments, the server side everything.  abtest.namespace_slot keeps PUBLIC's EXECUTE: whoever
  * writes abtest.experiments evaluates the constraint's expression.
  */
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.forced_variants FROM %I', role_name);
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'authenticated') THEN
-        GRANT INSERT (namespace, namespace_start, namespace_end, kind, holdout_id),
-              UPDATE (namespace, namespace_start, namespace_end, kind, holdout_id)
-            ON abtest.experiments TO authenticated;
-        GRANT SELECT, DELETE ON abtest.forced_variants TO authenticated;
-        GRANT INSERT (experiment_id, user_id, element_id, variant_id, note, created_at),
-              UPDATE (element_id, variant_id, note)
-            ON abtest.forced_variants TO authenticated;
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT ALL ON abtest.forced_variants TO service_role;
-        GRANT EXECUTE ON FUNCTION abtest.in_namespace(text, text, float8, float8) TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'],
+    revoke_all => ARRAY['TABLE abtest.forced_variants']);
+SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
+    'INSERT (namespace, namespace_start, namespace_end, kind, holdout_id),
+     UPDATE (namespace, namespace_start, namespace_end, kind, holdout_id) ON abtest.experiments',
+    'SELECT, DELETE ON abtest.forced_variants',
+    'INSERT (experiment_id, user_id, element_id, variant_id, note, created_at),
+     UPDATE (element_id, variant_id, note) ON abtest.forced_variants']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'ALL ON abtest.forced_variants',
+    'EXECUTE ON FUNCTION abtest.in_namespace(text, text, float8, float8)']);
 
 /* ---------------------------------------------------------- metrics (1.1) */
 
@@ -534,13 +614,9 @@ COMMENT ON TABLE abtest.goal_counters IS
 ALTER TABLE abtest.visitor_goals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE abtest.goal_counters ENABLE ROW LEVEL SECURITY;
 CREATE POLICY owner_read ON abtest.visitor_goals FOR SELECT
-    USING (EXISTS (SELECT FROM abtest.experiments e
-                    WHERE e.id OPERATOR(pg_catalog.=) visitor_goals.experiment_id
-                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+    USING (abtest.owns_experiment(experiment_id));
 CREATE POLICY owner_read ON abtest.goal_counters FOR SELECT
-    USING (EXISTS (SELECT FROM abtest.experiments e
-                    WHERE e.id OPERATOR(pg_catalog.=) goal_counters.experiment_id
-                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())));
+    USING (abtest.owns_experiment(experiment_id));
 
 -- Removes a deleted experiment's metric rows (no foreign key, as
 -- experiment_deleted() for the 1.0 tables).  Runs as the extension owner:
@@ -637,31 +713,16 @@ REVOKE ALL ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, flo
  * owners read their metric rows and get the analytics, the server side
  * everything.  The pure test functions stay executable by PUBLIC.
  */
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.visitor_goals, abtest.goal_counters FROM %I',
-                                  role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s FROM %I',
-            '@extschema@.abt_metric_stats(uuid[], text[], boolean, float8)'::pg_catalog.regprocedure,
-            'abtest.experiment_metrics_deleted()'::pg_catalog.regprocedure, role_name);
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'authenticated') THEN
-        GRANT SELECT ON abtest.visitor_goals, abtest.goal_counters TO authenticated;
-        GRANT EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8)
-            TO authenticated;
-    END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT ALL ON abtest.visitor_goals, abtest.goal_counters TO service_role;
-        GRANT EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8),
-                                  abtest.experiment_metrics_deleted()
-            TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], revoke_all => ARRAY[
+    'TABLE abtest.visitor_goals, abtest.goal_counters',
+    'FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8), abtest.experiment_metrics_deleted()']);
+SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
+    'SELECT ON abtest.visitor_goals, abtest.goal_counters',
+    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8)']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'ALL ON abtest.visitor_goals, abtest.goal_counters',
+    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8),
+                         abtest.experiment_metrics_deleted()']);
 
 /* ------------------------------------------- the settler (1.1, issue 11) */
 
@@ -803,25 +864,13 @@ COMMENT ON VIEW abtest.settler IS
 REVOKE ALL ON FUNCTION @extschema@.abt_settler_start() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.abt_settle(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION abtest.settler_wake() FROM PUBLIC;
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON TABLE abtest.settler_status, abtest.settler FROM %I',
-                                  role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s FROM %I',
-            '@extschema@.abt_settler_start()'::pg_catalog.regprocedure,
-            '@extschema@.abt_settle(uuid)'::pg_catalog.regprocedure, role_name);
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT SELECT ON abtest.settler_status, abtest.settler TO service_role;
-        GRANT EXECUTE ON FUNCTION @extschema@.abt_settler_start(), @extschema@.abt_settle(uuid),
-                                  abtest.settler_wake() TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], revoke_all => ARRAY[
+    'TABLE abtest.settler_status, abtest.settler',
+    'FUNCTION @extschema@.abt_settler_start(), @extschema@.abt_settle(uuid)']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'SELECT ON abtest.settler_status, abtest.settler',
+    'EXECUTE ON FUNCTION @extschema@.abt_settler_start(), @extschema@.abt_settle(uuid),
+                         abtest.settler_wake()']);
 
 -- The launcher starts this database's settler when the script commits.
 SELECT abtest.settler_wake();
@@ -835,68 +884,9 @@ SELECT abtest.settler_wake();
  * co-located, and the page-view functions are delegated to the node that
  * holds the experiment.  Citus never propagates DDL on tables an extension
  * owns: what the tables need to be distributable is here, and runs on every
- * node (Citus creates the extension on each).
- *
- * Policies: Citus refuses subqueries in the policies of its tables.  Each
- * policy calls a function that holds what was its subquery; being plain SQL
- * (no SET, no SECURITY DEFINER) the planner inlines it back into the same
- * lookup, with "(SELECT abtest.current_owner())" evaluated once per query.
+ * node (Citus creates the extension on each).  The policies are ready
+ * already (section "whose rows an owner reaches", at the top).
  */
-CREATE FUNCTION abtest.owns_experiment(experiment_id uuid) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    SELECT EXISTS (SELECT FROM abtest.experiments e
-                    WHERE e.id OPERATOR(pg_catalog.=) $1
-                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
-$$;
-COMMENT ON FUNCTION abtest.owns_experiment(uuid) IS
-'Row-level security: the experiment belongs to the session''s owner (abtest.current_owner())';
-
-CREATE FUNCTION abtest.owns_element(element_id uuid) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    SELECT EXISTS (SELECT FROM abtest.experiment_elements el
-                     JOIN abtest.experiments e ON e.id OPERATOR(pg_catalog.=) el.experiment_id
-                    WHERE el.id OPERATOR(pg_catalog.=) $1
-                      AND e.user_id OPERATOR(pg_catalog.=) (SELECT abtest.current_owner()))
-$$;
-COMMENT ON FUNCTION abtest.owns_element(uuid) IS
-'Row-level security: the element''s experiment belongs to the session''s owner (abtest.current_owner())';
-
-CREATE FUNCTION abtest.is_owner(user_id uuid) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    SELECT $1 OPERATOR(pg_catalog.=) (SELECT abtest.current_owner())
-$$;
-COMMENT ON FUNCTION abtest.is_owner(uuid) IS
-'Row-level security: the account is the session''s owner (abtest.current_owner())';
-
-DROP POLICY owner_all ON abtest.experiments;
-CREATE POLICY owner_all ON abtest.experiments
-    USING (abtest.is_owner(user_id))
-    WITH CHECK (abtest.is_owner(user_id));
-DROP POLICY owner_all ON abtest.element_variants;
-CREATE POLICY owner_all ON abtest.element_variants
-    USING (abtest.owns_element(element_id))
-    WITH CHECK (abtest.owns_element(element_id));
-DO $$
-DECLARE
-    table_name name;
-BEGIN
-    FOREACH table_name IN ARRAY ARRAY['experiment_elements', 'goals', 'forced_variants']::name[] LOOP
-        EXECUTE pg_catalog.format('DROP POLICY owner_all ON abtest.%I', table_name);
-        EXECUTE pg_catalog.format('CREATE POLICY owner_all ON abtest.%I'
-                                  ' USING (abtest.owns_experiment(experiment_id))'
-                                  ' WITH CHECK (abtest.owns_experiment(experiment_id))', table_name);
-    END LOOP;
-    FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
-                                      'experiment_timeline', 'variant_timeline', 'leads',
-                                      'visitor_goals', 'goal_counters']::name[] LOOP
-        EXECUTE pg_catalog.format('DROP POLICY owner_read ON abtest.%I', table_name);
-        EXECUTE pg_catalog.format('CREATE POLICY owner_read ON abtest.%I FOR SELECT'
-                                  ' USING (abtest.owns_experiment(experiment_id))', table_name);
-    END LOOP;
-END $$;
 
 /*
  * Triggers on Citus tables run on the shards, on every node that holds a
@@ -1312,25 +1302,12 @@ REVOKE ALL ON FUNCTION abtest.citus_node_setup() FROM PUBLIC;
  * and the server side's (which gets every function), never a visitor's or
  * an experiment owner's.
  */
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s, %s, %s FROM %I',
-            '@extschema@.abt_distribute(integer)'::pg_catalog.regprocedure,
-            'abtest.citus_node_setup()'::pg_catalog.regprocedure,
-            'abtest.grant_commands()'::pg_catalog.regprocedure,
-            'abtest.citus_shard(regclass, uuid)'::pg_catalog.regprocedure, role_name);
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT EXECUTE ON FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup(),
-                                  abtest.grant_commands(), abtest.citus_shard(regclass, uuid)
-            TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'], revoke_all => ARRAY[
+    'FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup(), abtest.grant_commands(),
+              abtest.citus_shard(regclass, uuid)']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'EXECUTE ON FUNCTION @extschema@.abt_distribute(integer), abtest.citus_node_setup(),
+                         abtest.grant_commands(), abtest.citus_shard(regclass, uuid)']);
 
 -- Hardening (issue 24): bounded calls
 
@@ -1376,38 +1353,50 @@ COMMENT ON FUNCTION abtest.limits() IS
  * trigger runs on each node's copy, counts in that copy and locks the
  * parent in the node's copy of the parent table, as the config_version
  * bumps update it there (abtest.on_shard, abtest.local_shard).
+ *
+ * The lock and the count, on one server or a Citus copy, are one helper,
+ * abtest.count_siblings (the parent's table and key column its arguments);
+ * each trigger function keeps its limit, its message and its hint.
  */
+CREATE FUNCTION abtest.count_siblings(child regclass, parent_table regclass, parent_column name,
+                                      parent_id uuid, row_id uuid) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent regclass := parent_table;
+    siblings bigint;
+BEGIN
+    IF abtest.on_shard(child) THEN
+        parent := abtest.local_shard(parent_table, parent_id);
+    END IF;
+    IF parent IS NOT NULL THEN
+        EXECUTE pg_catalog.format('SELECT FROM %s WHERE id OPERATOR(pg_catalog.=) $1'
+                                  ' FOR NO KEY UPDATE', parent)
+          USING parent_id;
+    END IF;
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s'
+                              ' WHERE %I OPERATOR(pg_catalog.=) $1'
+                              '   AND id IS DISTINCT FROM $2', child, parent_column)
+       INTO siblings USING parent_id, row_id;
+    RETURN siblings;
+END $$;
+COMMENT ON FUNCTION abtest.count_siblings(regclass, regclass, name, uuid, uuid) IS
+'Limit triggers: locks the parent row (FOR NO KEY UPDATE; on a Citus copy, in this node''s copy of parent_table), then counts the rows of child with that parent other than row_id';
+
 CREATE FUNCTION abtest.element_limit_check() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     max_elements bigint;
     elements bigint;
-    parent regclass;
 BEGIN
     IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
         RETURN NEW;
     END IF;
     SELECT l.value INTO max_elements FROM abtest.limits() l
      WHERE l.name OPERATOR(pg_catalog.=) 'elements per experiment';
-    IF NOT abtest.on_shard(TG_RELID) THEN
-        PERFORM FROM abtest.experiments e
-          WHERE e.id OPERATOR(pg_catalog.=) NEW.experiment_id
-            FOR NO KEY UPDATE;
-        SELECT pg_catalog.count(*) INTO elements FROM abtest.experiment_elements el
-         WHERE el.experiment_id OPERATOR(pg_catalog.=) NEW.experiment_id
-           AND el.id IS DISTINCT FROM NEW.id;
-    ELSE
-        parent := abtest.local_shard('abtest.experiments', NEW.experiment_id);
-        IF parent IS NOT NULL THEN
-            EXECUTE pg_catalog.format('SELECT FROM %s WHERE id OPERATOR(pg_catalog.=) $1'
-                                      ' FOR NO KEY UPDATE', parent)
-              USING NEW.experiment_id;
-        END IF;
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s'
-                                  ' WHERE experiment_id OPERATOR(pg_catalog.=) $1'
-                                  '   AND id IS DISTINCT FROM $2', TG_RELID::pg_catalog.regclass)
-           INTO elements USING NEW.experiment_id, NEW.id;
-    END IF;
+    elements := abtest.count_siblings(TG_RELID, 'abtest.experiments', 'experiment_id',
+                                      NEW.experiment_id, NEW.id);
     IF elements OPERATOR(pg_catalog.>=) max_elements THEN
         RAISE EXCEPTION 'too many elements in experiment %', NEW.experiment_id
             USING ERRCODE = 'program_limit_exceeded',
@@ -1425,32 +1414,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     max_variants bigint;
     variants bigint;
-    parent regclass;
 BEGIN
     IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
         RETURN NEW;
     END IF;
     SELECT l.value INTO max_variants FROM abtest.limits() l
      WHERE l.name OPERATOR(pg_catalog.=) 'variants per element';
-    IF NOT abtest.on_shard(TG_RELID) THEN
-        PERFORM FROM abtest.experiment_elements el
-          WHERE el.id OPERATOR(pg_catalog.=) NEW.element_id
-            FOR NO KEY UPDATE;
-        SELECT pg_catalog.count(*) INTO variants FROM abtest.element_variants v
-         WHERE v.element_id OPERATOR(pg_catalog.=) NEW.element_id
-           AND v.id IS DISTINCT FROM NEW.id;
-    ELSE
-        parent := abtest.local_shard('abtest.experiment_elements', NEW.element_id);
-        IF parent IS NOT NULL THEN
-            EXECUTE pg_catalog.format('SELECT FROM %s WHERE id OPERATOR(pg_catalog.=) $1'
-                                      ' FOR NO KEY UPDATE', parent)
-              USING NEW.element_id;
-        END IF;
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s'
-                                  ' WHERE element_id OPERATOR(pg_catalog.=) $1'
-                                  '   AND id IS DISTINCT FROM $2', TG_RELID::pg_catalog.regclass)
-           INTO variants USING NEW.element_id, NEW.id;
-    END IF;
+    variants := abtest.count_siblings(TG_RELID, 'abtest.experiment_elements', 'element_id',
+                                      NEW.element_id, NEW.id);
     IF variants OPERATOR(pg_catalog.>=) max_variants THEN
         RAISE EXCEPTION 'too many variants in element %', NEW.element_id
             USING ERRCODE = 'program_limit_exceeded',
@@ -1476,7 +1447,9 @@ CREATE TRIGGER variant_limit_check_update BEFORE UPDATE OF element_id ON abtest.
 
 -- The triggers' functions lose PUBLIC's EXECUTE at the end of this script
 -- (a trigger runs them whoever writes).  abtest.limits() shows constants: PUBLIC's too
--- (a visitor has no USAGE on schema abtest).
+-- (a visitor has no USAGE on schema abtest).  abtest.count_siblings keeps
+-- PUBLIC's EXECUTE, as the other triggers' helpers: it runs as its caller
+-- (from the triggers, the extension owner), whose privileges decide.
 
 -- Hardening (issue 24): experiment locks
 
@@ -1645,20 +1618,10 @@ SELECT abtest.rebuild_goal_sums();
  * Supabase's roles, when they exist: the rebuild is the server side's (which
  * gets every function), never a visitor's or an experiment owner's.
  */
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %I',
-            'abtest.rebuild_goal_sums()'::pg_catalog.regprocedure, role_name);
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT EXECUTE ON FUNCTION abtest.rebuild_goal_sums() TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'],
+    revoke_all => ARRAY['FUNCTION abtest.rebuild_goal_sums()']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'],
+    grants => ARRAY['EXECUTE ON FUNCTION abtest.rebuild_goal_sums()']);
 
 -- Hardening (issue 24): TRUNCATE of the configuration tables
 
@@ -1806,24 +1769,12 @@ CREATE TRIGGER configuration_truncated AFTER TRUNCATE ON abtest.forced_variants
  * truncates); the server side gets every function, as elsewhere.  The
  * helper keeps PUBLIC's EXECUTE, as abtest.on_shard.
  */
-DO $$
-DECLARE
-    role_name name;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['anon', 'authenticated', 'service_role']::name[] LOOP
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
-                                   WHERE r.rolname OPERATOR(pg_catalog.=) role_name);
-        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s, %s, %s FROM %I',
-            'abtest.experiments_truncating()'::pg_catalog.regprocedure,
-            'abtest.experiments_truncated()'::pg_catalog.regprocedure,
-            'abtest.configuration_truncated()'::pg_catalog.regprocedure, role_name);
-    END LOOP;
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'service_role') THEN
-        GRANT EXECUTE ON FUNCTION abtest.experiments_truncating(), abtest.experiments_truncated(),
-                                  abtest.configuration_truncated()
-            TO service_role;
-    END IF;
-END $$;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], revoke_all => ARRAY[
+    'FUNCTION abtest.experiments_truncating(), abtest.experiments_truncated(),
+              abtest.configuration_truncated()']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'EXECUTE ON FUNCTION abtest.experiments_truncating(), abtest.experiments_truncated(),
+                         abtest.configuration_truncated()']);
 
 
 -- Hardening (issue 24): trigger functions

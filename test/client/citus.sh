@@ -44,6 +44,7 @@ CLUSTER=$WORK/cluster
 DB=abt
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lib/citus_cluster.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/counters.sh"
 export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
 unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
 
@@ -410,15 +411,11 @@ citus_as_pg "$ABT_BIN/pgbench" -n -h "$CLUSTER" -p "$PORT_COORD" -U postgres -c 
 is "$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.log")" 0 \
    "32 clients mixing delegated and non-delegated calls: no failed transaction"
 grep -E "^(number of transactions actually processed|tps)" "$WORK/pgbench.log" | sed 's/^/# /'
-EXACT="SELECT count(*) FROM abtest.variant_totals t
-  FULL JOIN (SELECT s.value::uuid AS variant_id, count(*) AS a, count(converted_at) AS c
-               FROM abtest.assignments, jsonb_each_text(variants) s GROUP BY 1) x USING (variant_id)
- WHERE t.total_allocations IS DISTINCT FROM COALESCE(x.a, 0) OR t.total_conversions IS DISTINCT FROM COALESCE(x.c, 0)"
-is "$(cq coord $DB "$EXACT")" 0 "after the load, the live counters equal the assignment rows"
+q_coord() { cq coord "$1" "$2"; }     # q for lib/counters.sh: through the coordinator
+is "$(counter_mismatches -q q_coord $DB totals)" "" "after the load, the live counters equal the assignment rows"
 is "$(cq coord $DB "SELECT count(*) - count(DISTINCT id) FROM abtest.conversions")" 0 \
    "conversion ids are unique across the nodes"
-is "$(cq coord $DB "SELECT count(*) FROM abtest.assignments a WHERE (converted_at IS NOT NULL) <>
-                       EXISTS (SELECT FROM abtest.conversions c WHERE c.experiment_id = a.experiment_id AND c.user_id = a.user_id)")" 0 \
+is "$(event_mismatches -q q_coord $DB converted)" "" \
    "converted_at is set exactly for the visitors with a conversion"
 
 # the coordinator's settler folds the distributed counters into the

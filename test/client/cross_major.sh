@@ -29,9 +29,10 @@
 #     - extversion is abtest.control's default_version;
 #     - every asked visitor's answer equals 15's: the variant of every
 #       element, enrolled, new=false (and the whole jsonb document);
-#     - the live counters equal 15's and the counts derived from the
-#       assignment rows; abt_variant_stats equals 15's; every 1.0 table's rows
-#       are there (1.0's columns; config_version, a cache stamp the restore
+#     - the live counters equal 15's, and they and the rollups equal the
+#       counts derived from the assignment rows (lib/counters.sh);
+#       abt_variant_stats equals 15's; every 1.0 table's rows are there
+#       (1.0's columns; config_version, a cache stamp the restore
 #       renumbers, and the settled copies and slots the settler may fold,
 #       aside); the realtime publication has the same options and tables
 #       (pg_dump 17 and later write ALTER PUBLICATION ... ADD TABLE for
@@ -46,7 +47,7 @@
 #       ADD TABLE that pg_dump 17 and later write.)
 #     - a new visitor gets the answer 15 gives the same visitor (determinism
 #       across majors), is returning on the next call, and converts; the
-#       counters still equal the rows.
+#       counters and rollups still equal the rows.
 # Times are fixed (no now() in any compared answer); sessions run in UTC.
 set -uo pipefail
 
@@ -82,6 +83,7 @@ WORK=$ABT_TMP/cross_major.$TAG
 { mkdir -p "$WORK" && chown postgres: "$WORK" && chmod 755 "$WORK"; } \
     || { echo "Bail out! cannot create $WORK"; exit 1; }
 . test/client/lib/tap.sh
+. test/client/lib/counters.sh
 
 # The 15 server: unix socket only, in a directory of ours, so any port
 # number is free there (the socket file is named after it).
@@ -113,16 +115,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
-
-# same_file DESCRIPTION GOT EXPECTED: the two files are equal (diff if not)
-same_file() {
-    if cmp -s "$2" "$3"; then
-        ok "$1"
-    else
-        not_ok "$1"
-        diff "$3" "$2" | head -n 30 | cut -c 1-300 | sed 's/^/#   /'
-    fi
-}
 
 # ------------------------------------------------------ 1. the 15 server
 { mkdir -p "$DIR15" && chown postgres: "$DIR15"; } || bail "cannot create $DIR15"
@@ -309,55 +301,6 @@ PUB_SQL="SELECT format('%s ins=%s upd=%s del=%s trunc=%s: %s', p.pubname, p.pubi
                        (SELECT string_agg(t.schemaname || '.' || t.tablename, ',' ORDER BY t.schemaname, t.tablename)
                           FROM pg_publication_tables t WHERE t.pubname = p.pubname))
            FROM pg_publication p ORDER BY p.pubname"
-# Live counters against the assignment rows they count ('' when equal).
-counter_mismatches() {
-    "$2" "$1" <<SQL
-WITH a AS (
-  SELECT a.experiment_id, s.value::uuid AS variant_id, count(*) AS allocations,
-         count(*) FILTER (WHERE a.converted_at IS NOT NULL) AS conversions
-    FROM abtest.assignments a, jsonb_each_text(a.variants) s
-   GROUP BY 1, 2)
-SELECT string_agg(format('%s/%s: counters %s/%s, rows %s/%s', coalesce(t.experiment_id, a.experiment_id),
-                         coalesce(t.variant_id, a.variant_id), t.total_allocations, t.total_conversions,
-                         a.allocations, a.conversions), '; ')
-  FROM abtest.variant_totals t
-  FULL JOIN a ON a.experiment_id = t.experiment_id AND a.variant_id = t.variant_id
- WHERE (t.total_allocations, t.total_conversions)
-       IS DISTINCT FROM (coalesce(a.allocations, 0), coalesce(a.conversions, 0));
-SQL
-}
-# 1.1's per-goal sums against the events they sum ('' when equal): per
-# visitor and goal the total and the count of events, per variant and goal
-# the visitors, the sum of their totals and of its squares.
-goal_mismatches() {
-    q18 "$1" "WITH y AS (
-              SELECT c.experiment_id, c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y, count(*) AS events
-                FROM abtest.conversions c
-                JOIN abtest.assignments a ON a.experiment_id = c.experiment_id AND a.user_id = c.user_id
-               GROUP BY 1, 2, 3),
-            d AS (
-              SELECT y.experiment_id, v.value::uuid AS variant_id, y.goal, count(*) AS n, sum(y.y) AS s,
-                     sum(y.y * y.y) AS q
-                FROM y JOIN abtest.assignments a ON a.experiment_id = y.experiment_id AND a.user_id = y.user_id,
-                     jsonb_each_text(a.variants) v
-               GROUP BY 1, 2, 3),
-            t AS (
-              SELECT experiment_id, variant_id, goal, sum(converters) AS n, sum(value_sum) AS s,
-                     sum(value_sum_squares) AS q
-                FROM abtest.goal_counters GROUP BY 1, 2, 3)
-            SELECT concat_ws('; ',
-              (SELECT count(*) || ' variant/goal sums differ, e.g. ' || min(format('%s %s: sums %s/%s/%s, events %s/%s/%s',
-                                        coalesce(t.variant_id, d.variant_id), coalesce(t.goal, d.goal),
-                                        t.n, t.s, t.q, d.n, d.s, d.q))
-                 FROM t FULL JOIN d USING (experiment_id, variant_id, goal)
-                WHERE (t.n, t.s, t.q) IS DISTINCT FROM (d.n, d.s, d.q) HAVING count(*) > 0),
-              (SELECT count(*) || ' visitor totals differ, e.g. ' || min(format('%s %s: %s/%s, events %s/%s',
-                                        coalesce(g.user_id, y.user_id), coalesce(g.goal, y.goal),
-                                        g.value_total, g.events, y.y, y.events))
-                 FROM abtest.visitor_goals g FULL JOIN y USING (experiment_id, user_id, goal)
-                WHERE (g.value_total, g.events) IS DISTINCT FROM (y.y, y.events) HAVING count(*) > 0))"
-}
-
 # ------------------------------------------------------- recorded on 15
 is "$(q15 "$DB15" "SELECT extversion FROM pg_extension WHERE extname = 'abtest'")" "1.0" \
    "15: the database is at abtest 1.0"
@@ -375,7 +318,7 @@ is "$(awk -F'|' '$4 != "false"' "$WORK/v15.choice" | head -n 3)" "" \
 check "15: the coverage 0.6 experiment left some asked visitors out, enrolled most" \
     test "$(grep -c "^$EXP2|.*|false|false|-\$" "$WORK/v15.choice")" -gt 40 \
          -a "$(grep -c "^$EXP2|.*|true|false|" "$WORK/v15.choice")" -gt 150
-is "$(counter_mismatches "$DB15" run15)" "" "15: live counters equal the assignment rows"
+is "$(counter_mismatches -q q15 "$DB15")" "" "15: live counters and rollups equal the assignment rows"
 check "15: settled and live counters differ (conversions after the settling)" \
     test "$(q15 "$DB15" "SELECT count(*) FROM abtest.element_variants v
                           JOIN abtest.variant_totals t ON t.variant_id = v.id
@@ -413,12 +356,12 @@ verify() { # DB LABEL
     same_file "$label: every asked visitor gets 15's whole answer" "$WORK/$db.answers" "$WORK/v15.answers"
     counters "$db" run18 "$WORK/$db"
     same_file "$label: live counters (abtest.variant_totals) equal 15's" "$WORK/$db.live" "$WORK/v15.live"
-    is "$(counter_mismatches "$db" run18)" "" "$label: live counters equal the assignment rows"
+    is "$(counter_mismatches -q q18 "$db")" "" "$label: live counters and rollups equal the assignment rows"
     same_file "$label: abt_variant_stats equals 15's" "$WORK/$db.stats" "$WORK/v15.stats"
     rows "$db" run18 "$WORK/$db"
     same_file "$label: the rows of 1.0's tables equal 15's" "$WORK/$db.rows" "$WORK/v15.rows"
     is "$(q18 "$db" "$PUB_SQL")" "$PUB15" "$label: the realtime publication has 15's options and tables"
-    is "$(goal_mismatches "$db")" "" "$label: the per-goal sums equal the restored events"
+    is "$(goal_mismatches -q q18 "$db")" "" "$label: the per-goal sums equal the restored events"
 
     # after the restore: new visitors and conversions
     echo "$FRESH;" | run18 "$db" >"$WORK/$db.fresh" 2>&1
@@ -436,7 +379,7 @@ verify() { # DB LABEL
        "$label: an unknown visitor's conversion records nothing"
     is "$(q18 "$db" "SELECT (abt_assign('$EXP3', 'fresh-1')->>'enrolled')")" "false" \
        "$label: the paused experiment enrols nobody new"
-    is "$(counter_mismatches "$db" run18)" "" "$label: after them, live counters still equal the rows"
+    is "$(counter_mismatches -q q18 "$db")" "" "$label: after them, live counters and rollups still equal the rows"
     got=$(q18 "$db" "SELECT sum(total_allocations) || '/' || sum(total_conversions) FROM abtest.variant_totals
                      WHERE experiment_id = '$EXP1'")
     is "$got" "$(awk -F'|' -v e="$EXP1" '$1 == e { a += $4; c += $5 } END { print a + 60 "/" c + 2 }' \

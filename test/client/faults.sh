@@ -56,17 +56,8 @@ LOOPS=8
 PGB_CLIENTS=8
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
-
-# Our server only: these override whatever the suite exported.
-unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
-export PGHOST=$SOCK PGUSER=postgres
-unset PGPORT                   # set below: a free port
-export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
-
-as_pg() { (cd / && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
-pg_ctl() { as_pg "$ABT_BIN/pg_ctl" -D "$PGD" "$@"; }
-# q DB SQL: unaligned, tuples only, stop at the first error
-q() { "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+# Our server only (lib/own_server.sh overrides whatever the suite exported).
+. "$(dirname "${BASH_SOURCE[0]}")/lib/own_server.sh"
 
 # Sets DESC to the PIDs of all descendants of this shell (from /proc); call
 # it directly, not in $(...), so that no helper process of its own is listed.
@@ -122,26 +113,12 @@ stop_load() {
     LOAD_PIDS=()
 }
 
-stop_server() {
-    local pid
-    [ -f "$PGD/postmaster.pid" ] || return 0
-    pg_ctl -m immediate -w -t 30 stop >/dev/null 2>&1 && return 0
-    pid=$(head -n1 "$PGD/postmaster.pid" 2>/dev/null)
-    case $pid in '' | *[!0-9]*) return 0 ;; esac
-    kill -KILL "$pid" 2>/dev/null
-}
-
 WATCHDOG=""
 cleanup() {
     trap - EXIT HUP INT TERM
     stop_load quiet
-    stop_server
     if [ -n "$WATCHDOG" ]; then kill -TERM "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null; fi
-    if [ "${ABT_KEEP:-0}" = 1 ]; then
-        diag "ABT_KEEP=1: kept $WORK"
-    else
-        rm -rf -- "$WORK"
-    fi
+    own_server_cleanup
 }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
@@ -165,39 +142,18 @@ wait_ready() { # READY_COUNT_BEFORE TIMEOUT
 }
 
 # ------------------------------------------------------------ our server
-{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    [ -e "$SOCK/.s.PGSQL.$1" ]
-}
-port=$((55000 + RANDOM % 4000))
-while port_busy "$port"; do port=$((port + 1)); done
-export PGPORT=$port
-as_pg "$ABT_BIN/initdb" -D "$PGD" -A trust -U postgres -E UTF8 --no-locale -N \
-    >"$WORK/initdb.log" 2>&1 || { sed 's/^/# /' "$WORK/initdb.log"; bail "initdb failed"; }
-cat <<CONF | as_pg tee -a "$PGD/postgresql.conf" >/dev/null
-# ---- test/client/faults.sh ----
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-port = $port
-max_connections = 50
-shared_buffers = 32MB
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-restart_after_crash = on
-wal_level = replica
-max_wal_senders = 0
-log_min_messages = warning
-log_connections = off
-log_line_prefix = '%m [%p] '
-CONF
-as_pg touch "$SLOG"
-if ! pg_ctl -l "$SLOG" -w -t 60 start >"$WORK/pg_ctl.log" 2>&1; then
-    sed 's/^/# /' "$WORK/pg_ctl.log"
-    log_tail
-    bail "could not start the test's own server"
-fi
+own_server_start \
+    "max_connections = 50" \
+    "shared_buffers = 32MB" \
+    "fsync = on" \
+    "synchronous_commit = on" \
+    "full_page_writes = on" \
+    "restart_after_crash = on" \
+    "wal_level = replica" \
+    "max_wal_senders = 0" \
+    "log_min_messages = warning" \
+    "log_connections = off" \
+    "log_line_prefix = '%m [%p] '"
 # Should this script be killed (SIGKILL: no trap runs), a watchdog in its own
 # session shuts our postmaster down (SIGQUIT: immediate shutdown).
 # shellcheck disable=SC2016
@@ -211,7 +167,7 @@ setsid bash -c '
     case $pm in "" | *[!0-9]*) ;; *) kill -QUIT "$pm" 2>/dev/null ;; esac
 ' faults-watchdog "$$" "$PGD" </dev/null >/dev/null 2>&1 &
 WATCHDOG=$!
-ok "own server up (socket $SOCK, port $port, fsync and synchronous_commit on)"
+ok "own server up (socket $SOCK, port $PGPORT, fsync and synchronous_commit on)"
 
 q postgres "CREATE DATABASE $DB" >/dev/null || bail "CREATE DATABASE $DB"
 q "$DB" "
@@ -407,63 +363,18 @@ SQL
                                      AND c.goal = 'signup')) k")" "0" \
        "$label: every acknowledged conversion has its abtest.conversions row"
 
-    # counters vs rows, per variant
-    is "$(q "$DB" "WITH a AS (
-              SELECT a.experiment_id, s.value::uuid AS variant_id, count(*) AS allocations,
-                     count(*) FILTER (WHERE a.converted_at IS NOT NULL) AS conversions
-                FROM abtest.assignments a, jsonb_each_text(a.variants) s
-               GROUP BY 1, 2)
-            SELECT coalesce(string_agg(format('%s/%s: counters %s/%s, rows %s/%s', t.experiment_id,
-                                     t.variant_id, t.total_allocations, t.total_conversions,
-                                     a.allocations, a.conversions), '; '), '')
-              FROM abtest.variant_totals t
-              FULL JOIN a ON a.experiment_id = t.experiment_id AND a.variant_id = t.variant_id
-             WHERE (t.total_allocations, t.total_conversions)
-                   IS DISTINCT FROM (coalesce(a.allocations, 0), coalesce(a.conversions, 0))")" "" \
+    # counters and rollups vs rows (lib/counters.sh)
+    is "$(counter_mismatches "$DB" totals)" "" \
        "$label: abtest.variant_totals equals allocations and conversions counted from abtest.assignments"
-    is "$(q "$DB" "SELECT coalesce(string_agg(format('%s: rollup %s/%s, rows %s/%s', e.name,
-                                     r.n, r.c, a.n, a.c), '; '), '')
-              FROM abtest.experiments e
-              LEFT JOIN (SELECT experiment_id, sum(assignments) n, sum(conversions) c
-                           FROM abtest.experiment_timeline GROUP BY 1) r ON r.experiment_id = e.id
-              LEFT JOIN (SELECT experiment_id, count(*) n, count(converted_at) c
-                           FROM abtest.assignments GROUP BY 1) a ON a.experiment_id = e.id
-             WHERE (coalesce(r.n, 0), coalesce(r.c, 0)) <> (coalesce(a.n, 0), coalesce(a.c, 0))")" "" \
+    is "$(counter_mismatches "$DB" experiments)" "" \
        "$label: experiment_timeline sums equal each experiment's assignments and conversions"
-    is "$(q "$DB" "WITH r AS (
-              SELECT experiment_id, bucket, sum(assignments) AS n, sum(conversions) AS c
-                FROM abtest.experiment_timeline GROUP BY 1, 2),
-            a AS (
-              SELECT experiment_id, date_bin('15 minutes', assigned_at, '2000-01-01 00:00+00') AS bucket,
-                     count(*) AS n, count(converted_at) AS c
-                FROM abtest.assignments GROUP BY 1, 2)
-            SELECT coalesce(string_agg(format('%s@%s: rollup %s/%s, rows %s/%s', coalesce(r.experiment_id,
-                            a.experiment_id), coalesce(r.bucket, a.bucket), r.n, r.c, a.n, a.c), '; '), '')
-              FROM r FULL JOIN a USING (experiment_id, bucket)
-             WHERE (coalesce(r.n, 0), coalesce(r.c, 0)) <> (coalesce(a.n, 0), coalesce(a.c, 0))")" "" \
+    is "$(counter_mismatches "$DB" buckets)" "" \
        "$label: experiment_timeline equals the rows per 15-minute bucket"
-    is "$(q "$DB" "WITH r AS (
-              SELECT experiment_id, variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c
-                FROM abtest.variant_timeline GROUP BY 1, 2, 3),
-            a AS (
-              SELECT a.experiment_id, s.value::uuid AS variant_id,
-                     date_bin('15 minutes', a.assigned_at, '2000-01-01 00:00+00') AS bucket,
-                     count(*) AS n, count(a.converted_at) AS c
-                FROM abtest.assignments a, jsonb_each_text(a.variants) s GROUP BY 1, 2, 3)
-            SELECT coalesce(string_agg(format('%s/%s@%s: rollup %s/%s, rows %s/%s',
-                            coalesce(r.experiment_id, a.experiment_id), coalesce(r.variant_id, a.variant_id),
-                            coalesce(r.bucket, a.bucket), r.n, r.c, a.n, a.c), '; '), '')
-              FROM r FULL JOIN a USING (experiment_id, variant_id, bucket)
-             WHERE (coalesce(r.n, 0), coalesce(r.c, 0)) <> (coalesce(a.n, 0), coalesce(a.c, 0))")" "" \
+    is "$(counter_mismatches "$DB" variant_buckets)" "" \
        "$label: variant_timeline equals the rows per variant and bucket"
-    is "$(q "$DB" "SELECT count(*) FROM abtest.assignments a
-                    WHERE (a.converted_at IS NOT NULL) <> EXISTS (
-                          SELECT 1 FROM abtest.conversions c
-                           WHERE c.experiment_id = a.experiment_id AND c.user_id = a.user_id)")" "0" \
+    is "$(event_mismatches "$DB" converted)" "" \
        "$label: converted_at is set exactly for the visitors with conversion events"
-    is "$(q "$DB" "SELECT count(*) FROM abtest.conversions c WHERE NOT EXISTS (
-                      SELECT 1 FROM abtest.assignments a
-                       WHERE a.experiment_id = c.experiment_id AND a.user_id = c.user_id)")" "0" \
+    is "$(event_mismatches "$DB" unassigned)" "" \
        "$label: no conversion event of an unassigned visitor"
 
     # amcheck: indexes (with heapallindexed) and heaps of the abtest schema

@@ -25,7 +25,8 @@
 #    visitor_goals or goal_counters (derived data);
 #  - the goal sums summed over slots, every visitor's totals and
 #    abt_metric_stats of E1 and E2 equal REF's (written live, event by
-#    event), and equal the events' own per-visitor sums;
+#    event); the sums of every experiment equal the events' own
+#    per-visitor sums (E3's values clamped to the bound, lib/counters.sh);
 #  - for OLD's dumps: the sums of all three experiments equal those of OLD
 #    updated in place (one definition: the update's backfill);
 #  - a restored visitor's next conversion continues from its restored
@@ -38,6 +39,7 @@ TAG=$$_$RANDOM
 WORK=$ABT_TMP/goal_sums_restore.$TAG
 { mkdir -p "$WORK" && chown postgres: "$WORK"; } || { echo "Bail out! cannot create $WORK"; exit 1; }
 . test/client/lib/tap.sh
+. test/client/lib/counters.sh     # goal_mismatches DB: the sums against the events
 
 as_pg() { (cd "$WORK" && runuser -u postgres -- env LC_ALL=C.UTF-8 PGTZ=UTC PGHOST="$PGHOST" \
     PGPORT="$PGPORT" PGUSER=postgres "$@"); }
@@ -62,15 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
 
-# same_file DESCRIPTION GOT EXPECTED: the two files are equal (diff if not)
-same_file() {
-    if cmp -s "$2" "$3"; then
-        ok "$1"
-    else
-        not_ok "$1"
-        diff "$3" "$2" | head -n 30 | cut -c 1-300 | sed 's/^/#   /'
-    fi
-}
 new_db() { DBS+=("$1"); q postgres "CREATE DATABASE $1" >/dev/null; }
 extversion() { q "$1" "SELECT extversion FROM pg_extension WHERE extname = 'abtest'"; }
 
@@ -148,36 +141,6 @@ SELECT 'stats', trim_scale(s.value_sum), trim_scale(s.value_sum_squares),
        to_jsonb(s) - 'value_sum' - 'value_sum_squares'
   FROM abt_metric_stats('{$2}'::uuid[]) WITH ORDINALITY s ORDER BY s.ordinality;
 SQL
-}
-# goal_mismatches DB: the sums of E1 and E2 against their events' per-visitor
-# sums ('' when equal; E3's events are clamped, compared with OLD updated)
-goal_mismatches() {
-    q "$1" "WITH y AS (
-              SELECT c.experiment_id, c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y, count(*) AS events,
-                     a.variants
-                FROM abtest.conversions c
-                JOIN abtest.assignments a ON a.experiment_id = c.experiment_id AND a.user_id = c.user_id
-               WHERE c.experiment_id IN ('$E1', '$E2')
-               GROUP BY 1, 2, 3, a.variants),
-            d AS (
-              SELECT y.experiment_id, v.value::uuid AS variant_id, y.goal, count(*) AS n, sum(y.y) AS s,
-                     sum(y.y * y.y) AS qq
-                FROM y, jsonb_each_text(y.variants) v GROUP BY 1, 2, 3),
-            t AS (
-              SELECT experiment_id, variant_id, goal, sum(converters) AS n, sum(value_sum) AS s,
-                     sum(value_sum_squares) AS qq
-                FROM abtest.goal_counters WHERE experiment_id IN ('$E1', '$E2') GROUP BY 1, 2, 3),
-            g AS (
-              SELECT * FROM abtest.visitor_goals WHERE experiment_id IN ('$E1', '$E2'))
-            SELECT concat_ws('; ',
-              (SELECT string_agg(format('%s %s: sums %s/%s/%s, events %s/%s/%s', coalesce(t.variant_id, d.variant_id),
-                                        coalesce(t.goal, d.goal), t.n, t.s, t.qq, d.n, d.s, d.qq), '; ')
-                 FROM t FULL JOIN d USING (experiment_id, variant_id, goal)
-                WHERE (t.n, t.s, t.qq) IS DISTINCT FROM (d.n, d.s, d.qq)),
-              (SELECT string_agg(format('visitor %s %s: %s/%s, events %s/%s', coalesce(g.user_id, y.user_id),
-                                        coalesce(g.goal, y.goal), g.value_total, g.events, y.y, y.events), '; ')
-                 FROM g FULL JOIN y USING (experiment_id, user_id, goal)
-                WHERE (g.value_total, g.events) IS DISTINCT FROM (y.y, y.events)))"
 }
 counts() { # DB: visitor_goals and goal_counters rows
     q "$1" "SELECT (SELECT count(*) FROM abtest.visitor_goals) || ' visitor totals, '

@@ -44,14 +44,6 @@ BOUND=1000000000000000
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lib/own_server.sh"
 
-unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
-export PGHOST=$SOCK PGUSER=postgres
-unset PGPORT
-export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
-
-as_pg() { (cd / && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
-pg_ctl() { as_pg "$ABT_BIN/pg_ctl" -D "$PGD" "$@"; }
-q() { "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 q_quiet() { q "$@" >/dev/null; }
 # as_role DB ROLE SQL: SQL in a new connection of `authenticator` after SET
 # ROLE (as PostgREST); the owner's session carries its JWT subject.  Prints
@@ -63,13 +55,10 @@ as_role() {
 
 cleanup() {
     trap - EXIT HUP INT TERM
-    stop_server
-    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
+    own_server_cleanup
 }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
-
-log_tail() { tail -n "${1:-20}" "$SLOG" 2>/dev/null | cut -c 1-300 | sed 's/^/#   log: /'; }
 
 # folded DB EXP: no slot row of EXP's counters or goal sums left, and its
 # element_variants rows equal the live totals
@@ -108,35 +97,14 @@ goal_sums_mismatch() {
 }
 
 # ------------------------------------------------------------ our server
-{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    [ -e "$SOCK/.s.PGSQL.$1" ]
-}
-port=$((55000 + RANDOM % 4000))
-while port_busy "$port"; do port=$((port + 1)); done
-export PGPORT=$port
-as_pg "$ABT_BIN/initdb" -D "$PGD" -A trust -U postgres -E UTF8 --no-locale -N \
-    >"$WORK/initdb.log" 2>&1 || { sed 's/^/# /' "$WORK/initdb.log"; bail "initdb failed"; }
-cat <<CONF | as_pg tee -a "$PGD/postgresql.conf" >/dev/null
-# ---- test/client/huge_values.sh ----
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-port = $port
-max_connections = 30
-max_worker_processes = 16
-shared_buffers = 32MB
-log_line_prefix = '%m [%p] '
-shared_preload_libraries = 'abtest'
-abtest.settle_interval = '200ms'
-CONF
-as_pg touch "$SLOG"
-if ! pg_ctl -l "$SLOG" -w -t 60 start >"$WORK/pg_ctl.log" 2>&1; then
-    sed 's/^/# /' "$WORK/pg_ctl.log"
-    log_tail
-    bail "could not start the test's own server"
-fi
-ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $port)"
+own_server_start \
+    "max_connections = 30" \
+    "max_worker_processes = 16" \
+    "shared_buffers = 32MB" \
+    "log_line_prefix = '%m [%p] '" \
+    "shared_preload_libraries = 'abtest'" \
+    "abtest.settle_interval = '200ms'"
+ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $PGPORT)"
 
 # Supabase's roles, before CREATE EXTENSION (which grants them what it grants)
 q postgres "

@@ -32,6 +32,7 @@ TXNS=200
 PGBOUNCER=${PGBOUNCER:-/usr/sbin/pgbouncer}
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/counters.sh"
 
 # qb DB SQL: through pgbouncer
 qb() { as_pg env PGHOST=127.0.0.1 PGPORT="$BPORT" PGUSER=postgres \
@@ -202,65 +203,22 @@ is "$(q "$DB" "SELECT count(DISTINCT slot) > 1 FROM abtest.variant_counters")" "
    "counters were written from several backend slots"
 
 # allocations/conversions per variant: live counters vs the assignment rows
-is "$(q "$DB" "WITH a AS (
-          SELECT a.experiment_id, s.value::uuid AS variant_id, count(*) AS allocations,
-                 count(*) FILTER (WHERE a.converted_at IS NOT NULL) AS conversions
-            FROM abtest.assignments a, jsonb_each_text(a.variants) s
-           GROUP BY 1, 2)
-        SELECT coalesce(string_agg(format('%s/%s: counters %s/%s, rows %s/%s', t.experiment_id,
-                                 t.variant_id, t.total_allocations, t.total_conversions,
-                                 a.allocations, a.conversions), '; '), '')
-          FROM abtest.variant_totals t
-          FULL JOIN a ON a.experiment_id = t.experiment_id AND a.variant_id = t.variant_id
-         WHERE (t.total_allocations, t.total_conversions)
-               IS DISTINCT FROM (coalesce(a.allocations, 0), coalesce(a.conversions, 0))")" "" \
+# (lib/counters.sh)
+is "$(counter_mismatches "$DB" totals)" "" \
    "abtest.variant_totals equals the counts from abtest.assignments (allocations and conversions)"
 is "$(q "$DB" "SELECT count(*) FROM abtest.variant_totals WHERE total_allocations = 0")" "0" \
    "every variant got visitors"
-is "$(q "$DB" "SELECT count(*) FROM abtest.assignments a
-                WHERE (a.converted_at IS NOT NULL) <> EXISTS (
-                      SELECT 1 FROM abtest.conversions c
-                       WHERE c.experiment_id = a.experiment_id AND c.user_id = a.user_id)")" "0" \
+is "$(event_mismatches "$DB" converted)" "" \
    "converted_at is set exactly for the visitors with conversion events"
-is "$(q "$DB" "SELECT count(*) FROM abtest.conversions c WHERE NOT EXISTS (
-                  SELECT 1 FROM abtest.assignments a
-                   WHERE a.experiment_id = c.experiment_id AND a.user_id = c.user_id)")" "0" \
+is "$(event_mismatches "$DB" unassigned)" "" \
    "no conversion event of an unassigned visitor"
 
-# rollups: per experiment and bucket, per variant and bucket
-is "$(q "$DB" "WITH r AS (
-          SELECT experiment_id, bucket, sum(assignments) AS n, sum(conversions) AS c
-            FROM abtest.experiment_timeline GROUP BY 1, 2),
-        a AS (
-          SELECT experiment_id, date_bin('15 minutes', assigned_at, '2000-01-01 00:00+00') AS bucket,
-                 count(*) AS n, count(converted_at) AS c
-            FROM abtest.assignments GROUP BY 1, 2)
-        SELECT coalesce(string_agg(format('%s@%s: rollup %s/%s, rows %s/%s', coalesce(r.experiment_id,
-                        a.experiment_id), coalesce(r.bucket, a.bucket), r.n, r.c, a.n, a.c), '; '), '')
-          FROM r FULL JOIN a USING (experiment_id, bucket)
-         WHERE (r.n, r.c) IS DISTINCT FROM (a.n, a.c)")" "" \
+# rollups: per experiment and bucket, per variant and bucket, per experiment
+is "$(counter_mismatches "$DB" buckets)" "" \
    "abtest.experiment_timeline sums equal assignments and conversions per bucket"
-is "$(q "$DB" "WITH r AS (
-          SELECT experiment_id, variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c
-            FROM abtest.variant_timeline GROUP BY 1, 2, 3),
-        a AS (
-          SELECT a.experiment_id, s.value::uuid AS variant_id,
-                 date_bin('15 minutes', a.assigned_at, '2000-01-01 00:00+00') AS bucket,
-                 count(*) AS n, count(a.converted_at) AS c
-            FROM abtest.assignments a, jsonb_each_text(a.variants) s GROUP BY 1, 2, 3)
-        SELECT coalesce(string_agg(format('%s/%s@%s: rollup %s/%s, rows %s/%s',
-                        coalesce(r.experiment_id, a.experiment_id), coalesce(r.variant_id, a.variant_id),
-                        coalesce(r.bucket, a.bucket), r.n, r.c, a.n, a.c), '; '), '')
-          FROM r FULL JOIN a USING (experiment_id, variant_id, bucket)
-         WHERE (r.n, r.c) IS DISTINCT FROM (a.n, a.c)")" "" \
+is "$(counter_mismatches "$DB" variant_buckets)" "" \
    "abtest.variant_timeline sums equal assignments and conversions per variant and bucket"
-is "$(q "$DB" "SELECT coalesce(string_agg(format('%s: rollup %s, rows %s', e.name, r.n, a.n), '; '), '')
-          FROM abtest.experiments e
-          LEFT JOIN (SELECT experiment_id, sum(assignments) n FROM abtest.experiment_timeline
-                      GROUP BY 1) r ON r.experiment_id = e.id
-          LEFT JOIN (SELECT experiment_id, count(*) n FROM abtest.assignments
-                      GROUP BY 1) a ON a.experiment_id = e.id
-         WHERE coalesce(r.n, 0) <> coalesce(a.n, 0)")" "" \
+is "$(counter_mismatches "$DB" experiments)" "" \
    "every experiment's rollup total equals its assignment count"
 
 # settled copies: settling then gives the same numbers as the live view

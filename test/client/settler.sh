@@ -40,26 +40,13 @@ EXP=5e000000-0000-4000-8000-000000000001
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lib/own_server.sh"
 
-unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
-export PGHOST=$SOCK PGUSER=postgres
-unset PGPORT
-export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
-
-as_pg() { (cd / && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
-pg_ctl() { as_pg "$ABT_BIN/pg_ctl" -D "$PGD" "$@"; }
-q() { "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-
 cleanup() {
     trap - EXIT HUP INT TERM
-    stop_server
-    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
+    own_server_cleanup
 }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
 
-log_tail() { tail -n "${1:-20}" "$SLOG" 2>/dev/null | sed 's/^/#   log: /'; }
-launcher_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abtest launcher'"; }
-has_launcher() { [ -n "$(launcher_pid)" ]; }
 accepts() { q postgres "SELECT 1" >/dev/null; }
 dboid() { q postgres "SELECT oid FROM pg_database WHERE datname = '$1'"; }
 ready_count() { grep -c 'database system is ready to accept connections' "$SLOG"; }
@@ -67,21 +54,6 @@ reinitialized() { [ "$(ready_count)" -gt "$ready" ]; }
 new_settler() { local p; p=$(settler_pid abt_settle); [ -n "$p" ] && [ "$p" != "$before" ]; }
 said_absent() { grep -q "abtest settler: no abtest 1.1 or later in database $1," "$SLOG"; }
 
-# setup DB: an experiment with 2 elements x 2 variants
-setup() {
-    q "$1" "
-SET abtest.publication = '';
-CREATE EXTENSION IF NOT EXISTS abtest;
-INSERT INTO abtest.experiments (id, name, status) VALUES ('$EXP', 'settler', 'active');
-INSERT INTO abtest.experiment_elements (id, experiment_id, name, position) VALUES
-  ('5e100000-0000-4000-8000-000000000001', '$EXP', 'headline', 0),
-  ('5e200000-0000-4000-8000-000000000002', '$EXP', 'button', 1);
-INSERT INTO abtest.element_variants (element_id, name, is_control, position)
-SELECT e.id, v.name, v.ctl, v.pos
-  FROM abtest.experiment_elements e,
-       (VALUES ('control', true, 0), ('treatment', false, 1)) v(name, ctl, pos)
- WHERE e.experiment_id = '$EXP';" >/dev/null
-}
 # load DB PREFIX N: N new visitors (in 4 sessions at once), a third converting
 load() {
     local i pids=()
@@ -93,21 +65,9 @@ load() {
     done
     for i in "${pids[@]}"; do wait "$i" || return 1; done
 }
-# settled DB: element_variants = variant_totals = the assignment rows, and
-# no slot row of the counters left unfolded
-SETTLED_SQL="
-SELECT count(*) FROM abtest.element_variants v
-  JOIN abtest.variant_totals t ON t.variant_id = v.id
-  JOIN (SELECT s.value::uuid AS variant_id, count(*) AS a, count(converted_at) AS c
-          FROM abtest.assignments, jsonb_each_text(variants) s GROUP BY 1) x ON x.variant_id = v.id
- WHERE v.total_allocations = t.total_allocations AND v.total_conversions = t.total_conversions
-   AND t.total_allocations = x.a AND t.total_conversions = x.c
-   AND v.conversion_rate = t.conversion_rate"
-settled() {
-    [ "$(q "$1" "$SETTLED_SQL")" = 4 ] &&
-        [ "$(q "$1" "SELECT count(*) FROM abtest.variant_counters WHERE slot <> 0")" = 0 ]
-}
+# settled DB (lib/own_server.sh): the settler folded everything
 exact_diag() {
+    counter_mismatches "$1" totals 2>&1 | sed 's/^/#   /'
     q "$1" "SELECT v.name, v.total_allocations, v.total_conversions, t.total_allocations, t.total_conversions
               FROM abtest.element_variants v JOIN abtest.variant_totals t ON t.variant_id = v.id" 2>&1 \
         | sed 's/^/#   /'
@@ -118,46 +78,25 @@ check_settled() { # DB DESCRIPTION
 }
 
 # ------------------------------------------------------------ our server
-{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    [ -e "$SOCK/.s.PGSQL.$1" ]
-}
-port=$((55000 + RANDOM % 4000))
-while port_busy "$port"; do port=$((port + 1)); done
-export PGPORT=$port
-as_pg "$ABT_BIN/initdb" -D "$PGD" -A trust -U postgres -E UTF8 --no-locale -N \
-    >"$WORK/initdb.log" 2>&1 || { sed 's/^/# /' "$WORK/initdb.log"; bail "initdb failed"; }
-cat <<CONF | as_pg tee -a "$PGD/postgresql.conf" >/dev/null
-# ---- test/client/settler.sh ----
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-port = $port
-max_connections = 40
-max_worker_processes = 16
-shared_buffers = 32MB
-restart_after_crash = on
-wal_level = replica
-max_wal_senders = 0
-log_min_messages = debug1
-log_line_prefix = '%m [%p] '
-shared_preload_libraries = 'abtest'
-abtest.settle_interval = '200ms'
-CONF
-as_pg touch "$SLOG"
-if ! pg_ctl -l "$SLOG" -w -t 60 start >"$WORK/pg_ctl.log" 2>&1; then
-    sed 's/^/# /' "$WORK/pg_ctl.log"
-    log_tail
-    bail "could not start the test's own server"
-fi
-ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $port)"
+own_server_start \
+    "max_connections = 40" \
+    "max_worker_processes = 16" \
+    "shared_buffers = 32MB" \
+    "restart_after_crash = on" \
+    "wal_level = replica" \
+    "max_wal_senders = 0" \
+    "log_min_messages = debug1" \
+    "log_line_prefix = '%m [%p] '" \
+    "shared_preload_libraries = 'abtest'" \
+    "abtest.settle_interval = '200ms'"
+ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $PGPORT)"
 check "the launcher runs (backend_type 'abtest launcher')" wait_for 30 has_launcher
 
 # ------------------------------------------------------------ settling
 q postgres "CREATE DATABASE abt_settle" >/dev/null || bail "CREATE DATABASE"
 q postgres "CREATE DATABASE abt_plain" >/dev/null || bail "CREATE DATABASE"
 q postgres "CREATE DATABASE abt_old" >/dev/null || bail "CREATE DATABASE"
-setup abt_settle || bail "setup"
+settler_setup abt_settle settler || bail "setup"
 check "CREATE EXTENSION starts a settler for its database" wait_for 30 has_settler abt_settle
 is "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'abtest settler'")" 1 \
    "one settler in all: none for the databases without abtest"
@@ -177,7 +116,7 @@ is "$(q abt_settle "SELECT count(*) FROM abtest.experiment_timeline
 # others nor loses a count.
 EXP2=5e000000-0000-4000-8000-000000000002
 q postgres "CREATE DATABASE abt_fail" >/dev/null || bail "CREATE DATABASE"
-setup abt_fail || bail "setup abt_fail"
+settler_setup abt_fail settler || bail "setup abt_fail"
 q abt_fail "
 INSERT INTO abtest.experiments (id, name, status) VALUES ('$EXP2', 'second', 'active');
 INSERT INTO abtest.experiment_elements (id, experiment_id, name, position) VALUES
@@ -272,7 +211,7 @@ check_settled abt_settle "after the immediate restart and more load: still exact
 # ------------------------------------------------------------ leaving
 q abt_settle "DROP EXTENSION abtest CASCADE" >/dev/null || bail "DROP EXTENSION"
 check "DROP EXTENSION ends the settler" wait_for 30 no_settler abt_settle
-setup abt_settle || bail "setup again"
+settler_setup abt_settle settler || bail "setup again"
 check "CREATE EXTENSION again starts it again" wait_for 30 has_settler abt_settle
 load abt_settle sixth 50 || bail "load"
 check_settled abt_settle "and it settles the new experiment"
@@ -295,7 +234,7 @@ else
 fi
 is "$(launcher_pid)/$(settler_pid abt_old)" "/" "no launcher, and no settler for abt_old"
 q postgres "CREATE DATABASE abt_manual" >/dev/null || bail "CREATE DATABASE"
-setup abt_manual || bail "setup"
+settler_setup abt_manual settler || bail "setup"
 load abt_manual before 50 || bail "load"
 pid=$(q abt_manual "SELECT abt_settler_start()")
 check "abt_settler_start() starts a settler ($pid)" has_settler abt_manual

@@ -43,29 +43,15 @@ DB=abt_hook
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lib/own_server.sh"
 
-unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
-export PGHOST=$SOCK PGUSER=postgres
-unset PGPORT
-export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
-
-as_pg() { (cd / && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
-pg_ctl() { as_pg "$ABT_BIN/pg_ctl" -D "$PGD" "$@"; }
-q() { "$ABT_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-
 HOLDER=
 cleanup() {
     trap - EXIT HUP INT TERM
     exec 7>&- 2>/dev/null
     if [ -n "$HOLDER" ]; then kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null; fi
-    stop_server
-    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
+    own_server_cleanup
 }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
-
-log_tail() { tail -n "${1:-20}" "$SLOG" 2>/dev/null | sed 's/^/#   log: /'; }
-launcher_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'abtest launcher'"; }
-has_launcher() { [ -n "$(launcher_pid)" ]; }
 
 # as ROLE SQL: runs SQL (statements on lines of their own: one query each)
 # as ROLE in database postgres; prints "ok" or the SQLSTATE of the error
@@ -77,45 +63,17 @@ as() {
     printf '%s\n' "$out" | sed -n 's/.*ERROR: *\([0-9A-Z]\{5\}\)$/\1/p' | head -n 1
 }
 
-# setup DB: an experiment with 2 elements x 2 variants
-setup() {
-    q "$1" "
-SET abtest.publication = '';
-CREATE EXTENSION IF NOT EXISTS abtest;
-INSERT INTO abtest.experiments (id, name, status) VALUES ('$EXP', 'hook', 'active');
-INSERT INTO abtest.experiment_elements (id, experiment_id, name, position) VALUES
-  ('5e100000-0000-4000-8000-000000000001', '$EXP', 'headline', 0),
-  ('5e200000-0000-4000-8000-000000000002', '$EXP', 'button', 1);
-INSERT INTO abtest.element_variants (element_id, name, is_control, position)
-SELECT e.id, v.name, v.ctl, v.pos
-  FROM abtest.experiment_elements e,
-       (VALUES ('control', true, 0), ('treatment', false, 1)) v(name, ctl, pos)
- WHERE e.experiment_id = '$EXP';" >/dev/null
-}
 # load DB PREFIX: 30 new visitors, a third converting
 load() {
     q "$1" "SELECT count(abt_assign('$EXP', '$2-' || g)) FROM generate_series(1, 30) g;
             SELECT count(abt_convert('$EXP', '$2-' || g)) FROM generate_series(1, 30, 3) g;" >/dev/null
-}
-# settled DB: element_variants = variant_totals = the assignment rows, and
-# no slot row of the counters left unfolded (as test/client/settler.sh)
-SETTLED_SQL="
-SELECT count(*) FROM abtest.element_variants v
-  JOIN abtest.variant_totals t ON t.variant_id = v.id
-  JOIN (SELECT s.value::uuid AS variant_id, count(*) AS a, count(converted_at) AS c
-          FROM abtest.assignments, jsonb_each_text(variants) s GROUP BY 1) x ON x.variant_id = v.id
- WHERE v.total_allocations = t.total_allocations AND v.total_conversions = t.total_conversions
-   AND t.total_allocations = x.a AND t.total_conversions = x.c"
-settled() {
-    [ "$(q "$1" "$SETTLED_SQL")" = 4 ] &&
-        [ "$(q "$1" "SELECT count(*) FROM abtest.variant_counters WHERE slot <> 0")" = 0 ]
 }
 
 # new_db DB: database DB owned by abt_owner, with the experiment, a settler
 # that folded a first load
 new_db() {
     q postgres "CREATE DATABASE $1 OWNER abt_owner" >/dev/null || bail "CREATE DATABASE $1"
-    setup "$1" || bail "setup $1"
+    settler_setup "$1" hook || bail "setup $1"
     wait_for 30 has_settler "$1" || bail "no settler for $1"
     load "$1" first || bail "load $1"
     wait_for 30 settled "$1" || bail "$1 not settled"
@@ -144,37 +102,16 @@ refused() {
 }
 
 # ------------------------------------------------------------ our server
-{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    [ -e "$SOCK/.s.PGSQL.$1" ]
-}
-port=$((55000 + RANDOM % 4000))
-while port_busy "$port"; do port=$((port + 1)); done
-export PGPORT=$port
-as_pg "$ABT_BIN/initdb" -D "$PGD" -A trust -U postgres -E UTF8 --no-locale -N \
-    >"$WORK/initdb.log" 2>&1 || { sed 's/^/# /' "$WORK/initdb.log"; bail "initdb failed"; }
-cat <<CONF | as_pg tee -a "$PGD/postgresql.conf" >/dev/null
-# ---- test/client/settler_hook.sh ----
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-port = $port
-max_connections = 40
-max_worker_processes = 20
-shared_buffers = 32MB
-wal_level = replica
-max_wal_senders = 0
-log_line_prefix = '%m [%p] '
-shared_preload_libraries = 'abtest'
-abtest.settle_interval = '200ms'
-CONF
-as_pg touch "$SLOG"
-if ! pg_ctl -l "$SLOG" -w -t 60 start >"$WORK/pg_ctl.log" 2>&1; then
-    sed 's/^/# /' "$WORK/pg_ctl.log"
-    log_tail
-    bail "could not start the test's own server"
-fi
-ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $port)"
+own_server_start \
+    "max_connections = 40" \
+    "max_worker_processes = 20" \
+    "shared_buffers = 32MB" \
+    "wal_level = replica" \
+    "max_wal_senders = 0" \
+    "log_line_prefix = '%m [%p] '" \
+    "shared_preload_libraries = 'abtest'" \
+    "abtest.settle_interval = '200ms'"
+ok "own server up with shared_preload_libraries = 'abtest' (socket $SOCK, port $PGPORT)"
 check "the launcher runs" wait_for 30 has_launcher
 
 q postgres "CREATE ROLE abt_anon LOGIN;

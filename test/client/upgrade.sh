@@ -54,6 +54,7 @@ TAG=$$_$RANDOM
 WORK=$ABT_TMP/upgrade.$TAG
 { mkdir -p "$WORK" && chmod 755 "$WORK"; } || { echo "Bail out! cannot create $WORK"; exit 1; }
 . test/client/lib/tap.sh
+. test/client/lib/counters.sh
 
 # sha256 of the scripts of released versions.  Never change a line; add the
 # scripts of each new release (e.g. abtest--1.0--1.1.sql when 1.1 is out).
@@ -83,16 +84,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
-
-# same_file DESCRIPTION GOT EXPECTED: the two files are equal (diff if not)
-same_file() {
-    if cmp -s "$2" "$3"; then
-        ok "$1"
-    else
-        not_ok "$1"
-        diff "$3" "$2" | head -n 30 | cut -c 1-300 | sed 's/^/#   /'
-    fi
-}
 
 # ----------------------------------------------------- 1. released scripts
 for entry in "${RELEASED_SHA256[@]}"; do
@@ -276,31 +267,6 @@ SELECT 'member', pubname, schemaname, tablename FROM pg_publication_tables ORDER
 SQL
 }
 
-# The live counters and rollups against the rows they count: '' when they agree.
-counter_mismatches() {
-    q "$1" "WITH a AS (
-              SELECT a.experiment_id, s.value::uuid AS variant_id, count(*) AS allocations,
-                     count(a.converted_at) AS conversions
-                FROM abtest.assignments a, jsonb_each_text(a.variants) s GROUP BY 1, 2),
-            e AS (
-              SELECT a.experiment_id, count(*) AS n, count(a.converted_at) AS c
-                FROM abtest.assignments a GROUP BY 1),
-            r AS (
-              SELECT experiment_id, sum(assignments) AS n, sum(conversions) AS c
-                FROM abtest.experiment_timeline GROUP BY 1)
-            SELECT concat_ws('; ',
-              (SELECT string_agg(format('variant %s: counters %s/%s, rows %s/%s', t.variant_id,
-                                        t.total_allocations, t.total_conversions,
-                                        coalesce(a.allocations, 0), coalesce(a.conversions, 0)), '; ')
-                 FROM abtest.variant_totals t
-                 FULL JOIN a ON a.experiment_id = t.experiment_id AND a.variant_id = t.variant_id
-                WHERE (t.total_allocations, t.total_conversions)
-                      IS DISTINCT FROM (coalesce(a.allocations, 0), coalesce(a.conversions, 0))),
-              (SELECT string_agg(format('experiment %s: rollups %s/%s, rows %s/%s',
-                                        coalesce(e.experiment_id, r.experiment_id), r.n, r.c, e.n, e.c), '; ')
-                 FROM e FULL JOIN r ON r.experiment_id = e.experiment_id
-                WHERE (e.n, e.c) IS DISTINCT FROM (r.n, r.c)))"
-}
 members() {
     q "$1" "SELECT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
              WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
@@ -321,32 +287,6 @@ SELECT 'metric stats', trim_scale(s.value_sum), trim_scale(s.value_sum_squares),
        to_jsonb(s) - 'value_sum' - 'value_sum_squares'
   FROM abt_metric_stats(ARRAY['$EXP1', '$UNKNOWN', '$EXP2']::uuid[]) WITH ORDINALITY s ORDER BY s.ordinality;
 SQL
-}
-# goal_mismatches DB: the goal sums against the events they count ('' when equal)
-goal_mismatches() {
-    q "$1" "WITH y AS (
-              SELECT c.experiment_id, c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y, count(*) AS events
-                FROM abtest.conversions c
-                JOIN abtest.assignments a ON a.experiment_id = c.experiment_id AND a.user_id = c.user_id
-               GROUP BY 1, 2, 3),
-            d AS (
-              SELECT y.experiment_id, v.value::uuid AS variant_id, y.goal, count(*) AS n, sum(y.y) AS s,
-                     sum(y.y * y.y) AS q
-                FROM y JOIN abtest.assignments a ON a.experiment_id = y.experiment_id AND a.user_id = y.user_id,
-                     jsonb_each_text(a.variants) v
-               GROUP BY 1, 2, 3),
-            t AS (
-              SELECT experiment_id, variant_id, goal, sum(converters) AS n, sum(value_sum) AS s,
-                     sum(value_sum_squares) AS q
-                FROM abtest.goal_counters GROUP BY 1, 2, 3)
-            SELECT concat_ws('; ',
-              (SELECT string_agg(format('%s %s: sums %s/%s/%s, events %s/%s/%s', coalesce(t.variant_id, d.variant_id),
-                                        coalesce(t.goal, d.goal), t.n, t.s, t.q, d.n, d.s, d.q), '; ')
-                 FROM t FULL JOIN d USING (experiment_id, variant_id, goal)
-                WHERE (t.n, t.s, t.q) IS DISTINCT FROM (d.n, d.s, d.q)),
-              (SELECT string_agg(format('visitor %s %s', coalesce(g.user_id, y.user_id), coalesce(g.goal, y.goal)), '; ')
-                 FROM abtest.visitor_goals g FULL JOIN y USING (experiment_id, user_id, goal)
-                WHERE (g.value_total, g.events) IS DISTINCT FROM (y.y, y.events)))"
 }
 # access_model DB: who may do what -- the extension's functions (security,
 # privileges), the abtest relations' privileges, policies and triggers

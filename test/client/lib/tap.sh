@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test/client/lib/tap.sh -- sourced by the client tests: TAP output and psql
 # as the postgres OS user against the suite's server (PGHOST, PGPORT).
 # Needs WORK (a scratch directory the postgres user can enter) and ABT_BIN.
@@ -19,6 +20,15 @@ is() {
     else
         not_ok "$3"
         printf '#   got:      %s\n#   expected: %s\n' "${1:0:2000}" "${2:0:2000}"
+    fi
+}
+# same_file DESCRIPTION GOT EXPECTED: the two files are equal (diff if not)
+same_file() {
+    if cmp -s "$2" "$3"; then
+        ok "$1"
+    else
+        not_ok "$1"
+        diff "$3" "$2" | head -n 30 | cut -c 1-300 | sed 's/^/#   /'
     fi
 }
 diag() { printf '# %s\n' "$@"; }
