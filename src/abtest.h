@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "pg_compat.h"
+#include "version.h"
 
 #include "executor/spi.h"
 #include "lib/ilist.h"
@@ -179,7 +180,7 @@ typedef struct AbtConfig
 	bool		goals_loaded;	/* goals below are loaded (on first need) */
 	int			ngoals;			/* 0: the experiment declares no goals */
 	AbtGoal    *goals;
-	bool		loaded_1_1;		/* has_forced below is known (1.1 load) */
+	AbtVersion	loaded;			/* the columns loaded: 1.1 knows has_forced */
 	bool		has_forced;		/* abtest.forced_variants pins someone (1.1) */
 } AbtConfig;
 
@@ -259,17 +260,9 @@ extern void abt_restore_user(const AbtUserContext *saved);
 extern void abt_check_time_choice(TimestampTz at, AbtTable table, const char *what);
 
 /*
- * experiment_lock.c.  An entry point's version: the script its SQL function
- * belongs to (1.0's functions call the 1.0 C symbols, 1.1's the _1_1 ones),
- * which decides the locks a writer takes (a database at 1.0 has 1.0's
- * trigger).
+ * experiment_lock.c.  An entry point's version (version.h) decides the
+ * locks a writer takes (a database at 1.0 has 1.0's trigger).
  */
-typedef enum AbtVersion
-{
-	ABT_VERSION_1_0,
-	ABT_VERSION_1_1
-} AbtVersion;
-
 extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id, AbtVersion version);
 extern bool abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait);
 
@@ -292,35 +285,24 @@ extern Oid	abt_shard_relation(Oid namespace, const char *name, int64 shard);
 extern void abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id);
 extern uint64 abt_citus_invalidations(void);
 
-/* local_shards.c: a new visitor's statements on this node's shards (Citus) */
-typedef enum AbtShardStatement
-{
-	ABT_SHARD_INSERT,			/* assign.c insert_sql */
-	ABT_SHARD_FILL,				/* fill_sql */
-	ABT_SHARD_INSERT_ONLY,		/* insert_only_sql */
-	ABT_SHARD_ADD_COUNTS,		/* add_counts_sql */
-	ABT_SHARD_EVENT_METRICS,	/* convert.c event_metrics_sql */
-	ABT_SHARD_FIRST_EVENT_METRICS,	/* first_event_metrics_sql */
-	ABT_NSHARD_STATEMENTS
-} AbtShardStatement;
-extern SPIPlanPtr abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which,
-									   const char *sql, int nargs, Oid *argtypes);
-extern SPIPlanPtr abt_plan_on_shards(SPIPlanPtr *cache, pg_uuid_t *experiment_id,
-									 AbtShardStatement which, const char *sql,
-									 int nargs, Oid *argtypes);
+/* local_shards.c: an experiment's shards on this node (Citus) */
+extern SPIPlanPtr abt_local_shard_plan(pg_uuid_t *experiment_id, const char *sql, int nargs,
+									   Oid *argtypes, int *index);
+extern bool abt_rows_here(pg_uuid_t *experiment_id, int n, const Oid *tables,
+						  const char *const *names, int64 *shards, Oid *here);
 extern void abt_citus_one_shard_at_a_time(void);
 
 /* lookup.c: the experiment row joined with the visitor's assignment */
 extern void abt_lookup_relcache_changed(Oid relid);
-extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
-extern void abt_lookup_1_1(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
+extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtVersion api_version,
+					   AbtLookup *out);
 extern Jsonb *abt_lookup_forced(pg_uuid_t *experiment_id, text *user_id);
 extern Jsonb *abt_lookup_holdout_group(pg_uuid_t *holdout_id, text *user_id);
 
 /* config_cache.c */
 extern void abt_config_cache_init(void);
-extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
-extern AbtConfig *abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version);
+extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 config_version,
+								 AbtVersion api_version);
 extern void abt_config_load_goals(AbtConfig *config);
 extern bool abt_config_reserve(AbtConfig *config, Size size);
 extern void abt_config_charge(AbtConfig *config);
