@@ -30,14 +30,20 @@ execute(AbtStatement *statement, SPIPlanPtr plan, Datum *args, const char *nulls
 	return SPI_processed;
 }
 
-/* Executes statement's kept plan (made for Citus to route, on Citus). */
+/*
+ * Executes statement's kept plan (made for Citus to route, on Citus).  Only
+ * after abt_plans_for_citus(), which drops the plans made for the other
+ * deployment: a plan still kept is the right one.
+ */
 static uint64
 execute_kept(AbtStatement *statement, Datum *args, const char *nulls)
 {
-	return execute(statement,
-				   abt_plan(&statement->plan, statement->sql, statement->nargs,
-							statement->argtypes),
-				   args, nulls);
+	SPIPlanPtr	plan = statement->plan;
+
+	if (plan == NULL)
+		plan = abt_plan(&statement->plan, statement->sql, statement->nargs,
+						statement->argtypes);
+	return execute(statement, plan, args, nulls);
 }
 
 /* Runs routed steps in order until one finds or writes no row; its rows. */

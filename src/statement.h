@@ -42,9 +42,9 @@ struct AbtStatement
 	 * On Citus, where it does not run on shards here and Citus would not
 	 * route its SQL to the experiment's shard in one step (an INSERT ...
 	 * SELECT, a WITH holding an INSERT): statements Citus routes that do its
-	 * work, in order, NULL-terminated.  Each takes the first of this
-	 * statement's parameters; one that finds or writes no row ends the run,
-	 * which then answers no row.  NULL: the statement itself is routed.
+	 * work, in order, NULL-terminated.  Each takes the first (its nargs) of
+	 * this statement's parameters; one that finds or writes no row ends the
+	 * run, which then answers no row.  NULL: the statement itself is routed.
 	 */
 	AbtStatement *const *routed;
 
