@@ -9,7 +9,8 @@
  * abt_settle, restore.c's trigger, and the settler's workers in settler.c)
  * call down into the shared services (argument checks, the lookup, the
  * configuration cache, the answer builder, the analytics' shared reads,
- * SPI plans, the shard statements, the experiment locks, the owner switch,
+ * the hot-path statements (statement.c: one server or Citus), SPI plans
+ * and the plans on shards, the experiment locks, the owner switch,
  * Citus's metadata), which call down into the leaves (abtest's relations
  * in relations.c; GrowthBook hashing and bucketing in growthbook.c;
  * statistics in stats_math.c, metric_math.c and special_math.c; the rules

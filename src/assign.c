@@ -9,7 +9,7 @@
  * one more statement that inserts the assignment and, only if this call won
  * the insert, adds one to the counters and timeline rollups in the rows of
  * this backend's slot.  Slots are backend ids (abt_slot(): made unique
- * across the nodes of a Citus cluster), unique among live backends, so
+ * across the nodes of a cluster), unique among live backends, so
  * concurrent visitors never wait on each other's counter rows and cannot
  * deadlock; concurrent first calls for one visitor meet on the primary key,
  * and the loser returns the winner's assignment.
@@ -32,11 +32,10 @@
 #include "experiment_config.h"
 #include "experiment_lock.h"
 #include "growthbook.h"
-#include "local_shards.h"
 #include "lookup.h"
 #include "owner.h"
 #include "rules.h"
-#include "spi_plans.h"
+#include "statement.h"
 
 PG_FUNCTION_INFO_V1(abt_assign);
 PG_FUNCTION_INFO_V1(abt_assign_batch);
@@ -44,14 +43,6 @@ PG_FUNCTION_INFO_V1(abt_assign_bulk);
 PG_FUNCTION_INFO_V1(abt_assign_1_1);
 PG_FUNCTION_INFO_V1(abt_assign_batch_1_1);
 PG_FUNCTION_INFO_V1(abt_assign_bulk_1_1);
-
-static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr fill_plan = NULL;
-static SPIPlanPtr insert_only_plan = NULL;
-static SPIPlanPtr add_counts_plan = NULL;
-static SPIPlanPtr active_plan = NULL;
-static SPIPlanPtr insert_values_plan = NULL;
-static SPIPlanPtr count_plan = NULL;
 
 /* Allocations of one bulk call, summed per variant, added once at the end. */
 typedef struct BulkVariant
@@ -68,20 +59,16 @@ typedef struct BulkCounts
 
 /*
  * $1 experiment, $2 visitor, $3 variant map, $4 assigned_at, $5 slot,
- * $6 chosen variant ids (sorted), $7 rollup bucket of $4.
- *
- * Inserts the assignment and, only if this call inserted it, adds one to the
- * slot's counter and rollup rows with plain UPDATEs (cheaper than upserts,
- * which lock the row before updating it).  Returns whether the assignment
- * was inserted, and which rows the UPDATEs found: the variant ids of the
- * counter rows and of the variant rollup rows, and whether the experiment
- * rollup row was found.  The few times a row is missing (a new slot, a new
- * 15-minute bucket, or the settler folded the slot's rows, src/settle.c),
- * fill_sql adds one to exactly the rows that were not found.
+ * $6 chosen variant ids (sorted), $7 rollup bucket of $4: the parameters of
+ * insert and of the statements that stand in for it (insert_only takes the
+ * first four).
  */
+static Oid	insert_types[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
+UUIDARRAYOID, TIMESTAMPTZOID};
+
 /*
- * The counting part of insert_sql, shared with count_sql below: GUARD
- * makes each UPDATE depend on the assignment's INSERT.
+ * The counting part of insert, shared with count below: GUARD makes each
+ * UPDATE depend on the assignment's INSERT.
  */
 #define COUNT_CTES(GUARD) \
 " counters AS (" \
@@ -106,42 +93,65 @@ typedef struct BulkCounts
 "       (SELECT pg_catalog.count(*) FROM experiment_rollup) AS experiment_rollup_found," \
 "       (SELECT pg_catalog.array_agg(variant_id) FROM variant_rollup) AS variant_rollups_found"
 
-static const char *insert_sql =
-"WITH ins AS ("
-"  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
-"  SELECT $1, $2, $3, $4 WHERE EXISTS ("
-"    SELECT FROM abtest.experiments e"
-"     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
-"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
-"  RETURNING 1),"
-COUNT_CTES(" AND EXISTS (SELECT FROM ins)")
-COUNT_RESULT("(SELECT pg_catalog.count(*) FROM ins)");
+/*
+ * Where the tables are distributed and insert or insert_only must be routed
+ * to the experiment's shard (statement.h), its SQL would not get there in
+ * one step: only a SELECT, UPDATE or DELETE inside a WITH is routed, and an
+ * INSERT ... SELECT only between distributed tables.  These statements,
+ * each routed, do the same in this order: the status re-check, the INSERT,
+ * and, when it inserted, count (insert_only: the first two).
+ */
+static AbtStatement active = {
+	.what = "checking the experiment's status",
+	.sql = "SELECT FROM abtest.experiments e"
+	" WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active'",
+	.nargs = 1, .argtypes = insert_types, .result = SPI_OK_SELECT
+};
+
+static AbtStatement insert_values = {
+	.what = "storing an assignment",
+	.sql = "INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
+	" VALUES ($1, $2, $3, $4)"
+	" ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING",
+	.nargs = 4, .argtypes = insert_types, .result = SPI_OK_INSERT
+};
+
+static AbtStatement count = {
+	.what = "storing an assignment",
+	.sql = "WITH" COUNT_CTES("") COUNT_RESULT("1::pg_catalog.int8"),
+	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT
+};
+
+static AbtStatement *const insert_routed[] = {&active, &insert_values, &count, NULL};
+static AbtStatement *const insert_only_routed[] = {&active, &insert_values, NULL};
 
 /*
- * On Citus (abt_distribute()), where the experiment's shards are on this
- * node (a call Citus delegated here), insert_sql runs on the shards
- * themselves (local_shards.c).  Elsewhere it would not reach the shard in
- * one step: Citus routes only SELECT, UPDATE and DELETE inside a WITH, and
- * an INSERT ... SELECT only between distributed tables.  There the same
- * steps are three routed statements, run in this order: the status
- * re-check and the INSERT (insert_routed()), and, when it inserted,
- * count_sql.  The bulk form runs the first two in place of insert_only_sql.
+ * insert: inserts the assignment and, only if this call inserted it, adds
+ * one to the slot's counter and rollup rows with plain UPDATEs (cheaper than
+ * upserts, which lock the row before updating it).  Returns whether the
+ * assignment was inserted, and which rows the UPDATEs found: the variant ids
+ * of the counter rows and of the variant rollup rows, and whether the
+ * experiment rollup row was found.  The few times a row is missing (a new
+ * slot, a new 15-minute bucket, or the settler folded the slot's rows,
+ * src/settle.c), fill adds one to exactly the rows that were not found.
  */
-static const char *active_sql =
-"SELECT FROM abtest.experiments e"
-" WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active'";
+static AbtStatement insert = {
+	.what = "storing an assignment",
+	.sql =
+	"WITH ins AS ("
+	"  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
+	"  SELECT $1, $2, $3, $4 WHERE EXISTS ("
+	"    SELECT FROM abtest.experiments e"
+	"     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
+	"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
+	"  RETURNING 1),"
+	COUNT_CTES(" AND EXISTS (SELECT FROM ins)")
+	COUNT_RESULT("(SELECT pg_catalog.count(*) FROM ins)"),
+	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT,
+	.on_shards = true, .routed = insert_routed
+};
 
-static const char *insert_values_sql =
-"INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
-" VALUES ($1, $2, $3, $4)"
-" ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING";
-
-static const char *count_sql =
-"WITH"
-COUNT_CTES("")
-COUNT_RESULT("1::pg_catalog.int8");
-
-/* Result columns of insert_sql (SPI numbers from 1). */
+/* Result columns of insert (SPI numbers from 1). */
 enum
 {
 	INSERT_COL_INSERTED = 1,
@@ -156,57 +166,76 @@ enum
  * $4 rollup bucket, $5 variant ids of the missing variant rollup rows,
  * $6 whether the experiment rollup row is missing.
  *
- * Adds one to each row insert_sql did not find: it creates the row, or,
+ * Adds one to each row insert did not find: it creates the row, or,
  * when the row exists after all, adds to it.  The row can exist only when
  * another transaction wrote this slot: a prepared transaction of an earlier
- * backend with the same id, or a Citus worker's connection; a row the
- * settler deleted meanwhile is simply created again.  So the counts are
- * exact whoever writes a slot.
+ * backend with the same id, or a connection another node of a cluster
+ * opened for this backend; a row the settler deleted meanwhile is simply
+ * created again.  So the counts are exact whoever writes a slot.
  */
-static const char *fill_sql =
-"WITH counters AS ("
-"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
-"  SELECT $1, v.id, $2, 1 FROM pg_catalog.unnest($3) AS v(id)"
-"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
-"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1),"
-" variant_rollup AS ("
-"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
-"  SELECT $1, v.id, $4, $2, 1 FROM pg_catalog.unnest($5) AS v(id)"
-"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
-"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
-"  SELECT $1, $4, $2, 1 WHERE $6"
-"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1";
+static Oid	fill_types[6] = {UUIDOID, INT4OID, UUIDARRAYOID, TIMESTAMPTZOID, UUIDARRAYOID,
+BOOLOID};
+
+static AbtStatement fill = {
+	.what = "creating counter rows",
+	.sql =
+	"WITH counters AS ("
+	"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
+	"  SELECT $1, v.id, $2, 1 FROM pg_catalog.unnest($3) AS v(id)"
+	"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
+	"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1),"
+	" variant_rollup AS ("
+	"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
+	"  SELECT $1, v.id, $4, $2, 1 FROM pg_catalog.unnest($5) AS v(id)"
+	"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
+	"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
+	"  SELECT $1, $4, $2, 1 WHERE $6"
+	"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1",
+	.nargs = 6, .argtypes = fill_types, .result = SPI_OK_INSERT, .on_shards = true
+};
 
 /*
  * The bulk form inserts assignments alone and adds the counts once per call:
  * updating one counter row once per visitor in a single transaction would
  * walk an ever longer chain of the transaction's own row versions.
  */
-static const char *insert_only_sql =
-"INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
-" SELECT $1, $2, $3, $4 WHERE EXISTS ("
-"   SELECT FROM abtest.experiments e"
-"    WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
-" ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING";
+static AbtStatement insert_only = {
+	.what = "storing an assignment",
+	.sql =
+	"INSERT INTO abtest.assignments (experiment_id, user_id, variants, assigned_at)"
+	" SELECT $1, $2, $3, $4 WHERE EXISTS ("
+	"   SELECT FROM abtest.experiments e"
+	"    WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
+	" ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING",
+	.nargs = 4, .argtypes = insert_types, .result = SPI_OK_INSERT,
+	.on_shards = true, .routed = insert_only_routed
+};
 
 /* $1 experiment, $2 slot, $3 bucket, $4 variant ids, $5 their counts, $6 assignments */
-static const char *add_counts_sql =
-"WITH counters AS ("
-"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
-"  SELECT $1, u.id, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
-"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
-"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) excluded.allocations),"
-" variant_rollup AS ("
-"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
-"  SELECT $1, u.id, $3, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
-"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments)"
-"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
-"  VALUES ($1, $3, $2, $6)"
-"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments";
+static Oid	add_counts_types[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDARRAYOID, INT8ARRAYOID,
+INT8OID};
+
+static AbtStatement add_counts = {
+	.what = "adding bulk counts",
+	.sql =
+	"WITH counters AS ("
+	"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
+	"  SELECT $1, u.id, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
+	"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
+	"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) excluded.allocations),"
+	" variant_rollup AS ("
+	"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
+	"  SELECT $1, u.id, $3, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
+	"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments)"
+	"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
+	"  VALUES ($1, $3, $2, $6)"
+	"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments",
+	.nargs = 6, .argtypes = add_counts_types, .result = SPI_OK_INSERT, .on_shards = true
+};
 
 /* Orders uuids bytewise, for a fixed lock order of counter rows. */
 static int
@@ -248,8 +277,6 @@ bulk_count(BulkCounts *bulk, pg_uuid_t *chosen, int n)
 static void
 bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 {
-	Oid			argtypes[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID,
-	UUIDARRAYOID, INT8ARRAYOID, INT8OID};
 	Datum		args[6];
 	int			nvariants = (int) hash_get_num_entries(bulk->variants);
 	pg_uuid_t  *variant_ids = palloc(sizeof(pg_uuid_t) * (nvariants + 1));
@@ -260,7 +287,6 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	HASH_SEQ_STATUS seq;
 	BulkVariant *v;
 	int			n = 0;
-	int			rc;
 
 	if (bulk->assignments == 0)
 		return;
@@ -286,29 +312,7 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 	args[4] = PointerGetDatum(construct_array(counts, nvariants, INT8OID,
 											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[5] = Int64GetDatum(bulk->assignments);
-	rc = SPI_execute_plan(abt_plan_on_shards(&add_counts_plan, experiment_id, ABT_SHARD_ADD_COUNTS,
-											 add_counts_sql, 6, argtypes),
-						  args, NULL, false, 0);
-	abt_check_spi(rc, SPI_OK_INSERT, "adding bulk counts");
-}
-
-/*
- * On Citus: inserts the assignment ($1 to $4 of args) if the experiment is
- * active, in two statements Citus routes; returns whether it inserted.
- */
-static bool
-insert_routed(Datum *args, Oid *argtypes)
-{
-	int			rc;
-
-	rc = SPI_execute_plan(abt_plan(&active_plan, active_sql, 1, argtypes), args, NULL, false, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "checking the experiment's status");
-	if (SPI_processed == 0)
-		return false;
-	rc = SPI_execute_plan(abt_plan(&insert_values_plan, insert_values_sql, 4, argtypes),
-						  args, NULL, false, 0);
-	abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
-	return SPI_processed == 1;
+	(void) abt_run(&add_counts, experiment_id, args, NULL);
 }
 
 /*
@@ -352,23 +356,19 @@ missing_variants(HeapTuple tuple, TupleDesc desc, int col, pg_uuid_t *chosen, in
  * when a concurrent call for the same visitor had stored one first, or the
  * experiment was deleted or stopped enrolling since the caller's lookup (the
  * insert re-checks it after taking the experiment's lock: the lock of the
- * caller's `version`, experiment_lock.c).
+ * caller's api_version, experiment_lock.c).
  */
 static bool
 store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk,
-					 AbtVersion version)
+					 AbtVersion api_version)
 {
-	Oid			argtypes[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OID,
-	UUIDARRAYOID, TIMESTAMPTZOID};
 	JsonbParseState *state = NULL;
 	JsonbValue *map;
 	pg_uuid_t  *chosen;
 	Datum	   *chosen_datums;
 	Datum		args[7];
-	int			rc;
 	bool		inserted;
-	SPIPlanPtr	plan = NULL;
 
 	if (config->nelements == 0)
 		ereport(ERROR,
@@ -417,7 +417,7 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	args[5] = PointerGetDatum(construct_array(chosen_datums, config->nelements, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[6] = TimestampTzGetDatum(abt_rollup_bucket(at));
-	abt_lock_experiment_shared(experiment_id, version);
+	abt_lock_experiment_shared(experiment_id, api_version);
 	if (bulk == NULL)
 	{
 		HeapTuple	tuple;
@@ -427,20 +427,9 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		ArrayType  *rollups_missing;
 		bool		experiment_rollup_missing;
 
-		if (!abt_plans_for_citus())
-			plan = abt_plan(&insert_plan, insert_sql, 7, argtypes);
-		else
-			plan = abt_local_shard_plan(experiment_id, ABT_SHARD_INSERT, insert_sql, 7, argtypes);
-		if (plan != NULL)
-			rc = SPI_execute_plan(plan, args, NULL, false, 0);
-		else
-		{
-			if (!insert_routed(args, argtypes))
-				return false;
-			rc = SPI_execute_plan(abt_plan(&count_plan, count_sql, 7, argtypes), args, NULL,
-								  false, 0);
-		}
-		abt_check_spi(rc, SPI_OK_SELECT, "storing an assignment");
+		/* no row: routed, it found the experiment not active or the visitor stored */
+		if (abt_run(&insert, experiment_id, args, NULL) == 0)
+			return false;
 		tuple = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
 		Assert(desc->natts == INSERT_NCOLS);
@@ -460,8 +449,6 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		SPI_freetuptable(SPI_tuptable);
 		if (counters_missing != NULL || rollups_missing != NULL || experiment_rollup_missing)
 		{
-			Oid			fill_types[6] = {UUIDOID, INT4OID, UUIDARRAYOID, TIMESTAMPTZOID,
-			UUIDARRAYOID, BOOLOID};
 			Datum		fill_args[6];
 			char		fill_nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
@@ -473,26 +460,12 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			fill_args[4] = PointerGetDatum(rollups_missing);
 			fill_nulls[4] = rollups_missing == NULL ? 'n' : ' ';
 			fill_args[5] = BoolGetDatum(experiment_rollup_missing);
-			rc = SPI_execute_plan(abt_plan_on_shards(&fill_plan, experiment_id, ABT_SHARD_FILL,
-													 fill_sql, 6, fill_types),
-								  fill_args, fill_nulls, false, 0);
-			abt_check_spi(rc, SPI_OK_INSERT, "creating counter rows");
+			(void) abt_run(&fill, experiment_id, fill_args, fill_nulls);
 		}
 		return true;
 	}
 
-	if (abt_plans_for_citus() &&
-		(plan = abt_local_shard_plan(experiment_id, ABT_SHARD_INSERT_ONLY, insert_only_sql,
-									 4, argtypes)) == NULL)
-		inserted = insert_routed(args, argtypes);
-	else
-	{
-		if (plan == NULL)
-			plan = abt_plan(&insert_only_plan, insert_only_sql, 4, argtypes);
-		rc = SPI_execute_plan(plan, args, NULL, false, 0);
-		abt_check_spi(rc, SPI_OK_INSERT, "storing an assignment");
-		inserted = SPI_processed == 1;
-	}
+	inserted = abt_run(&insert_only, experiment_id, args, NULL) == 1;
 	if (inserted)
 		bulk_count(bulk, chosen, config->nelements);
 	return inserted;
@@ -604,7 +577,7 @@ group_is_holdout(AbtConfig *holdout, Jsonb *group)
  * cannot bucket anyone, holds nobody.
  */
 static bool
-holdout_holds(AbtLookup *lookup, text *user_id, TimestampTz at)
+holdout_holds(AbtLookup *lookup, text *user_id, TimestampTz at, AbtVersion api_version)
 {
 	AbtConfig  *holdout;
 	Jsonb	   *group;
@@ -616,7 +589,7 @@ holdout_holds(AbtLookup *lookup, text *user_id, TimestampTz at)
 									VARDATA_ANY(user_id), VARSIZE_ANY_EXHDR(user_id)),
 						 lookup->holdout_coverage))
 		return false;
-	holdout = abt_config_get_1_1(&lookup->holdout_id, lookup->holdout_version);
+	holdout = abt_config_get(&lookup->holdout_id, lookup->holdout_version, api_version);
 	if (holdout->nelements == 0)
 		return false;
 	for (int i = 0; i < holdout->nelements; i++)
@@ -630,10 +603,10 @@ holdout_holds(AbtLookup *lookup, text *user_id, TimestampTz at)
 
 		/*
 		 * a concurrent first call that stored the group first chose the same
-		 * one (the choice is deterministic); holdouts are 1.1's
+		 * one (the choice is deterministic)
 		 */
 		(void) store_new_assignment(&lookup->holdout_id, user_id, at, holdout, &group, NULL,
-									ABT_VERSION_1_1);
+									api_version);
 	}
 	return group_is_holdout(holdout, group);
 }
@@ -654,12 +627,12 @@ namespace_admits(AbtLookup *lookup, text *user_id)
 
 /*
  * Assigns one visitor in one experiment; the caller is connected to SPI and
- * the answer is built in `answer_context`.  v11: the database is at 1.1
- * (namespaces and forced variants apply).
+ * the answer is built in `answer_context`.  From api_version 1.1 on, pins,
+ * holdouts and namespaces apply.
  */
 static Jsonb *
 assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
-		   MemoryContext answer_context, BulkCounts *bulk, bool v11)
+		   MemoryContext answer_context, BulkCounts *bulk, AbtVersion api_version)
 {
 	AbtLookup	lookup;
 	AbtConfig  *config = NULL;
@@ -668,10 +641,7 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	MemoryContext oldcontext;
 	Jsonb	   *answer;
 
-	if (v11)
-		abt_lookup_1_1(experiment_id, user_id, &lookup);
-	else
-		abt_lookup(experiment_id, user_id, &lookup);
+	abt_lookup(experiment_id, user_id, api_version, &lookup);
 	if (!lookup.experiment_found)
 		abt_report_unknown_experiment(experiment_id);
 
@@ -680,9 +650,9 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	 * completed one (QA may preview a draft), and nothing is stored or
 	 * counted; only experiments with pins pay for the second query
 	 */
-	if (v11 && strcmp(lookup.status, "completed") != 0)
+	if (api_version >= ABT_VERSION_1_1 && strcmp(lookup.status, "completed") != 0)
 	{
-		config = abt_config_get_1_1(experiment_id, lookup.version);
+		config = abt_config_get(experiment_id, lookup.version, api_version);
 		if (config->has_forced)
 		{
 			Jsonb	   *pins = abt_lookup_forced(experiment_id, user_id);
@@ -704,10 +674,11 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	{
 		if (lookup.assigned)
 			enrolled = true;
-		else if (strcmp(lookup.status, "active") == 0 && holdout_holds(&lookup, user_id, at))
+		else if (strcmp(lookup.status, "active") == 0 &&
+				 holdout_holds(&lookup, user_id, at, api_version))
 		{
 			/* 1.1: held out: the controls, nothing stored in this experiment */
-			config = abt_config_get_1_1(experiment_id, lookup.version);
+			config = abt_config_get(experiment_id, lookup.version, api_version);
 			lookup.variants = control_map(config);
 			lookup.held_out = true;
 		}
@@ -719,9 +690,9 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		{
 			Jsonb	   *stored_map;
 
-			config = abt_config_get(experiment_id, lookup.version);
+			config = abt_config_get(experiment_id, lookup.version, api_version);
 			is_new = store_new_assignment(experiment_id, user_id, at, config, &stored_map, bulk,
-										  v11 ? ABT_VERSION_1_1 : ABT_VERSION_1_0);
+										  api_version);
 			if (is_new)
 			{
 				lookup.assigned = true;
@@ -732,24 +703,25 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			{
 				/*
 				 * a concurrent first call won: answer with what it stored; or
-				 * the experiment is gone or no longer active: say so
+				 * the experiment is gone or no longer active: say so (what
+				 * every version reads: the enrolment rules were applied)
 				 */
-				abt_lookup(experiment_id, user_id, &lookup);
+				abt_lookup(experiment_id, user_id, ABT_VERSION_1_0, &lookup);
 				if (!lookup.experiment_found)
 					abt_report_unknown_experiment(experiment_id);
 			}
 			enrolled = lookup.assigned;
 		}
 		if (enrolled)
-			config = abt_config_get(experiment_id, lookup.version);
+			config = abt_config_get(experiment_id, lookup.version, api_version);
 	}
 
 	/*
 	 * 1.1: the holdout's configuration, fetched since, may have emptied the
 	 * cache (a full or invalidated cache is dropped whole): fetch ours again
 	 */
-	if (v11 && config != NULL && !enrolled && !lookup.held_out)
-		config = abt_config_get_1_1(experiment_id, lookup.version);
+	if (api_version >= ABT_VERSION_1_1 && config != NULL && !enrolled && !lookup.held_out)
+		config = abt_config_get(experiment_id, lookup.version, api_version);
 
 	oldcontext = MemoryContextSwitchTo(answer_context);
 	answer = abt_answer(experiment_id, &lookup, config, enrolled, is_new);
@@ -757,55 +729,55 @@ assign_one(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	return answer;
 }
 
-static Datum assign_entry(FunctionCallInfo fcinfo, bool v11);
-static Datum assign_batch_entry(FunctionCallInfo fcinfo, bool v11);
-static Datum assign_bulk_entry(FunctionCallInfo fcinfo, bool v11);
+static Datum assign_entry(FunctionCallInfo fcinfo, AbtVersion api_version);
+static Datum assign_batch_entry(FunctionCallInfo fcinfo, AbtVersion api_version);
+static Datum assign_bulk_entry(FunctionCallInfo fcinfo, AbtVersion api_version);
 
 /* SQL (1.0): abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
 Datum
 abt_assign(PG_FUNCTION_ARGS)
 {
-	return assign_entry(fcinfo, false);
+	return assign_entry(fcinfo, ABT_VERSION_1_0);
 }
 
 /* SQL (1.1): abt_assign, with namespaces and forced variants */
 Datum
 abt_assign_1_1(PG_FUNCTION_ARGS)
 {
-	return assign_entry(fcinfo, true);
+	return assign_entry(fcinfo, ABT_VERSION_1_1);
 }
 
 /* SQL (1.0): abt_assign_batch; see assign_batch_entry */
 Datum
 abt_assign_batch(PG_FUNCTION_ARGS)
 {
-	return assign_batch_entry(fcinfo, false);
+	return assign_batch_entry(fcinfo, ABT_VERSION_1_0);
 }
 
 /* SQL (1.1): abt_assign_batch, with namespaces and forced variants */
 Datum
 abt_assign_batch_1_1(PG_FUNCTION_ARGS)
 {
-	return assign_batch_entry(fcinfo, true);
+	return assign_batch_entry(fcinfo, ABT_VERSION_1_1);
 }
 
 /* SQL (1.0): abt_assign_bulk; see assign_bulk_entry */
 Datum
 abt_assign_bulk(PG_FUNCTION_ARGS)
 {
-	return assign_bulk_entry(fcinfo, false);
+	return assign_bulk_entry(fcinfo, ABT_VERSION_1_0);
 }
 
 /* SQL (1.1): abt_assign_bulk, with namespaces and forced variants */
 Datum
 abt_assign_bulk_1_1(PG_FUNCTION_ARGS)
 {
-	return assign_bulk_entry(fcinfo, true);
+	return assign_bulk_entry(fcinfo, ABT_VERSION_1_1);
 }
 
 /* abt_assign(experiment_id uuid, user_id text, at timestamptz) returns jsonb */
 static Datum
-assign_entry(FunctionCallInfo fcinfo, bool v11)
+assign_entry(FunctionCallInfo fcinfo, AbtVersion api_version)
 {
 	pg_uuid_t  *experiment_id = abt_arg_experiment_id(fcinfo, 0);
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
@@ -818,7 +790,7 @@ assign_entry(FunctionCallInfo fcinfo, bool v11)
 	abt_check_time_choice(at, ABT_TABLE_ASSIGNMENTS, "assignment time");
 	SPI_connect();
 	abt_act_as_owner(&saved);
-	answer = assign_one(experiment_id, user_id, at, caller, NULL, v11);
+	answer = assign_one(experiment_id, user_id, at, caller, NULL, api_version);
 	abt_restore_user(&saved);
 	SPI_finish();
 	PG_RETURN_JSONB_P(answer);
@@ -831,7 +803,7 @@ assign_entry(FunctionCallInfo fcinfo, bool v11)
  * concurrent batches take row locks in one order.
  */
 static Datum
-assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
+assign_batch_entry(FunctionCallInfo fcinfo, AbtVersion api_version)
 {
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	TimestampTz at = abt_arg_time(fcinfo, 2, "assignment time");
@@ -877,7 +849,7 @@ assign_batch_entry(FunctionCallInfo fcinfo, bool v11)
 
 		CHECK_FOR_INTERRUPTS();
 		oldcontext = MemoryContextSwitchTo(per_call);
-		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller, NULL, v11);
+		answers[order[i]] = assign_one(&uuids[order[i]], user_id, at, caller, NULL, api_version);
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(per_call);
 	}
@@ -927,7 +899,7 @@ index_cmp_text(const void *a, const void *b, void *arg)
  * visitors in one call and one transaction, rows in the order given.
  */
 static Datum
-assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
+assign_bulk_entry(FunctionCallInfo fcinfo, AbtVersion api_version)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	pg_uuid_t  *experiment_id = abt_arg_experiment_id(fcinfo, 0);
@@ -974,7 +946,7 @@ assign_bulk_entry(FunctionCallInfo fcinfo, bool v11)
 		CHECK_FOR_INTERRUPTS();
 		oldcontext = MemoryContextSwitchTo(per_call);
 		answers[order[i]] = assign_one(experiment_id, DatumGetTextPP(elems[order[i]]), at,
-									   caller, &bulk, v11);
+									   caller, &bulk, api_version);
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(per_call);
 	}

@@ -62,10 +62,10 @@ static dlist_head config_lru = DLIST_STATIC_INIT(config_lru);	/* most recent fir
 static Size cache_bytes = 0;	/* memory of the contexts above and every entry's */
 static Size index_bytes = 0;	/* part of it: the two contexts and the hash */
 static uint64 experiments_changes_seen = 0;	/* abt_relation_changes: see config_get */
-static SPIPlanPtr load_plan = NULL;
+static SPIPlanPtr load_plans[ABT_NUM_VERSIONS];
 static SPIPlanPtr goals_plan = NULL;
 
-/* Result columns of load_sql (SPI numbers columns from 1). */
+/* Result columns of the load query (SPI numbers columns from 1). */
 enum
 {
 	LOAD_CONFIG_VERSION = 1,
@@ -78,42 +78,37 @@ enum
 	LOAD_VARIANT_CONTENT,
 	LOAD_VARIANT_WEIGHT,
 	LOAD_VARIANT_IS_CONTROL,
-	LOAD_VARIANT_POSITION
+	LOAD_VARIANT_POSITION,
+	LOAD_HAS_FORCED				/* 1.1 */
 };
 
-static const char *load_sql =
-"SELECT e.config_version, el.id, el.name, el.selector, el.seed,"
-"       v.id, v.name, v.content, v.weight, v.is_control, v.position"
-"  FROM abtest.experiments e"
-"  LEFT JOIN abtest.experiment_elements el"
-"         ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
-"  LEFT JOIN abtest.element_variants v"
-"         ON v.element_id OPERATOR(pg_catalog.=) el.id"
-" WHERE e.id OPERATOR(pg_catalog.=) $1"
-" ORDER BY el.position, el.id, v.position, v.id";
+/*
+ * The load query of each version: the experiment's elements and variants,
+ * in order, with the columns LATER adds after them.
+ */
+#define LOAD_SQL(LATER) \
+"SELECT e.config_version, el.id, el.name, el.selector, el.seed," \
+"       v.id, v.name, v.content, v.weight, v.is_control, v.position" LATER \
+"  FROM abtest.experiments e" \
+"  LEFT JOIN abtest.experiment_elements el" \
+"         ON el.experiment_id OPERATOR(pg_catalog.=) e.id" \
+"  LEFT JOIN abtest.element_variants v" \
+"         ON v.element_id OPERATOR(pg_catalog.=) el.id" \
+" WHERE e.id OPERATOR(pg_catalog.=) $1" \
+" ORDER BY el.position, el.id, v.position, v.id"
 
 /*
- * 1.1: load_sql's columns, then whether an owner pinned any visitor of the
- * experiment (abtest.forced_variants, which a 1.0 database lacks), so that
- * only experiments with pins pay for looking a visitor's pins up.  A pin's
+ * 1.1 adds whether an owner pinned any visitor of the experiment
+ * (abtest.forced_variants, which a 1.0 database lacks), so that only
+ * experiments with pins pay for looking a visitor's pins up.  A pin's
  * change gives the experiment a new config_version.
  */
-static SPIPlanPtr load_1_1_plan = NULL;
-
-#define LOAD_HAS_FORCED (LOAD_VARIANT_POSITION + 1)
-
-static const char *load_1_1_sql =
-"SELECT e.config_version, el.id, el.name, el.selector, el.seed,"
-"       v.id, v.name, v.content, v.weight, v.is_control, v.position,"
-"       EXISTS (SELECT FROM abtest.forced_variants f"
-"                WHERE f.experiment_id OPERATOR(pg_catalog.=) e.id)"
-"  FROM abtest.experiments e"
-"  LEFT JOIN abtest.experiment_elements el"
-"         ON el.experiment_id OPERATOR(pg_catalog.=) e.id"
-"  LEFT JOIN abtest.element_variants v"
-"         ON v.element_id OPERATOR(pg_catalog.=) el.id"
-" WHERE e.id OPERATOR(pg_catalog.=) $1"
-" ORDER BY el.position, el.id, v.position, v.id";
+static const char *const load_sql[ABT_NUM_VERSIONS] = {
+	[ABT_VERSION_1_0] = LOAD_SQL(""),
+	[ABT_VERSION_1_1] = LOAD_SQL(","
+								 "       EXISTS (SELECT FROM abtest.forced_variants f"
+								 "                WHERE f.experiment_id OPERATOR(pg_catalog.=) e.id)"),
+};
 
 /* The goals an experiment declares for visitors' conversions (1.1: abtest.goals). */
 static const char *goals_sql =
@@ -426,44 +421,21 @@ execute_as_owner(SPIPlanPtr plan, Datum *args, const char *what)
 	abt_check_spi(rc, SPI_OK_SELECT, what);
 }
 
-static AbtConfig *config_get(pg_uuid_t *experiment_id, int64 version, bool v11);
-
-/*
- * Returns the configuration of an experiment whose row carries `version`,
- * from the cache or freshly loaded.  The caller is connected to SPI.
- */
-AbtConfig *
-abt_config_get(pg_uuid_t *experiment_id, int64 version)
-{
-	return config_get(experiment_id, version, false);
-}
-
-/* abt_config_get, knowing whether anyone is pinned (1.1 databases only). */
-AbtConfig *
-abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version)
-{
-	return config_get(experiment_id, version, true);
-}
-
 /*
  * A configuration built from the rows of the load query, in a new context
  * under the caller's (freed with it if anything fails before the caller
  * moves it into the cache).
  */
 static void
-config_load(AbtConfig *config, pg_uuid_t *experiment_id, bool v11)
+config_load(AbtConfig *config, pg_uuid_t *experiment_id, AbtVersion api_version)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1];
 	MemoryContext oldcontext;
 
 	args[0] = UUIDPGetDatum(experiment_id);
-	if (v11)
-		execute_as_owner(abt_plan(&load_1_1_plan, load_1_1_sql, 1, argtypes), args,
-						 "loading an experiment configuration");
-	else
-		execute_as_owner(abt_plan(&load_plan, load_sql, 1, argtypes), args,
-						 "loading an experiment configuration");
+	execute_as_owner(abt_plan(&load_plans[api_version], load_sql[api_version], 1, argtypes),
+					 args, "loading an experiment configuration");
 	if (SPI_processed == 0)
 		abt_report_unknown_experiment(experiment_id);	/* deleted meanwhile */
 
@@ -471,8 +443,8 @@ config_load(AbtConfig *config, pg_uuid_t *experiment_id, bool v11)
 	memcpy(&config->experiment_id, experiment_id, UUID_LEN);
 	config->context = AllocSetContextCreate(CurrentMemoryContext, "abtest config",
 											ALLOCSET_SMALL_SIZES);
-	config->loaded_1_1 = v11;
-	if (v11)
+	config->loaded = api_version;
+	if (api_version >= ABT_VERSION_1_1)
 	{
 		bool		isnull;
 
@@ -486,9 +458,14 @@ config_load(AbtConfig *config, pg_uuid_t *experiment_id, bool v11)
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* Cached or loaded configuration; v11: with has_forced (1.1 load query). */
-static AbtConfig *
-config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
+/*
+ * Returns the configuration of an experiment whose row carries
+ * config_version, from the cache or freshly loaded, with the columns of
+ * api_version (1.1: has_forced; a database at 1.0 lacks what 1.1 reads).
+ * The caller is connected to SPI.
+ */
+AbtConfig *
+abt_config_get(pg_uuid_t *experiment_id, int64 config_version, AbtVersion api_version)
 {
 	AbtConfig  *config;
 	AbtConfig	loaded;
@@ -512,13 +489,13 @@ config_get(pg_uuid_t *experiment_id, int64 version, bool v11)
 	if (config_cache == NULL)
 		config_cache_create();
 	config = hash_search(config_cache, experiment_id, HASH_FIND, NULL);
-	if (config != NULL && config->version == version && (config->loaded_1_1 || !v11))
+	if (config != NULL && config->version == config_version && config->loaded >= api_version)
 	{
 		dlist_move_head(&config_lru, &config->lru_node);
 		return config;
 	}
 
-	config_load(&loaded, experiment_id, v11);
+	config_load(&loaded, experiment_id, api_version);
 	if (config != NULL)
 		config_evict(config);	/* an older version */
 	config = hash_search(config_cache, experiment_id, HASH_ENTER, &found);

@@ -11,6 +11,7 @@
 #include "utils/uuid.h"
 
 #include "experiment_config.h"
+#include "version.h"
 
 /* GUC abtest.cache_memory (config_cache.c), in kB: 8 MB by default */
 #define ABT_CACHE_MEMORY_DEFAULT 8192
@@ -34,14 +35,14 @@ typedef struct AbtConfig
 	bool		goals_loaded;	/* goals below are loaded (on first need) */
 	int			ngoals;			/* 0: the experiment declares no goals */
 	AbtGoal    *goals;
-	bool		loaded_1_1;		/* has_forced below is known (1.1 load) */
+	AbtVersion	loaded;			/* the columns loaded: 1.1 knows has_forced */
 	bool		has_forced;		/* abtest.forced_variants pins someone (1.1) */
 } AbtConfig;
 
 /* config_cache.c */
 extern void abt_config_cache_init(void);
-extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 version);
-extern AbtConfig *abt_config_get_1_1(pg_uuid_t *experiment_id, int64 version);
+extern AbtConfig *abt_config_get(pg_uuid_t *experiment_id, int64 config_version,
+								 AbtVersion api_version);
 extern void abt_config_load_goals(AbtConfig *config);
 extern bool abt_config_reserve(AbtConfig *config, Size size);
 extern void abt_config_charge(AbtConfig *config);

@@ -39,19 +39,13 @@
 #include "config_cache.h"
 #include "experiment_config.h"
 #include "experiment_lock.h"
-#include "local_shards.h"
 #include "lookup.h"
 #include "owner.h"
 #include "rules.h"
-#include "spi_plans.h"
+#include "statement.h"
 
 PG_FUNCTION_INFO_V1(abt_convert);
 PG_FUNCTION_INFO_V1(abt_convert_1_1);
-
-static SPIPlanPtr first_conversion_plan = NULL;
-static SPIPlanPtr event_plan = NULL;
-static SPIPlanPtr event_metrics_plan = NULL;
-static SPIPlanPtr first_event_metrics_plan = NULL;
 
 /*
  * The parameters of every statement here but event_sql (unused ones are
@@ -77,6 +71,13 @@ enum
 	NUM_PARAMS
 };
 #define NUM_PARAMS_1_0 (P_CTID + 1)
+
+static Oid	param_types[NUM_PARAMS] = {
+	[P_EXPERIMENT] = UUIDOID,[P_VISITOR] = TEXTOID,[P_AT] = TIMESTAMPTZOID,
+	[P_SLOT] = INT4OID,[P_ROLLUP_WIDTH] = INTERVALOID,[P_CTID] = TIDOID,
+	[P_GOAL] = TEXTOID,[P_VALUE] = NUMERICOID,[P_VARIANTS] = JSONBOID,
+	[P_COUNTED] = NUMERICOID
+};
 
 /*
  * The first conversion: sets converted_at of the row the lookup read (the
@@ -123,7 +124,7 @@ enum
  * variant_counters), converters, y's sum and y^2's sum moved from (y - v)
  * to y: y^2 - (y - v)^2 = (2y - v) v.
  * The event's id is given from the identity's sequence: the statement also
- * runs on a Citus shard, whose copy of the table has no identity
+ * runs on a shard, whose copy of the table has no identity
  * (local_shards.c).
  */
 #define EVENT_METRICS_CTES \
@@ -154,20 +155,29 @@ enum
 "                value_sum = c.value_sum OPERATOR(pg_catalog.+) excluded.value_sum," \
 "                value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares)"
 
-/* 1.0: the first conversion, then event_sql; returns 1 when it converted. */
-static const char *first_conversion_sql =
-FIRST_CONVERSION_CTES
-" SELECT pg_catalog.count(*) FROM conv";
+/* 1.0: the first conversion, then event; returns 1 when it converted. */
+static AbtStatement first_conversion = {
+	.what = "recording a first conversion",
+	.sql = FIRST_CONVERSION_CTES " SELECT pg_catalog.count(*) FROM conv",
+	.nargs = NUM_PARAMS_1_0, .argtypes = param_types, .result = SPI_OK_SELECT
+};
 
 /* 1.0: $1 experiment, $2 visitor, $3 goal, $4 value, $5 time */
-static const char *event_sql =
-"INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)"
-" VALUES ($1, $2, $3, $4, $5)";
+static Oid	event_types[5] = {UUIDOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID};
+
+static AbtStatement event = {
+	.what = "recording a conversion event",
+	.sql = "INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)"
+	" VALUES ($1, $2, $3, $4, $5)",
+	.nargs = 5, .argtypes = event_types, .result = SPI_OK_INSERT
+};
 
 /* 1.1, a returning converter: the event and its sums. */
-static const char *event_metrics_sql =
-"WITH" EVENT_METRICS_CTES
-" SELECT 0::pg_catalog.int8 FROM visitor";
+static AbtStatement event_metrics = {
+	.what = "recording a conversion event and its sums",
+	.sql = "WITH" EVENT_METRICS_CTES " SELECT 0::pg_catalog.int8 FROM visitor",
+	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
+};
 
 /*
  * 1.1, a visitor the lookup saw unconverted: the first conversion, the
@@ -177,10 +187,12 @@ static const char *event_metrics_sql =
  * visitor_goals row, so that two sessions converting one visitor queue on
  * the first and cannot deadlock on the second.
  */
-static const char *first_event_metrics_sql =
-FIRST_CONVERSION_CTES ","
-EVENT_METRICS_CTES
-" SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT pg_catalog.count(*) FROM visitor)";
+static AbtStatement first_event_metrics = {
+	.what = "recording a conversion event and its sums",
+	.sql = FIRST_CONVERSION_CTES "," EVENT_METRICS_CTES
+	" SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT pg_catalog.count(*) FROM visitor)",
+	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
+};
 
 /* -1, 0 or 1 as a numeric is below, equal to or above an int64. */
 static int
@@ -212,15 +224,15 @@ check_trusted_value(Numeric value)
  * insert into abtest.conversions itself):
  * a goal of at most ABT_MAX_VISITOR_GOAL_CHARS characters and, when the
  * experiment declares goals (abtest.goals), one of them, with a value
- * between 0 and the goal's max_value when it has one.  With `bounded`
- * (1.1: the value enters the goal sums) a value without a declared
+ * between 0 and the goal's max_value when it has one.  From api_version
+ * 1.1 on (the value enters the goal sums) a value without a declared
  * max_value lies between 0 and ABT_MAX_EVENT_VALUE.  Trusted callers'
  * events are not held to them: refunds, imports, any goal.  Reads only:
  * a rejected event has written nothing.
  */
 static void
-check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric value,
-					bool bounded)
+check_visitor_event(pg_uuid_t *experiment_id, int64 config_version, text *goal, Numeric value,
+					AbtVersion api_version)
 {
 	AbtConfig  *config;
 	AbtGoal    *declared = NULL;
@@ -232,7 +244,7 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric
 				 errmsg("conversion goal is too long"),
 				 errdetail("It has %d characters; a visitor's event may have at most %d.",
 						   nchars, ABT_MAX_VISITOR_GOAL_CHARS)));
-	config = abt_config_get(experiment_id, version);
+	config = abt_config_get(experiment_id, config_version, api_version);
 	abt_config_load_goals(config);
 	for (int i = 0; i < config->ngoals && declared == NULL; i++)
 		if (strlen(config->goals[i].name) == VARSIZE_ANY_EXHDR(goal) &&
@@ -258,7 +270,7 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric
 							   DatumGetCString(DirectFunctionCall1(numeric_out,
 																   NumericGetDatum(declared->max_value))))));
 	}
-	else if (bounded &&
+	else if (api_version >= ABT_VERSION_1_1 &&
 			 (numeric_cmp_int64(value, 0) < 0 || numeric_cmp_int64(value, ABT_MAX_EVENT_VALUE) > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -274,21 +286,14 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 version, text *goal, Numeric
  * conversion, false for a later one, NULL (nothing recorded) when the
  * visitor has no assignment in the experiment.  A visitor (owner.c) sends
  * events now, within check_visitor_event's rules; a trusted caller chooses
- * any time, goal and value.  With `metrics` (1.1) the event's statement
+ * any time, goal and value.  From api_version 1.1 on the event's statement
  * also keeps the per-goal sums, and every value entering them lies within
  * ABT_MAX_EVENT_VALUE (checked, as every rule here, before anything is
  * written).
  */
 static Datum
-convert(FunctionCallInfo fcinfo, bool metrics)
+convert(FunctionCallInfo fcinfo, AbtVersion api_version)
 {
-	static Oid	types[NUM_PARAMS] = {
-		[P_EXPERIMENT] = UUIDOID,[P_VISITOR] = TEXTOID,[P_AT] = TIMESTAMPTZOID,
-		[P_SLOT] = INT4OID,[P_ROLLUP_WIDTH] = INTERVALOID,[P_CTID] = TIDOID,
-		[P_GOAL] = TEXTOID,[P_VALUE] = NUMERICOID,[P_VARIANTS] = JSONBOID,
-		[P_COUNTED] = NUMERICOID
-	};
-	static Oid	event_types[5] = {UUIDOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID};
 	pg_uuid_t  *experiment_id;
 	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	text	   *goal = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
@@ -299,7 +304,6 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	Interval	rollup_width = {.time = ABT_ROLLUP_BUCKET_USECS};
 	Datum		args[NUM_PARAMS];
 	char		nulls[NUM_PARAMS];
-	int			rc;
 	bool		trusted;
 	bool		isnull;
 	AbtUserContext saved;
@@ -316,18 +320,19 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	trusted = abt_caller_may_insert(ABT_TABLE_CONVERSIONS);
 	if (!trusted)
 		abt_check_time_choice(at, ABT_TABLE_CONVERSIONS, "conversion time");
-	else if (metrics && value != NULL)
+	else if (api_version >= ABT_VERSION_1_1 && value != NULL)
 		check_trusted_value(value);
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
-	abt_lock_experiment_shared(experiment_id, metrics ? ABT_VERSION_1_1 : ABT_VERSION_1_0);
+	abt_lock_experiment_shared(experiment_id, api_version);
 	SPI_connect();
 	abt_act_as_owner(&saved);
-	abt_lookup(experiment_id, user_id, &lookup);
+	/* what every version reads: a conversion applies no enrolment rule */
+	abt_lookup(experiment_id, user_id, ABT_VERSION_1_0, &lookup);
 	if (!lookup.experiment_found)
 		abt_report_unknown_experiment(experiment_id);
 	if (!trusted)
-		check_visitor_event(experiment_id, lookup.version, goal, value, metrics);
+		check_visitor_event(experiment_id, lookup.version, goal, value, api_version);
 	if (!lookup.assigned)
 	{
 		abt_restore_user(&saved);
@@ -349,20 +354,11 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	args[P_COUNTED] = PG_ARGISNULL(3) ? DirectFunctionCall1(int4_numeric, Int32GetDatum(0))
 		: PG_GETARG_DATUM(3);
 
-	if (metrics)
+	if (api_version >= ABT_VERSION_1_1)
 	{
 		/* one statement: the event, its sums and, if due, the first conversion */
-		if (lookup.converted)
-			rc = SPI_execute_plan(abt_plan_on_shards(&event_metrics_plan, experiment_id,
-													 ABT_SHARD_EVENT_METRICS, event_metrics_sql,
-													 NUM_PARAMS, types),
-								  args, nulls, false, 0);
-		else
-			rc = SPI_execute_plan(abt_plan_on_shards(&first_event_metrics_plan, experiment_id,
-													 ABT_SHARD_FIRST_EVENT_METRICS,
-													 first_event_metrics_sql, NUM_PARAMS, types),
-								  args, nulls, false, 0);
-		abt_check_spi(rc, SPI_OK_SELECT, "recording a conversion event and its sums");
+		(void) abt_run(lookup.converted ? &event_metrics : &first_event_metrics, experiment_id,
+					   args, nulls);
 		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											1, &isnull)) == 1;
 	}
@@ -370,10 +366,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 	{
 		if (!lookup.converted)
 		{
-			rc = SPI_execute_plan(abt_plan(&first_conversion_plan, first_conversion_sql,
-										   NUM_PARAMS_1_0, types),
-								  args, NULL, false, 0);
-			abt_check_spi(rc, SPI_OK_SELECT, "recording a first conversion");
+			(void) abt_run(&first_conversion, experiment_id, args, NULL);
 			first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 												1, &isnull)) == 1;
 		}
@@ -382,9 +375,7 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 			args[P_VALUE], args[P_AT]};
 			char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
 
-			rc = SPI_execute_plan(abt_plan(&event_plan, event_sql, 5, event_types),
-								  event_args, event_nulls, false, 0);
-			abt_check_spi(rc, SPI_OK_INSERT, "recording a conversion event");
+			(void) abt_run(&event, experiment_id, event_args, event_nulls);
 		}
 	}
 	abt_restore_user(&saved);
@@ -396,12 +387,12 @@ convert(FunctionCallInfo fcinfo, bool metrics)
 Datum
 abt_convert(PG_FUNCTION_ARGS)
 {
-	return convert(fcinfo, false);
+	return convert(fcinfo, ABT_VERSION_1_0);
 }
 
 /* SQL (1.1): abt_convert, the event and the per-goal sums of abt_metric_stats. */
 Datum
 abt_convert_1_1(PG_FUNCTION_ARGS)
 {
-	return convert(fcinfo, true);
+	return convert(fcinfo, ABT_VERSION_1_1);
 }

@@ -9,18 +9,12 @@
 
 #include "utils/uuid.h"
 
-/*
- * experiment_lock.c.  An entry point's version: the script its SQL function
- * belongs to (1.0's functions call the 1.0 C symbols, 1.1's the _1_1 ones),
- * which decides the locks a writer takes (a database at 1.0 has 1.0's
- * trigger).
- */
-typedef enum AbtVersion
-{
-	ABT_VERSION_1_0,
-	ABT_VERSION_1_1
-} AbtVersion;
+#include "version.h"
 
+/*
+ * An entry point's version (version.h) decides the locks a writer takes (a
+ * database at 1.0 has 1.0's trigger).
+ */
 extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id, AbtVersion version);
 extern bool abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait);
 

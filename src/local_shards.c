@@ -1,13 +1,15 @@
 /*
  * local_shards.c
  *		On a Citus node that holds an experiment's shards (abt_distribute(),
- *		a page view Citus delegated here), a new visitor's statements run on
- *		the shards themselves, as they run on one server.  Citus plans every
- *		statement on a distributed table anew, about half a millisecond each
- *		on a worker, and a new visitor needs three of them (assign.c), a
- *		conversion's one statement is planned in steps through intermediate
- *		results (convert.c); the same statement naming the shards is a plain
- *		kept plan.  (A shard's copy of conversions has no identity column:
+ *		a page view Citus delegated here), the hot-path statements
+ *		(statement.h; statement.c asks here) run on the shards themselves, as
+ *		they run on one server, and the lookup reads them directly
+ *		(abt_rows_here, lookup.c).  Citus plans every statement on a
+ *		distributed table anew, about half a millisecond each on a worker,
+ *		and a new visitor needs three of them (assign.c), a conversion's one
+ *		statement is planned in steps through intermediate results
+ *		(convert.c); the same statement naming the shards is a plain kept
+ *		plan.  (A shard's copy of conversions has no identity column:
  *		the statements give conversions.id from the table's sequence.)
  *
  * The shards are found as Citus finds them, and where pg_dist_placement
@@ -64,11 +66,17 @@ static const struct
 	{"goal_counters_pkey", T_GOAL_COUNTERS},
 };
 
-/* Kept plans on one set of co-located shards. */
+/*
+ * Kept plans on one set of co-located shards, by statement (its index,
+ * given on its first use here): room for the hot path's statements.
+ */
+#define MAX_SHARD_STATEMENTS 16
+static int	nshard_statements = 0;
+
 typedef struct ShardPlans
 {
 	int64		shards[NTABLES];
-	SPIPlanPtr	plans[ABT_NSHARD_STATEMENTS];
+	SPIPlanPtr	plans[MAX_SHARD_STATEMENTS];
 } ShardPlans;
 
 #define MAX_SHARD_SETS 64
@@ -113,21 +121,83 @@ static void
 forget_shard_plans(void)
 {
 	for (int i = 0; i < nshard_sets; i++)
-		for (int k = 0; k < ABT_NSHARD_STATEMENTS; k++)
+		for (int k = 0; k < nshard_statements; k++)
 			if (shard_sets[i].plans[k] != NULL)
 				SPI_freeplan(shard_sets[i].plans[k]);
 	nshard_sets = 0;
 }
 
 /*
- * The kept plan of statement `which` (sql, naming abtest's tables as on one
- * server) on the shards of experiment_id, when they are all on this node,
+ * Whether a call may work on this node's shards: on Citus, and not in a
+ * transaction block: Citus does not know of these writes, and a later
+ * statement of the block could reach the same shards through a connection
+ * of its own.  (Citus delegates calls made outside one.)
+ */
+static bool
+shards_usable(void)
+{
+	return abt_on_citus() && !IsTransactionBlock();
+}
+
+/*
+ * Whether the shards of the n tables (in abtest's schema `namespace`) that
+ * hold experiment_id's rows are all on this node: their ids into shards[],
+ * their copies here into here[] (unless NULL).
+ */
+static bool
+shards_on_this_node(pg_uuid_t *experiment_id, Oid namespace, int n, const AbtRelation *tables,
+					int64 *shards, Oid *here)
+{
+	for (int t = 0; t < n; t++)
+	{
+		Oid			table = abt_relation(tables[t]);
+		Oid			copy;
+
+		shards[t] = OidIsValid(table) ? abt_citus_local_shard(table, experiment_id) : 0;
+		if (shards[t] == 0)
+			return false;		/* on another node */
+		copy = abt_shard_relation(namespace, abt_relation_name(tables[t]), shards[t]);
+		if (!OidIsValid(copy))
+			return false;
+		if (here != NULL)
+			here[t] = copy;
+	}
+	return true;
+}
+
+/*
+ * The relations that hold experiment_id's rows of the n tables on this
+ * node, for a direct read (lookup.c): the tables themselves on one server
+ * (shards[] zero), their shards where Citus places them on this node and a
+ * call may work on them (shards_usable); false where they are elsewhere
+ * (the caller runs a query Citus routes).
+ */
+bool
+abt_rows_here(pg_uuid_t *experiment_id, int n, const AbtRelation *tables, int64 *shards,
+			  Oid *here)
+{
+	if (!abt_on_citus())
+	{
+		for (int t = 0; t < n; t++)
+			here[t] = abt_relation(tables[t]);
+		memset(shards, 0, n * sizeof(int64));
+		return true;
+	}
+	if (!shards_usable() || !OidIsValid(abt_namespace()))
+		return false;
+	return shards_on_this_node(experiment_id, abt_namespace(), n, tables, shards, here);
+}
+
+/*
+ * The kept plan of a statement (sql, naming abtest's tables as on one
+ * server; *index, its place among the plans on shards, 0 until its first
+ * use here) on the shards of experiment_id, when they are all on this node,
  * with the shards to be written locked as Citus locks them; NULL when they
- * are not (the caller runs the statements Citus routes).  Caller in SPI.
+ * are not (statement.c runs what Citus routes).  Caller in SPI.
  */
 SPIPlanPtr
-abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const char *sql,
-					 int nargs, Oid *argtypes)
+abt_local_shard_plan(pg_uuid_t *experiment_id, const char *sql, int nargs, Oid *argtypes,
+					 int *index)
 {
 	static uint64 invalidations_seen = 0;
 	Oid			namespace;
@@ -135,13 +205,9 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 	int64		shards[NTABLES];
 	uint64		invalidations_before = abt_citus_invalidations();
 	ShardPlans *set = NULL;
+	int			k;
 
-	/*
-	 * Not in a transaction block: Citus does not know of these writes, and
-	 * a later statement of the block could reach the same shards through a
-	 * connection of its own.  (Citus delegates calls made outside one.)
-	 */
-	if (!abt_on_citus() || IsTransactionBlock())
+	if (!shards_usable())
 		return NULL;
 	if (invalidations_before != invalidations_seen)
 	{
@@ -154,11 +220,8 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 	for (int t = 0; t < NTABLES; t++)
 	{
 		tables[t] = abt_relation(table_relations[t]);
-		shards[t] = OidIsValid(tables[t]) ? abt_citus_local_shard(tables[t], experiment_id) : 0;
-		if (shards[t] == 0)
-			return NULL;		/* on another node */
-		if (!OidIsValid(abt_shard_relation(namespace, abt_relation_name(table_relations[t]),
-											shards[t])))
+		if (!shards_on_this_node(experiment_id, namespace, 1, &table_relations[t], &shards[t],
+								 NULL))
 			return NULL;
 	}
 
@@ -179,7 +242,14 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 		memcpy(set->shards, shards, sizeof(shards));
 		memset(set->plans, 0, sizeof(set->plans));
 	}
-	if (set->plans[which] == NULL)
+	if (*index == 0)
+	{
+		if (nshard_statements == MAX_SHARD_STATEMENTS)
+			elog(ERROR, "more than %d statements run on shards", MAX_SHARD_STATEMENTS);
+		*index = ++nshard_statements;
+	}
+	k = *index - 1;
+	if (set->plans[k] == NULL)
 	{
 		char	   *shard_sql = pstrdup(sql);
 		SPIPlanPtr	plan;
@@ -197,22 +267,7 @@ abt_local_shard_plan(pg_uuid_t *experiment_id, AbtShardStatement which, const ch
 				 shard_sql, SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_keepplan failed");
-		set->plans[which] = plan;
+		set->plans[k] = plan;
 	}
-	return set->plans[which];
-}
-
-/*
- * The kept plan of sql: on Citus, on this node's shards where they are here
- * (abt_local_shard_plan), else the plan kept in *cache.
- */
-SPIPlanPtr
-abt_plan_on_shards(SPIPlanPtr *cache, pg_uuid_t *experiment_id, AbtShardStatement which,
-				   const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = NULL;
-
-	if (abt_plans_for_citus())
-		plan = abt_local_shard_plan(experiment_id, which, sql, nargs, argtypes);
-	return plan != NULL ? plan : abt_plan(cache, sql, nargs, argtypes);
+	return set->plans[k];
 }

@@ -24,14 +24,13 @@
 #include "utils/snapmgr.h"
 
 #include "citus.h"
+#include "local_shards.h"
 #include "lookup.h"
 #include "pg_compat.h"
 #include "relations.h"
 #include "spi_plans.h"
 
-static SPIPlanPtr lookup_plan = NULL;
-
-/* Result columns of lookup_sql (SPI numbers columns from 1). */
+/* Result columns of the lookup query (SPI numbers columns from 1). */
 enum
 {
 	LOOKUP_STATUS = 1,
@@ -40,46 +39,41 @@ enum
 	LOOKUP_CONFIG_VERSION,
 	LOOKUP_VARIANTS,
 	LOOKUP_CONVERTED,
-	LOOKUP_CTID
-};
-
-static const char *lookup_sql =
-"SELECT e.status, e.seed, e.coverage, e.config_version,"
-"       a.variants, a.converted_at IS NOT NULL, a.ctid"
-"  FROM abtest.experiments e"
-"  LEFT JOIN abtest.assignments a"
-"         ON a.experiment_id OPERATOR(pg_catalog.=) e.id"
-"        AND a.user_id OPERATOR(pg_catalog.=) $2"
-" WHERE e.id OPERATOR(pg_catalog.=) $1";
-
-/*
- * 1.1: lookup_sql's columns, then the experiment's namespace range and its
- * holdout's id (columns a 1.0 database lacks: only the 1.1 entry points
- * run this).  Still one query for an experiment without a holdout: the
- * holdout's row is read by holdout_sql only where there is one (a join here
- * cost every page view about a tenth of its time), and the visitor's group
- * in the holdout, another experiment's assignment, by
- * abt_lookup_holdout_group when needed.
- */
-static SPIPlanPtr lookup_1_1_plan = NULL;
-
-enum
-{
-	LOOKUP_NAMESPACE = LOOKUP_CTID + 1,
+	LOOKUP_CTID,
+	LOOKUP_NAMESPACE,			/* 1.1 */
 	LOOKUP_NAMESPACE_START,
 	LOOKUP_NAMESPACE_END,
 	LOOKUP_HOLDOUT_ID
 };
 
-static const char *lookup_1_1_sql =
-"SELECT e.status, e.seed, e.coverage, e.config_version,"
-"       a.variants, a.converted_at IS NOT NULL, a.ctid,"
-"       e.namespace, e.namespace_start, e.namespace_end, e.holdout_id"
-"  FROM abtest.experiments e"
-"  LEFT JOIN abtest.assignments a"
-"         ON a.experiment_id OPERATOR(pg_catalog.=) e.id"
-"        AND a.user_id OPERATOR(pg_catalog.=) $2"
-" WHERE e.id OPERATOR(pg_catalog.=) $1";
+/*
+ * The lookup query of each version: the experiment row joined with the
+ * visitor's assignment, with the experiment's columns LATER adds.
+ */
+#define LOOKUP_SQL(LATER) \
+"SELECT e.status, e.seed, e.coverage, e.config_version," \
+"       a.variants, a.converted_at IS NOT NULL, a.ctid" LATER \
+"  FROM abtest.experiments e" \
+"  LEFT JOIN abtest.assignments a" \
+"         ON a.experiment_id OPERATOR(pg_catalog.=) e.id" \
+"        AND a.user_id OPERATOR(pg_catalog.=) $2" \
+" WHERE e.id OPERATOR(pg_catalog.=) $1"
+
+/*
+ * 1.1 adds the experiment's namespace range and its holdout's id (columns a
+ * 1.0 database lacks).  Still one query for an experiment without a
+ * holdout: the holdout's row is read by holdout_sql only where there is one
+ * (a join here cost every page view about a tenth of its time), and the
+ * visitor's group in the holdout, another experiment's assignment, by
+ * abt_lookup_holdout_group when needed.
+ */
+static const char *const lookup_sql[ABT_NUM_VERSIONS] = {
+	[ABT_VERSION_1_0] = LOOKUP_SQL(""),
+	[ABT_VERSION_1_1] = LOOKUP_SQL(","
+								   "       e.namespace, e.namespace_start, e.namespace_end, e.holdout_id"),
+};
+
+static SPIPlanPtr lookup_plans[ABT_NUM_VERSIONS];
 
 /* 1.1: an experiment's holdout row, $1 its id. */
 static SPIPlanPtr holdout_plan = NULL;
@@ -114,15 +108,8 @@ static const char *forced_sql =
 " WHERE f.experiment_id OPERATOR(pg_catalog.=) $1"
 "   AND f.user_id OPERATOR(pg_catalog.=) $2";
 
-static void lookup_run(SPIPlanPtr *plan, const char *sql, bool v11,
-					   pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
-
-/* Reads the experiment row and the visitor's assignment (caller is in SPI). */
-void
-abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
-{
-	lookup_run(&lookup_plan, lookup_sql, false, experiment_id, user_id, out);
-}
+static void lookup_run(AbtVersion api_version, pg_uuid_t *experiment_id, text *user_id,
+					   AbtLookup *out);
 
 /* Reads the row of the experiment's holdout into *out (none: holdout_found false). */
 static void
@@ -156,13 +143,14 @@ read_holdout(AbtLookup *out)
 }
 
 /*
- * abt_lookup plus the experiment's namespace range and its holdout's row
- * (1.1 databases only; the holdout costs a second query where there is one).
+ * Reads the experiment row and the visitor's assignment (caller is in SPI);
+ * 1.1 also the experiment's namespace range and its holdout's row (the
+ * holdout costs a second query where there is one).
  */
 void
-abt_lookup_1_1(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
+abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtVersion api_version, AbtLookup *out)
 {
-	lookup_run(&lookup_1_1_plan, lookup_1_1_sql, true, experiment_id, user_id, out);
+	lookup_run(api_version, experiment_id, user_id, out);
 	if (out->holdout_found)
 		read_holdout(out);
 }
@@ -223,7 +211,7 @@ abt_lookup_holdout_group(pg_uuid_t *holdout_id, text *user_id)
  * The lookup read directly through the two primary keys, without the
  * executor: starting a plan of a join and two index scans for every page
  * view cost about a third of a returning visitor's call in a profile.  It
- * reads what lookup_sql reads, as the caller's SPI query would (the owner,
+ * reads what the lookup query reads, as the caller's SPI query would (the owner,
  * past row-level security, a fresh snapshot after a command counter
  * increment), and is used only while the tables and keys have the shape
  * the 1.0 script gave them; otherwise the query runs.
@@ -231,7 +219,7 @@ abt_lookup_holdout_group(pg_uuid_t *holdout_id, text *user_id)
 typedef struct DirectLookup
 {
 	bool		ready;			/* the fields below are resolved and usable */
-	bool		v11;			/* the 1.1 columns exist */
+	AbtVersion	columns;		/* the newest version whose columns exist */
 	Oid			experiments;
 	Oid			experiments_pkey;
 	Oid			assignments;
@@ -252,10 +240,9 @@ static DirectLookup direct = {false};
 static bool direct_stale = true;
 
 /*
- * On Citus (abt_distribute()), the same read of the experiment's shards, for
- * the experiments whose shards are on this node (a call Citus delegated
- * here): one entry per pair of shards seen, forgotten after a relcache
- * invalidation of any of them.
+ * The same read of an experiment's shards, where this node holds them
+ * (abt_rows_here): one entry per pair of shards seen, forgotten after a
+ * relcache invalidation of any of them.
  */
 #define MAX_SHARD_LOOKUPS 64
 static DirectLookup shard_lookups[MAX_SHARD_LOOKUPS];
@@ -344,8 +331,9 @@ resolve_relations(DirectLookup *d, Oid experiments, Oid experiments_pkey,
 	d->e_holdout_id = get_attnum(experiments, "holdout_id");
 	d->a_variants = get_attnum(assignments, "variants");
 	d->a_converted_at = get_attnum(assignments, "converted_at");
-	d->v11 = d->e_namespace != InvalidAttrNumber && d->e_namespace_start != InvalidAttrNumber &&
-		d->e_namespace_end != InvalidAttrNumber && d->e_holdout_id != InvalidAttrNumber;
+	d->columns = d->e_namespace != InvalidAttrNumber && d->e_namespace_start != InvalidAttrNumber &&
+		d->e_namespace_end != InvalidAttrNumber && d->e_holdout_id != InvalidAttrNumber ?
+		ABT_VERSION_1_1 : ABT_VERSION_1_0;
 	d->ready = d->e_status != InvalidAttrNumber && d->e_seed != InvalidAttrNumber &&
 		d->e_coverage != InvalidAttrNumber && d->e_version != InvalidAttrNumber &&
 		d->a_variants != InvalidAttrNumber && d->a_converted_at != InvalidAttrNumber &&
@@ -365,50 +353,40 @@ resolve_direct(void)
 					  abt_relation(ABT_REL_EXPERIMENTS_PKEY),
 					  abt_relation(ABT_REL_ASSIGNMENTS),
 					  abt_relation(ABT_REL_ASSIGNMENTS_LOOKUP));
-	/* a Citus table's rows are in its shards (resolve_shards) */
-	if (direct.ready && (abt_is_citus_table(direct.experiments) ||
-						 abt_is_citus_table(direct.assignments)))
-		direct.ready = false;
 }
 
 /*
- * On Citus: the direct read of the experiment's shards, when Citus places
- * both on this node (it names a shard, and its indexes, by the table's and
- * the index's names and the shard id); NULL when not.  The shards are found
- * as Citus finds them (citus.c); what moves them sends invalidations.
+ * The direct read of experiment_id's rows where this node holds them
+ * (abt_rows_here, local_shards.c): the tables' (direct), or the
+ * experiment's shards' (a shard's index is named by the index's name and
+ * the shard id); NULL where neither.  What moves the shards sends
+ * invalidations.
  */
 static DirectLookup *
-resolve_shards(pg_uuid_t *experiment_id)
+resolve_here(pg_uuid_t *experiment_id)
 {
+	static const AbtRelation tables[2] = {ABT_REL_EXPERIMENTS, ABT_REL_ASSIGNMENTS};
+	Oid			here[2];
+	int64		shards[2];
 	Oid			namespace;
-	int64		experiments_shard;
-	int64		assignments_shard;
-	Oid			experiments;
-	Oid			assignments;
 	DirectLookup *d;
 
-	/* not in a transaction block: see local_shards.c */
-	if (!OidIsValid(direct.experiments) || !OidIsValid(direct.assignments) || !abt_on_citus() ||
-		IsTransactionBlock())
+	if (!abt_rows_here(experiment_id, 2, tables, shards, here))
 		return NULL;
-	namespace = get_rel_namespace(direct.assignments);
-	experiments_shard = abt_citus_local_shard(direct.experiments, experiment_id);
-	assignments_shard = abt_citus_local_shard(direct.assignments, experiment_id);
-	experiments = abt_shard_relation(namespace, "experiments", experiments_shard);
-	assignments = abt_shard_relation(namespace, "assignments", assignments_shard);
-	if (!OidIsValid(experiments) || !OidIsValid(assignments))
-		return NULL;
+	if (here[0] == direct.experiments && here[1] == direct.assignments)
+		return &direct;
 	for (int i = 0; i < nshard_lookups; i++)
-		if (shard_lookups[i].experiments == experiments &&
-			shard_lookups[i].assignments == assignments)
+		if (shard_lookups[i].experiments == here[0] && shard_lookups[i].assignments == here[1])
 			return &shard_lookups[i];
 	if (nshard_lookups == MAX_SHARD_LOOKUPS)
 		nshard_lookups = 0;
 	d = &shard_lookups[nshard_lookups++];
-	resolve_relations(d, experiments,
-					  abt_shard_relation(namespace, "experiments_pkey", experiments_shard),
-					  assignments,
-					  abt_shard_relation(namespace, "idx_assignments_lookup", assignments_shard));
+	namespace = abt_namespace();
+	resolve_relations(d,
+					  here[0], abt_shard_relation(namespace, abt_relation_name(ABT_REL_EXPERIMENTS_PKEY),
+												  shards[0]),
+					  here[1], abt_shard_relation(namespace, abt_relation_name(ABT_REL_ASSIGNMENTS_LOOKUP),
+												  shards[1]));
 	return d;
 }
 
@@ -458,9 +436,10 @@ slot_text(TupleTableSlot *slot, AttrNumber column)
 	return isnull ? NULL : TextDatumGetCString(value);
 }
 
-/* Reads the experiment's columns of lookup_sql (v11: lookup_1_1_sql) from slot. */
+/* Reads the experiment's columns of api_version's lookup query from slot. */
 static void
-read_experiment(const DirectLookup *d, TupleTableSlot *slot, bool v11, AbtLookup *out)
+read_experiment(const DirectLookup *d, TupleTableSlot *slot, AbtVersion api_version,
+				AbtLookup *out)
 {
 	bool		isnull;
 	Datum		holdout;
@@ -470,7 +449,7 @@ read_experiment(const DirectLookup *d, TupleTableSlot *slot, bool v11, AbtLookup
 	out->seed = slot_text(slot, d->e_seed);
 	out->coverage = DatumGetFloat8(slot_getattr(slot, d->e_coverage, &isnull));
 	out->version = DatumGetInt64(slot_getattr(slot, d->e_version, &isnull));
-	if (!v11)
+	if (api_version < ABT_VERSION_1_1)
 		return;
 	out->namespace = slot_text(slot, d->e_namespace);
 	if (out->namespace != NULL)
@@ -487,11 +466,11 @@ read_experiment(const DirectLookup *d, TupleTableSlot *slot, bool v11, AbtLookup
 }
 
 /*
- * lookup_sql (v11: lookup_1_1_sql) read directly; false, having read
- * nothing, where the direct read does not apply.
+ * api_version's lookup query read directly; false, having read nothing,
+ * where the direct read does not apply.
  */
 static bool
-lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
+lookup_direct(AbtVersion api_version, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 {
 	static const Oid experiment_eq[1] = {F_UUID_EQ};
 	static const Oid assignment_eq[2] = {F_UUID_EQ, F_TEXTEQ};
@@ -508,8 +487,8 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	uint64		invalidations_before = invalidations;	/* before resolving */
 
 	resolve_direct();
-	d = direct.ready ? &direct : resolve_shards(experiment_id);
-	if (d == NULL || !d->ready || (v11 && !d->v11))
+	d = resolve_here(experiment_id);
+	if (d == NULL || !d->ready || api_version > d->columns)
 		return false;
 
 	/*
@@ -541,7 +520,7 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 		slot = table_slot_create(experiments, NULL);
 		values[0] = UUIDPGetDatum(experiment_id);
 		if (fetch_by_key(experiments, experiments_pkey, 1, experiment_eq, values, snapshot, slot))
-			read_experiment(d, slot, v11, out);
+			read_experiment(d, slot, api_version, out);
 		ExecDropSingleTupleTableSlot(slot);
 	}
 	if (usable && out->experiment_found)
@@ -568,10 +547,9 @@ lookup_direct(bool v11, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 	return usable;
 }
 
-/* Runs a lookup query; v11: it has the namespace and holdout columns too. */
+/* Reads api_version's lookup, directly or by its query. */
 static void
-lookup_run(SPIPlanPtr *plan, const char *sql, bool v11,
-		   pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
+lookup_run(AbtVersion api_version, pg_uuid_t *experiment_id, text *user_id, AbtLookup *out)
 {
 	Oid			argtypes[2] = {UUIDOID, TEXTOID};
 	Datum		args[2];
@@ -584,9 +562,11 @@ lookup_run(SPIPlanPtr *plan, const char *sql, bool v11,
 
 	args[0] = UUIDPGetDatum(experiment_id);
 	args[1] = PointerGetDatum(user_id);
-	if (lookup_direct(v11, experiment_id, user_id, out))
+	if (lookup_direct(api_version, experiment_id, user_id, out))
 		return;
-	rc = SPI_execute_plan(abt_plan(plan, sql, 2, argtypes), args, NULL, false, 1);
+	rc = SPI_execute_plan(abt_plan(&lookup_plans[api_version], lookup_sql[api_version], 2,
+								   argtypes),
+						  args, NULL, false, 1);
 	abt_check_spi(rc, SPI_OK_SELECT, "the assignment lookup");
 
 	memset(out, 0, sizeof(*out));
@@ -603,7 +583,7 @@ lookup_run(SPIPlanPtr *plan, const char *sql, bool v11,
 	out->seed = TextDatumGetCString(SPI_getbinval(tuple, desc, LOOKUP_SEED, &isnull));
 	out->coverage = DatumGetFloat8(SPI_getbinval(tuple, desc, LOOKUP_COVERAGE, &isnull));
 	out->version = DatumGetInt64(SPI_getbinval(tuple, desc, LOOKUP_CONFIG_VERSION, &isnull));
-	if (v11)
+	if (api_version >= ABT_VERSION_1_1)
 	{
 		Datum		namespace = SPI_getbinval(tuple, desc, LOOKUP_NAMESPACE, &isnull);
 		Datum		holdout;

@@ -11,6 +11,8 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+#include "version.h"
+
 /* The experiment row and the visitor's assignment, as read by abt_lookup(). */
 typedef struct AbtLookup
 {
@@ -39,8 +41,8 @@ typedef struct AbtLookup
 
 /* lookup.c: the experiment row joined with the visitor's assignment */
 extern void abt_lookup_init(void);
-extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
-extern void abt_lookup_1_1(pg_uuid_t *experiment_id, text *user_id, AbtLookup *out);
+extern void abt_lookup(pg_uuid_t *experiment_id, text *user_id, AbtVersion api_version,
+					   AbtLookup *out);
 extern Jsonb *abt_lookup_forced(pg_uuid_t *experiment_id, text *user_id);
 extern Jsonb *abt_lookup_holdout_group(pg_uuid_t *holdout_id, text *user_id);
 

@@ -820,7 +820,7 @@ abt_metric_stats(PG_FUNCTION_ARGS)
 		r->emitted = true;
 		/* SPI calls return to SPI's context: load first, then switch */
 		if (r->visible)
-			config = abt_config_get(&r->id, r->version);
+			config = abt_config_get(&r->id, r->version, ABT_VERSION_1_1);
 		oldcontext = MemoryContextSwitchTo(rows_context);
 		range = hash_search(out.experiment_sums, &r->id, HASH_FIND, NULL);
 		ngoals = config ? experiment_goals(&out, range, &goals) : 0;

@@ -238,7 +238,7 @@ abt_variant_stats(PG_FUNCTION_ARGS)
 		out.status = r->status;
 		/* SPI calls return to SPI's context: load first, then switch */
 		if (r->visible)
-			config = abt_config_get(&r->id, r->version);
+			config = abt_config_get(&r->id, r->version, ABT_VERSION_1_0);
 		oldcontext = MemoryContextSwitchTo(rows_context);
 		emit_experiment(&out, config);
 		MemoryContextSwitchTo(oldcontext);
