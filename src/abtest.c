@@ -25,6 +25,7 @@
 
 #include "citus.h"
 #include "config_cache.h"
+#include "deltas.h"
 #include "lookup.h"
 #include "metric_stats.h"
 #include "relations.h"
@@ -68,6 +69,7 @@ _PG_init(void)
 	abt_lookup_init();
 	abt_citus_init();
 	abt_config_cache_init();
+	abt_deltas_init();
 	abt_metric_stats_init();
 	abt_settler_init();
 	MarkGUCPrefixReserved("abtest");

@@ -29,6 +29,7 @@
 #include "checks.h"
 #include "citus.h"
 #include "config_cache.h"
+#include "deltas.h"
 #include "experiment_config.h"
 #include "experiment_lock.h"
 #include "growthbook.h"
@@ -213,30 +214,6 @@ static AbtStatement insert_only = {
 	.on_shards = true, .routed = insert_only_routed
 };
 
-/* $1 experiment, $2 slot, $3 bucket, $4 variant ids, $5 their counts, $6 assignments */
-static Oid	add_counts_types[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDARRAYOID, INT8ARRAYOID,
-INT8OID};
-
-static AbtStatement add_counts = {
-	.what = "adding bulk counts",
-	.sql =
-	"WITH counters AS ("
-	"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
-	"  SELECT $1, u.id, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
-	"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
-	"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) excluded.allocations),"
-	" variant_rollup AS ("
-	"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
-	"  SELECT $1, u.id, $3, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
-	"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
-	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments)"
-	"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
-	"  VALUES ($1, $3, $2, $6)"
-	"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
-	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments",
-	.nargs = 6, .argtypes = add_counts_types, .result = SPI_OK_INSERT, .on_shards = true
-};
-
 /* Orders uuids bytewise, for a fixed lock order of counter rows. */
 static int
 uuid_cmp_bytes(const void *a, const void *b)
@@ -277,7 +254,6 @@ bulk_count(BulkCounts *bulk, pg_uuid_t *chosen, int n)
 static void
 bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 {
-	Datum		args[6];
 	int			nvariants = (int) hash_get_num_entries(bulk->variants);
 	pg_uuid_t  *variant_ids = palloc(sizeof(pg_uuid_t) * (nvariants + 1));
 	int64	   *allocations = palloc(sizeof(int64) * (nvariants + 1));
@@ -304,15 +280,8 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 		ids[i] = UUIDPGetDatum(&variant_ids[order[i]]);
 		counts[i] = Int64GetDatum(allocations[order[i]]);
 	}
-	args[0] = UUIDPGetDatum(experiment_id);
-	args[1] = Int32GetDatum(abt_slot());
-	args[2] = TimestampTzGetDatum(abt_rollup_bucket(at));
-	args[3] = PointerGetDatum(construct_array(ids, nvariants, UUIDOID,
-											  UUID_LEN, false, TYPALIGN_CHAR));
-	args[4] = PointerGetDatum(construct_array(counts, nvariants, INT8OID,
-											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[5] = Int64GetDatum(bulk->assignments);
-	(void) abt_run(&add_counts, experiment_id, args, NULL);
+	abt_deltas_write(experiment_id, abt_rollup_bucket(at), ids, counts, nvariants,
+					 bulk->assignments);
 }
 
 /*
@@ -418,6 +387,15 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 											  UUID_LEN, false, TYPALIGN_CHAR));
 	args[6] = TimestampTzGetDatum(abt_rollup_bucket(at));
 	abt_lock_experiment_shared(experiment_id, api_version);
+	if (bulk == NULL && abt_deltas_counted_inline(experiment_id))
+	{
+		/* a later new visitor of the experiment in this transaction: counted in deltas.c */
+		inserted = abt_run(&insert_only, experiment_id, args, NULL) == 1;
+		if (inserted)
+			abt_deltas_add_assignment(experiment_id, abt_rollup_bucket(at), chosen,
+									  config->nelements);
+		return inserted;
+	}
 	if (bulk == NULL)
 	{
 		HeapTuple	tuple;

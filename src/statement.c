@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "deltas.h"
 #include "local_shards.h"
 #include "spi_plans.h"
 #include "statement.h"
@@ -59,9 +60,9 @@ run_routed(AbtStatement *const *steps, Datum *args, const char *nulls)
 	return rows;
 }
 
-/* See statement.h. */
-uint64
-abt_run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, const char *nulls)
+/* Runs statement where its rows are (see abt_run). */
+static uint64
+run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, const char *nulls)
 {
 	if (abt_plans_for_citus())
 	{
@@ -76,4 +77,27 @@ abt_run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, const ch
 			return run_routed(statement->routed, args, nulls);
 	}
 	return execute_kept(statement, args, nulls);
+}
+
+/*
+ * See statement.h.  While it runs, the transaction's pending counts
+ * (deltas.c) are not written before its queries: abtest's statements add
+ * their own counts.
+ */
+uint64
+abt_run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, const char *nulls)
+{
+	volatile uint64 rows = 0;
+
+	abt_deltas_run_begin();
+	PG_TRY();
+	{
+		rows = run(statement, experiment_id, args, nulls);
+	}
+	PG_FINALLY();
+	{
+		abt_deltas_run_end();
+	}
+	PG_END_TRY();
+	return rows;
 }
