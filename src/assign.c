@@ -280,8 +280,8 @@ bulk_apply(pg_uuid_t *experiment_id, TimestampTz at, BulkCounts *bulk)
 		ids[i] = UUIDPGetDatum(&variant_ids[order[i]]);
 		counts[i] = Int64GetDatum(allocations[order[i]]);
 	}
-	abt_deltas_write(experiment_id, abt_rollup_bucket(at), ids, counts, nvariants,
-					 bulk->assignments);
+	abt_deltas_write(experiment_id, abt_rollup_bucket(at), ids, counts, NULL, nvariants,
+					 bulk->assignments, 0);
 }
 
 /*

@@ -31,12 +31,14 @@
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "checks.h"
 #include "citus.h"
 #include "config_cache.h"
+#include "deltas.h"
 #include "experiment_config.h"
 #include "experiment_lock.h"
 #include "lookup.h"
@@ -88,7 +90,7 @@ static Oid	param_types[NUM_PARAMS] = {
  * bucket.  The assignment row is only ever updated here, so a row the lookup
  * read that changed since has been converted.
  */
-#define FIRST_CONVERSION_CTES \
+#define CONV_CTE \
 "WITH conv AS (" \
 "  UPDATE abtest.assignments SET converted_at = $3" \
 "   WHERE ctid OPERATOR(pg_catalog.=) $6" \
@@ -96,7 +98,11 @@ static Oid	param_types[NUM_PARAMS] = {
 "     AND user_id OPERATOR(pg_catalog.=) $2" \
 "     AND converted_at IS NULL" \
 "  RETURNING variants, pg_catalog.date_bin($5, assigned_at," \
-"                                          '2000-01-01 00:00:00+00') AS bucket)," \
+"                                          '2000-01-01 00:00:00+00') AS bucket)"
+
+/* The counts of a first conversion, each in its row of this backend's slot. */
+#define FIRST_CONVERSION_COUNT_CTES \
+"," \
 " seen AS (" \
 "  SELECT v.value::pg_catalog.uuid AS variant_id, conv.bucket" \
 "    FROM conv, pg_catalog.jsonb_each_text(conv.variants) AS v" \
@@ -117,6 +123,8 @@ static Oid	param_types[NUM_PARAMS] = {
 "  ON CONFLICT ON CONSTRAINT variant_timeline_pkey" \
 "  DO UPDATE SET conversions = t.conversions OPERATOR(pg_catalog.+) 1)"
 
+#define FIRST_CONVERSION_CTES CONV_CTE FIRST_CONVERSION_COUNT_CTES
+
 /*
  * The event and the per-goal sums (1.1).  visitor: the visitor's new total
  * y of the goal, and whether this is its first event of the goal (events =
@@ -127,7 +135,7 @@ static Oid	param_types[NUM_PARAMS] = {
  * runs on a shard, whose copy of the table has no identity
  * (local_shards.c).
  */
-#define EVENT_METRICS_CTES \
+#define EVENT_VISITOR_CTES \
 " event AS (" \
 "  INSERT INTO abtest.conversions (experiment_id, id, user_id, goal, value, created_at)" \
 "  OVERRIDING SYSTEM VALUE" \
@@ -138,7 +146,9 @@ static Oid	param_types[NUM_PARAMS] = {
 "  ON CONFLICT ON CONSTRAINT visitor_goals_pkey" \
 "  DO UPDATE SET value_total = g.value_total OPERATOR(pg_catalog.+) $10," \
 "                events = g.events OPERATOR(pg_catalog.+) 1" \
-"  RETURNING g.events OPERATOR(pg_catalog.=) 1 AS first, g.value_total AS y)," \
+"  RETURNING g.events OPERATOR(pg_catalog.=) 1 AS first, g.value_total AS y)"
+
+#define GOAL_SUMS_CTES \
 " goal_seen AS (" \
 "  SELECT v.value::pg_catalog.uuid AS variant_id" \
 "    FROM pg_catalog.jsonb_each_text($9) AS v" \
@@ -154,6 +164,8 @@ static Oid	param_types[NUM_PARAMS] = {
 "  DO UPDATE SET converters = c.converters OPERATOR(pg_catalog.+) excluded.converters," \
 "                value_sum = c.value_sum OPERATOR(pg_catalog.+) excluded.value_sum," \
 "                value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares)"
+
+#define EVENT_METRICS_CTES EVENT_VISITOR_CTES "," GOAL_SUMS_CTES
 
 /* 1.0: the first conversion, then event; returns 1 when it converted. */
 static AbtStatement first_conversion = {
@@ -193,6 +205,105 @@ static AbtStatement first_event_metrics = {
 	" SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT pg_catalog.count(*) FROM visitor)",
 	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
 };
+
+/*
+ * The same statements for a later conversion call of an experiment in one
+ * transaction (deltas.c): nothing counted, the counts returned for the
+ * backend's deltas.  Columns: converted (1 when this call set
+ * converted_at), the assignment's bucket, and (1.1) whether this is the
+ * visitor's first event of the goal and its new total y.
+ */
+enum
+{
+	DEFERRED_COL_CONVERTED = 1,
+	DEFERRED_COL_BUCKET,
+	DEFERRED_COL_FIRST_OF_GOAL,
+	DEFERRED_COL_TOTAL
+};
+
+static AbtStatement first_conversion_deferred = {
+	.what = "recording a first conversion",
+	.sql = CONV_CTE " SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT bucket FROM conv)",
+	.nargs = NUM_PARAMS_1_0, .argtypes = param_types, .result = SPI_OK_SELECT
+};
+
+static AbtStatement event_visitor_deferred = {
+	.what = "recording a conversion event",
+	.sql = "WITH" EVENT_VISITOR_CTES
+	" SELECT 0::pg_catalog.int8, NULL::pg_catalog.timestamptz, visitor.first, visitor.y FROM visitor",
+	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
+};
+
+static AbtStatement first_event_visitor_deferred = {
+	.what = "recording a conversion event",
+	.sql = CONV_CTE "," EVENT_VISITOR_CTES
+	" SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT bucket FROM conv),"
+	"        (SELECT first FROM visitor), (SELECT y FROM visitor)",
+	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
+};
+
+/* The variant ids of a stored variant map, in *n. */
+static pg_uuid_t *
+seen_variants(Jsonb *variants, int *n)
+{
+	JsonbIterator *it = JsonbIteratorInit(&variants->root);
+	JsonbValue	v;
+	JsonbIteratorToken token;
+	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * (JB_ROOT_COUNT(variants) + 1));
+
+	*n = 0;
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (token == WJB_VALUE && v.type == jbvString)
+			ids[(*n)++] = *DatumGetUUIDP(DirectFunctionCall1(uuid_in,
+															 CStringGetDatum(pnstrdup(v.val.string.val,
+																					  v.val.string.len))));
+	return ids;
+}
+
+/*
+ * Runs a deferred statement and adds what it returned to the deltas: the
+ * first conversion's counts, and (1.1, with_goal) the event's share of the
+ * goal sums, as GOAL_SUMS_CTES computes it: y^2 - (y - v)^2 = (2y - v) v.
+ * Returns whether this call converted the visitor.
+ */
+static bool
+run_deferred(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, char *nulls,
+			 Jsonb *variants, text *goal, bool with_goal)
+{
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+	bool		converted;
+	int			n;
+	pg_uuid_t  *seen = seen_variants(variants, &n);
+
+	(void) abt_run(statement, experiment_id, args, nulls);
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	converted = DatumGetInt64(SPI_getbinval(tuple, desc, DEFERRED_COL_CONVERTED, &isnull)) == 1;
+	if (converted)
+		abt_deltas_add_conversion(experiment_id,
+								  DatumGetTimestampTz(SPI_getbinval(tuple, desc,
+																	DEFERRED_COL_BUCKET, &isnull)),
+								  seen, n);
+	if (with_goal)
+	{
+		bool		first_of_goal = DatumGetBool(SPI_getbinval(tuple, desc,
+															   DEFERRED_COL_FIRST_OF_GOAL, &isnull));
+		Datum		y = SPI_getbinval(tuple, desc, DEFERRED_COL_TOTAL, &isnull);
+		Datum		v = args[P_COUNTED];
+		Datum		squares = DirectFunctionCall2(numeric_mul,
+												  DirectFunctionCall2(numeric_sub,
+																	  DirectFunctionCall2(numeric_add, y, y),
+																	  v),
+												  v);
+
+		abt_deltas_add_goal(experiment_id, goal, seen, n, first_of_goal, DatumGetNumeric(v),
+							DatumGetNumeric(squares));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return converted;
+}
 
 /* -1, 0 or 1 as a numeric is below, equal to or above an int64. */
 static int
@@ -354,7 +465,26 @@ convert(FunctionCallInfo fcinfo, AbtVersion api_version)
 	args[P_COUNTED] = PG_ARGISNULL(3) ? DirectFunctionCall1(int4_numeric, Int32GetDatum(0))
 		: PG_GETARG_DATUM(3);
 
-	if (api_version >= ABT_VERSION_1_1)
+	if (abt_deltas_counted_inline(experiment_id))
+	{
+		/* a later call of the experiment in this transaction: counted in deltas.c */
+		if (api_version >= ABT_VERSION_1_1)
+			first = run_deferred(lookup.converted ? &event_visitor_deferred :
+								 &first_event_visitor_deferred, experiment_id, args, nulls,
+								 lookup.variants, goal, true);
+		else
+		{
+			Datum		event_args[5] = {args[P_EXPERIMENT], args[P_VISITOR], args[P_GOAL],
+			args[P_VALUE], args[P_AT]};
+			char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
+
+			if (!lookup.converted)
+				first = run_deferred(&first_conversion_deferred, experiment_id, args, nulls,
+									 lookup.variants, goal, false);
+			(void) abt_run(&event, experiment_id, event_args, event_nulls);
+		}
+	}
+	else if (api_version >= ABT_VERSION_1_1)
 	{
 		/* one statement: the event, its sums and, if due, the first conversion */
 		(void) abt_run(lookup.converted ? &event_metrics : &first_event_metrics, experiment_id,

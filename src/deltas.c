@@ -34,6 +34,8 @@
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -42,24 +44,43 @@
 #include "citus.h"
 #include "deltas.h"
 #include "owner.h"
+#include "rules.h"
 #include "relations.h"
 #include "spi_plans.h"
 #include "statement.h"
 
-/* One delta: a count of a variant (nil id: the experiment's assignments) */
+/* What a delta counts */
+typedef enum DeltaKind
+{
+	DELTA_COUNTS,				/* counter and rollup rows of a bucket */
+	DELTA_GOAL					/* goal_counters rows of a goal (1.1) */
+} DeltaKind;
+
+/* Room for a goal: ABT_MAX_ID_CHARS characters of up to 4 bytes, zero-padded */
+#define GOAL_BYTES (ABT_MAX_ID_CHARS * 4 + 1)
+
+/*
+ * One delta: of a variant (the nil id: the experiment's rollup row) in a
+ * bucket (DELTA_COUNTS) or of a goal (DELTA_GOAL).
+ */
 typedef struct DeltaKey
 {
 	pg_uuid_t	experiment_id;
-	TimestampTz bucket;
 	pg_uuid_t	variant_id;
-	int			own_level;		/* nesting level that counted it */
-	int			write_level;	/* nesting level that wrote it; 0: pending */
+	TimestampTz bucket;			/* DELTA_COUNTS */
+	int32		kind;			/* DeltaKind */
+	int32		own_level;		/* nesting level that counted it */
+	int32		write_level;	/* nesting level that wrote it; 0: pending */
+	char		goal[GOAL_BYTES];	/* DELTA_GOAL */
 } DeltaKey;
 
 typedef struct Delta
 {
 	DeltaKey	key;			/* hash key */
-	int64		count;
+	int64		allocations;	/* new visitors (the experiment's row: assignments) */
+	int64		conversions;	/* first conversions; DELTA_GOAL: converters */
+	Numeric		value_sum;		/* DELTA_GOAL, in TopTransactionContext */
+	Numeric		value_sum_squares;
 } Delta;
 
 /* In TopTransactionContext; NULL outside a transaction that counted here. */
@@ -73,49 +94,98 @@ static bool flushing = false;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
-/* $1 experiment, $2 slot, $3 bucket, $4 variant ids, $5 their counts, $6 assignments */
-static Oid	write_types[6] = {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDARRAYOID, INT8ARRAYOID,
-INT8OID};
+/*
+ * $1 experiment, $2 slot, $3 bucket, $4 variant ids, $5 their allocations,
+ * $6 their conversions, $7 the experiment's assignments, $8 its conversions
+ */
+static Oid	write_types[8] = {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDARRAYOID, INT8ARRAYOID,
+INT8ARRAYOID, INT8OID, INT8OID};
 
 static AbtStatement write_counts = {
 	.what = "adding counts",
 	.sql =
 	"WITH counters AS ("
-	"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)"
-	"  SELECT $1, u.id, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
+	"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations, conversions)"
+	"  SELECT $1, u.id, $2, u.a, u.c"
+	"    FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) AS u(id, a, c)"
 	"  ON CONFLICT ON CONSTRAINT variant_counters_pkey"
-	"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) excluded.allocations),"
+	"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) excluded.allocations,"
+	"                conversions = c.conversions OPERATOR(pg_catalog.+) excluded.conversions),"
 	" variant_rollup AS ("
-	"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
-	"  SELECT $1, u.id, $3, $2, u.n FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u(id, n)"
+	"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments, conversions)"
+	"  SELECT $1, u.id, $3, $2, u.a, u.c"
+	"    FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6)) AS u(id, a, c)"
 	"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
-	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments)"
-	"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
-	"  VALUES ($1, $3, $2, $6)"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments,"
+	"                conversions = t.conversions OPERATOR(pg_catalog.+) excluded.conversions)"
+	"INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments, conversions)"
+	"  VALUES ($1, $3, $2, $7, $8)"
 	"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
-	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments",
-	.nargs = 6, .argtypes = write_types, .result = SPI_OK_INSERT, .on_shards = true
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) excluded.assignments,"
+	"                conversions = t.conversions OPERATOR(pg_catalog.+) excluded.conversions",
+	.nargs = 8, .argtypes = write_types, .result = SPI_OK_INSERT, .on_shards = true
 };
 
 /*
+ * $1 experiment, $2 slot, $3 goal, $4 variant ids, $5 their converters,
+ * $6 value sums, $7 sums of squares (1.1)
+ */
+static Oid	write_goal_types[7] = {UUIDOID, INT4OID, TEXTOID, UUIDARRAYOID, INT8ARRAYOID,
+NUMERICARRAYOID, NUMERICARRAYOID};
+
+static AbtStatement write_goal_sums = {
+	.what = "adding goal sums",
+	.sql =
+	"INSERT INTO abtest.goal_counters AS c"
+	"       (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)"
+	" SELECT $1, $2, u.id, $3, u.n, u.s, u.q"
+	"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
+	"                  pg_catalog.unnest($7)) AS u(id, n, s, q)"
+	" ON CONFLICT ON CONSTRAINT goal_counters_pkey"
+	" DO UPDATE SET converters = c.converters OPERATOR(pg_catalog.+) excluded.converters,"
+	"              value_sum = c.value_sum OPERATOR(pg_catalog.+) excluded.value_sum,"
+	"              value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares",
+	.nargs = 7, .argtypes = write_goal_types, .result = SPI_OK_INSERT, .on_shards = true
+};
+
+/* An int8[] of n Datums */
+static Datum
+int8_array(Datum *values, int n)
+{
+	return PointerGetDatum(construct_array(values, n, INT8OID, 8, FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+/*
  * Adds counts to this backend's slot rows of one experiment and bucket:
- * nvariants variant ids (sorted: a fixed lock order) with their allocations,
- * and assignments to the experiment's rollup.  The caller is connected to SPI.
+ * nvariants variant ids (sorted: a fixed lock order) with their allocations
+ * and conversions (conversions NULL: none), and assignments and
+ * conversions to the experiment's rollup.  The caller is connected to SPI.
  */
 void
 abt_deltas_write(pg_uuid_t *experiment_id, TimestampTz bucket, Datum *variant_ids,
-				 Datum *counts, int nvariants, int64 assignments)
+				 Datum *allocations, Datum *conversions, int nvariants, int64 assignments,
+				 int64 experiment_conversions)
 {
-	Datum		args[6];
+	Datum		args[8];
+	Datum	   *zeros = NULL;
 
+	if (conversions == NULL)
+	{
+		zeros = palloc(sizeof(Datum) * (nvariants + 1));
+		for (int i = 0; i < nvariants; i++)
+			zeros[i] = Int64GetDatum(0);
+		conversions = zeros;
+	}
 	args[0] = UUIDPGetDatum(experiment_id);
 	args[1] = Int32GetDatum(abt_slot());
 	args[2] = TimestampTzGetDatum(bucket);
 	args[3] = PointerGetDatum(construct_array(variant_ids, nvariants, UUIDOID,
 											  UUID_LEN, false, TYPALIGN_CHAR));
-	args[4] = PointerGetDatum(construct_array(counts, nvariants, INT8OID,
-											  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[5] = Int64GetDatum(assignments);
+	args[4] = int8_array(allocations, nvariants);
+	args[5] = int8_array(conversions, nvariants);
+	args[6] = Int64GetDatum(assignments);
+	args[7] = Int64GetDatum(experiment_conversions);
 	(void) abt_run(&write_counts, experiment_id, args, NULL);
 }
 
@@ -131,16 +201,38 @@ new_deltas(void)
 	return hash_create("abtest deltas", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-/* Adds count to the delta of key (created at 0). */
+/* a + b (either NULL: 0), in TopTransactionContext */
+static Numeric
+add_numeric(Numeric a, Numeric b)
+{
+	MemoryContext old;
+	Numeric		sum;
+
+	if (b == NULL)
+		return a;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	sum = a == NULL ? DatumGetNumericCopy(NumericGetDatum(b)) :
+		DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(a), NumericGetDatum(b)));
+	MemoryContextSwitchTo(old);
+	return sum;
+}
+
+/* Adds from's counts to the delta of key in table (created empty). */
 static void
-add_delta(HTAB *table, DeltaKey *key, int64 count)
+add_delta(HTAB *table, DeltaKey *key, const Delta *from)
 {
 	bool		found;
 	Delta	   *d = hash_search(table, key, HASH_ENTER, &found);
 
 	if (!found)
-		d->count = 0;
-	d->count += count;
+	{
+		d->allocations = d->conversions = 0;
+		d->value_sum = d->value_sum_squares = NULL;
+	}
+	d->allocations += from->allocations;
+	d->conversions += from->conversions;
+	d->value_sum = add_numeric(d->value_sum, from->value_sum);
+	d->value_sum_squares = add_numeric(d->value_sum_squares, from->value_sum_squares);
 	if (key->write_level == 0)
 		npending++;
 }
@@ -168,48 +260,149 @@ abt_deltas_counted_inline(pg_uuid_t *experiment_id)
 	return found;
 }
 
+/* A key of this (sub)transaction's pending deltas of the experiment. */
+static void
+init_key(DeltaKey *key, DeltaKind kind, pg_uuid_t *experiment_id)
+{
+	if (deltas == NULL)
+		deltas = new_deltas();
+	memset(key, 0, sizeof(*key));
+	key->kind = kind;
+	key->experiment_id = *experiment_id;
+	key->own_level = GetCurrentTransactionNestLevel();
+}
+
+/*
+ * Counts new visitors (allocations) or first conversions (conversions),
+ * one each, of the experiment in bucket, who saw the n variants chosen.
+ */
+static void
+add_counts(pg_uuid_t *experiment_id, TimestampTz bucket, pg_uuid_t *chosen, int n,
+		   bool conversion)
+{
+	DeltaKey	key;
+	Delta		one = {0};
+
+	if (conversion)
+		one.conversions = 1;
+	else
+		one.allocations = 1;
+	init_key(&key, DELTA_COUNTS, experiment_id);
+	key.bucket = bucket;
+	add_delta(deltas, &key, &one);
+	for (int i = 0; i < n; i++)
+	{
+		key.variant_id = chosen[i];
+		add_delta(deltas, &key, &one);
+	}
+}
+
 /* Counts one new visitor of the experiment in bucket who saw the n variants chosen. */
 void
 abt_deltas_add_assignment(pg_uuid_t *experiment_id, TimestampTz bucket, pg_uuid_t *chosen, int n)
 {
-	DeltaKey	key;
+	add_counts(experiment_id, bucket, chosen, n, false);
+}
 
-	if (deltas == NULL)
-		deltas = new_deltas();
-	memset(&key, 0, sizeof(key));
-	key.experiment_id = *experiment_id;
-	key.bucket = bucket;
-	key.own_level = GetCurrentTransactionNestLevel();
-	add_delta(deltas, &key, 1);
+/* Counts the first conversion of a visitor assigned in bucket who saw the n variants. */
+void
+abt_deltas_add_conversion(pg_uuid_t *experiment_id, TimestampTz bucket, pg_uuid_t *seen, int n)
+{
+	add_counts(experiment_id, bucket, seen, n, true);
+}
+
+/*
+ * Adds an event's share of the goal sums (1.1) for each of the n variants
+ * the visitor saw: converters (1 on its first event of the goal), the value
+ * counted and the change of its squared total.
+ */
+void
+abt_deltas_add_goal(pg_uuid_t *experiment_id, text *goal, pg_uuid_t *seen, int n,
+					bool first, Numeric value, Numeric squares)
+{
+	DeltaKey	key;
+	Delta		event = {0};
+
+	event.conversions = first ? 1 : 0;
+	event.value_sum = value;
+	event.value_sum_squares = squares;
+	init_key(&key, DELTA_GOAL, experiment_id);
+	Assert(VARSIZE_ANY_EXHDR(goal) < GOAL_BYTES);
+	memcpy(key.goal, VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal));
 	for (int i = 0; i < n; i++)
 	{
-		key.variant_id = chosen[i];
-		add_delta(deltas, &key, 1);
+		key.variant_id = seen[i];
+		add_delta(deltas, &key, &event);
 	}
 }
 
-/* Orders deltas by experiment, bucket, variant (the nil id, the experiment's, first). */
+/*
+ * Orders deltas by kind, experiment, bucket or goal, variant (the nil id,
+ * the experiment's, first).
+ */
 static int
 delta_cmp(const void *a, const void *b)
 {
 	const DeltaKey *ka = &(*(Delta *const *) a)->key;
 	const DeltaKey *kb = &(*(Delta *const *) b)->key;
-	int			c = memcmp(&ka->experiment_id, &kb->experiment_id, UUID_LEN);
+	int			c;
 
-	if (c != 0)
+	if (ka->kind != kb->kind)
+		return ka->kind < kb->kind ? -1 : 1;
+	if ((c = memcmp(&ka->experiment_id, &kb->experiment_id, UUID_LEN)) != 0)
 		return c;
 	if (ka->bucket != kb->bucket)
 		return ka->bucket < kb->bucket ? -1 : 1;
+	if ((c = strcmp(ka->goal, kb->goal)) != 0)
+		return c;
 	return memcmp(&ka->variant_id, &kb->variant_id, UUID_LEN);
 }
 
-/* Writes the pending deltas, sorted, one statement per (experiment, bucket). */
+/* Whether two deltas belong to one row group: same kind, experiment, bucket and goal. */
+static bool
+same_group(const DeltaKey *a, const DeltaKey *b)
+{
+	return a->kind == b->kind && memcmp(&a->experiment_id, &b->experiment_id, UUID_LEN) == 0 &&
+		a->bucket == b->bucket && strcmp(a->goal, b->goal) == 0;
+}
+
+/* Writes a goal's sums, one row per variant (sorted); the caller is connected to SPI. */
+static void
+write_goal(DeltaKey *group, Datum *ids, Datum *converters, Datum *sums, Datum *squares, int n)
+{
+	Datum		args[7];
+
+	args[0] = UUIDPGetDatum(&group->experiment_id);
+	args[1] = Int32GetDatum(abt_slot());
+	args[2] = PointerGetDatum(cstring_to_text(group->goal));
+	args[3] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[4] = int8_array(converters, n);
+	args[5] = PointerGetDatum(construct_array(sums, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	args[6] = PointerGetDatum(construct_array(squares, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	(void) abt_run(&write_goal_sums, &group->experiment_id, args, NULL);
+}
+
+/* A numeric 0 when NULL */
+static Datum
+numeric_or_zero(Numeric n)
+{
+	return n != NULL ? NumericGetDatum(n) : DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+}
+
+/*
+ * Writes the pending deltas, sorted, one statement per (experiment, bucket)
+ * and per (experiment, goal).  Within a group a variant appears once per
+ * own_level: summed here.
+ */
 static void
 write_pending(Delta **pending, int n)
 {
 	static const pg_uuid_t nil;
 	Datum	   *ids = palloc(sizeof(Datum) * n);
-	Datum	   *counts = palloc(sizeof(Datum) * n);
+	Datum	   *first = palloc(sizeof(Datum) * n);
+	Datum	   *second = palloc(sizeof(Datum) * n);
+	Datum	   *sums = palloc(sizeof(Datum) * n);
+	Datum	   *squares = palloc(sizeof(Datum) * n);
 	int			i = 0;
 
 	qsort(pending, n, sizeof(Delta *), delta_cmp);
@@ -217,26 +410,45 @@ write_pending(Delta **pending, int n)
 	{
 		DeltaKey   *group = &pending[i]->key;
 		int64		assignments = 0;
+		int64		conversions = 0;
 		int			nvariants = 0;
 
-		for (; i < n && memcmp(&pending[i]->key.experiment_id, &group->experiment_id, UUID_LEN) == 0
-			 && pending[i]->key.bucket == group->bucket; i++)
+		for (; i < n && same_group(&pending[i]->key, group); i++)
 		{
-			if (memcmp(&pending[i]->key.variant_id, &nil, UUID_LEN) == 0)
-				assignments += pending[i]->count;
-			else if (nvariants > 0 &&
-					 memcmp(DatumGetUUIDP(ids[nvariants - 1]), &pending[i]->key.variant_id,
-							UUID_LEN) == 0)
-				counts[nvariants - 1] =
-					Int64GetDatum(DatumGetInt64(counts[nvariants - 1]) + pending[i]->count);
-			else
+			Delta	   *d = pending[i];
+
+			if (d->key.kind == DELTA_COUNTS && memcmp(&d->key.variant_id, &nil, UUID_LEN) == 0)
 			{
-				ids[nvariants] = UUIDPGetDatum(&pending[i]->key.variant_id);
-				counts[nvariants++] = Int64GetDatum(pending[i]->count);
+				assignments += d->allocations;
+				conversions += d->conversions;
+				continue;
 			}
+			if (nvariants == 0 ||
+				memcmp(DatumGetUUIDP(ids[nvariants - 1]), &d->key.variant_id, UUID_LEN) != 0)
+			{
+				ids[nvariants] = UUIDPGetDatum(&d->key.variant_id);
+				first[nvariants] = Int64GetDatum(0);
+				second[nvariants] = Int64GetDatum(0);
+				sums[nvariants] = numeric_or_zero(NULL);
+				squares[nvariants] = numeric_or_zero(NULL);
+				nvariants++;
+			}
+			first[nvariants - 1] = Int64GetDatum(DatumGetInt64(first[nvariants - 1]) +
+												 d->allocations);
+			second[nvariants - 1] = Int64GetDatum(DatumGetInt64(second[nvariants - 1]) +
+												  d->conversions);
+			if (d->value_sum != NULL)
+				sums[nvariants - 1] = DirectFunctionCall2(numeric_add, sums[nvariants - 1],
+														  NumericGetDatum(d->value_sum));
+			if (d->value_sum_squares != NULL)
+				squares[nvariants - 1] = DirectFunctionCall2(numeric_add, squares[nvariants - 1],
+															 NumericGetDatum(d->value_sum_squares));
 		}
-		abt_deltas_write(&group->experiment_id, group->bucket, ids, counts, nvariants,
-						 assignments);
+		if (group->kind == DELTA_COUNTS)
+			abt_deltas_write(&group->experiment_id, group->bucket, ids, first, second, nvariants,
+							 assignments, conversions);
+		else
+			write_goal(group, ids, second, sums, squares, nvariants);
 	}
 }
 
@@ -260,7 +472,7 @@ abt_deltas_flush(void)
 	pending = palloc(sizeof(Delta *) * hash_get_num_entries(table));
 	hash_seq_init(&seq, table);
 	while ((d = hash_seq_search(&seq)) != NULL)
-		if (d->key.write_level == 0 && d->count != 0)
+		if (d->key.write_level == 0)
 			pending[n++] = d;
 	flushing = true;
 	PG_TRY();
@@ -298,7 +510,7 @@ abt_deltas_flush(void)
 
 		if (key.write_level == 0)
 			key.write_level = level;
-		add_delta(after, &key, d->count);
+		add_delta(after, &key, d);
 	}
 	hash_destroy(table);
 	deltas = after;
@@ -318,20 +530,22 @@ abt_deltas_run_end(void)
 	run_depth--;
 }
 
-/* Whether plan reads or writes a counter or rollup table. */
+/* Whether plan reads or writes a counter, rollup or goal sums table. */
 static bool
 touches_counters(PlannedStmt *plan)
 {
 	Oid			counters = abt_relation(ABT_REL_VARIANT_COUNTERS);
 	Oid			experiment_rollups = abt_relation(ABT_REL_EXPERIMENT_TIMELINE);
 	Oid			variant_rollups = abt_relation(ABT_REL_VARIANT_TIMELINE);
+	Oid			goal_sums = abt_relation(ABT_REL_GOAL_COUNTERS);
 	ListCell   *lc;
 
 	foreach(lc, plan->relationOids)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		if (relid == counters || relid == experiment_rollups || relid == variant_rollups)
+		if (relid == counters || relid == experiment_rollups || relid == variant_rollups ||
+			(relid == goal_sums && OidIsValid(goal_sums)))
 			return true;
 	}
 	return false;
@@ -451,7 +665,7 @@ deltas_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			if (key.write_level == level)
 				key.write_level = level - 1;
 		}
-		add_delta(after, &key, d->count);
+		add_delta(after, &key, d);
 	}
 	hash_destroy(deltas);
 	deltas = after;

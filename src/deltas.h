@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/numeric.h"
 #include "utils/uuid.h"
 
 extern void abt_deltas_init(void);
@@ -19,8 +20,13 @@ extern bool abt_deltas_counted_inline(pg_uuid_t *experiment_id);
 extern void abt_deltas_add_assignment(pg_uuid_t *experiment_id, TimestampTz bucket,
 									  pg_uuid_t *chosen, int n);
 extern void abt_deltas_flush(void);
+extern void abt_deltas_add_conversion(pg_uuid_t *experiment_id, TimestampTz bucket,
+									  pg_uuid_t *seen, int n);
+extern void abt_deltas_add_goal(pg_uuid_t *experiment_id, text *goal, pg_uuid_t *seen, int n,
+								bool first, Numeric value, Numeric squares);
 extern void abt_deltas_write(pg_uuid_t *experiment_id, TimestampTz bucket, Datum *variant_ids,
-							 Datum *counts, int nvariants, int64 assignments);
+							 Datum *allocations, Datum *conversions, int nvariants,
+							 int64 assignments, int64 experiment_conversions);
 extern void abt_deltas_run_begin(void);
 extern void abt_deltas_run_end(void);
 

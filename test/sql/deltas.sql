@@ -109,4 +109,61 @@ SELECT pg_temp.check();
 COMMIT;
 SELECT pg_temp.check();
 
+-- conversions: first conversions and events of many visitors in one
+-- statement; converted counts and the goal sums of abt_metric_stats equal
+-- what the rows say (converters, the sum of the visitors' totals and of
+-- their squares per variant and goal)
+CREATE FUNCTION pg_temp.check_conversions() RETURNS text LANGUAGE sql AS $$
+    WITH rows AS (
+        SELECT v.value::uuid AS variant_id, count(*) FILTER (WHERE a.converted_at IS NOT NULL) AS n
+          FROM abtest.assignments a, jsonb_each_text(a.variants) v
+         WHERE a.experiment_id = '7d000000-0000-4000-8000-000000000001' GROUP BY 1),
+    live AS (
+        SELECT t.variant_id, t.total_conversions AS n FROM abtest.variant_totals t JOIN rows USING (variant_id)),
+    rollups AS (
+        SELECT variant_id, sum(conversions) AS n FROM abtest.variant_timeline
+         WHERE experiment_id = '7d000000-0000-4000-8000-000000000001' GROUP BY 1),
+    totals AS (
+        SELECT c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y FROM abtest.conversions c
+         WHERE c.experiment_id = '7d000000-0000-4000-8000-000000000001' GROUP BY 1, 2),
+    goal_rows AS (
+        SELECT v.value::uuid AS variant_id, t.goal, count(*) AS converters, sum(t.y) AS s, sum(t.y * t.y) AS q
+          FROM totals t JOIN abtest.assignments a
+            ON a.experiment_id = '7d000000-0000-4000-8000-000000000001' AND a.user_id = t.user_id,
+               jsonb_each_text(a.variants) v GROUP BY 1, 2),
+    goal_live AS (
+        SELECT variant_id, goal, sum(converters) AS converters, sum(value_sum) AS s,
+               sum(value_sum_squares) AS q
+          FROM abtest.goal_counters WHERE experiment_id = '7d000000-0000-4000-8000-000000000001'
+         GROUP BY 1, 2)
+    SELECT format('%s converted, %s events: %s',
+                  (SELECT count(*) FROM abtest.assignments
+                    WHERE experiment_id = '7d000000-0000-4000-8000-000000000001' AND converted_at IS NOT NULL),
+                  (SELECT count(*) FROM abtest.conversions
+                    WHERE experiment_id = '7d000000-0000-4000-8000-000000000001'),
+           CASE WHEN (SELECT count(*) FROM rows r
+                       WHERE r.n IS DISTINCT FROM (SELECT l.n FROM live l WHERE l.variant_id = r.variant_id)
+                          OR r.n IS DISTINCT FROM (SELECT o.n FROM rollups o WHERE o.variant_id = r.variant_id)) = 0
+                 AND (SELECT count(*) FROM goal_rows g FULL JOIN goal_live l USING (variant_id, goal)
+                       WHERE g.converters IS DISTINCT FROM l.converters OR g.s IS DISTINCT FROM l.s
+                          OR g.q IS DISTINCT FROM l.q) = 0
+                THEN 'exact' ELSE 'MISMATCH' END)
+$$;
+BEGIN;
+SELECT count(abt_convert('7d000000-0000-4000-8000-000000000001', 'one-' || g, 'buy', g % 7))
+  FROM generate_series(1, 300) g;
+SELECT pg_temp.check_conversions();
+-- again: later events of the same visitors and goal, then another goal
+SELECT count(abt_convert('7d000000-0000-4000-8000-000000000001', 'one-' || g, 'buy', 2.5))
+  FROM generate_series(1, 400) g;
+SAVEPOINT c;
+SELECT count(abt_convert('7d000000-0000-4000-8000-000000000001', 'two-' || g, 'buy', 1))
+  FROM generate_series(1, 300) g;
+ROLLBACK TO SAVEPOINT c;
+SELECT count(abt_convert('7d000000-0000-4000-8000-000000000001', 'two-' || g, 'signup', NULL))
+  FROM generate_series(1, 300) g;
+COMMIT;
+SELECT pg_temp.check_conversions();
+SELECT pg_temp.check();
+
 DELETE FROM abtest.experiments WHERE id = '7d000000-0000-4000-8000-000000000001';
