@@ -1,0 +1,8 @@
+\set n random(1, 1000000000000)
+WITH a AS (INSERT INTO abtest.assignments (experiment_id, user_id, variants)
+           VALUES (:exp::uuid, 'k' || :client_id || '-' || :n, :vmap::jsonb)
+           RETURNING date_bin('15 minutes', assigned_at, '2000-01-01') AS bucket)
+INSERT INTO bench_packed AS t (experiment_id, slot, bucket, assignments, allocations, converted)
+SELECT :exp::uuid, 1000 + :client_id, a.bucket, 1, '{1,0,1,0}', '{0,0,0,0}' FROM a
+ON CONFLICT (experiment_id, slot, bucket) DO UPDATE
+   SET assignments = t.assignments + 1, allocations[1] = t.allocations[1] + 1, allocations[3] = t.allocations[3] + 1;
