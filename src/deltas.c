@@ -88,7 +88,6 @@ static HTAB *deltas = NULL;
 static int64 npending = 0;		/* additions to deltas with write_level 0: none when 0 */
 static HTAB *inline_counted = NULL; /* experiments counted in their own statement */
 
-static int	run_depth = 0;		/* inside abt_run: abtest's own statements */
 static bool flushing = false;
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
@@ -517,19 +516,6 @@ abt_deltas_flush(void)
 	pfree(pending);
 }
 
-/* abt_run: abtest's own statements write their counts themselves: no flush before them. */
-void
-abt_deltas_run_begin(void)
-{
-	run_depth++;
-}
-
-void
-abt_deltas_run_end(void)
-{
-	run_depth--;
-}
-
 /* Whether plan reads or writes a counter, rollup or goal sums table. */
 static bool
 touches_counters(PlannedStmt *plan)
@@ -555,7 +541,7 @@ touches_counters(PlannedStmt *plan)
 static bool
 flush_due(void)
 {
-	return npending > 0 && run_depth == 0 && !flushing && IsTransactionState() &&
+	return npending > 0 && !abt_run_in_progress() && !flushing && IsTransactionState() &&
 		!IsAbortedTransactionBlockState();
 }
 
@@ -602,7 +588,6 @@ deltas_reset(void)
 	deltas = NULL;
 	inline_counted = NULL;
 	npending = 0;
-	run_depth = 0;
 	flushing = false;
 }
 

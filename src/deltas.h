@@ -27,7 +27,5 @@ extern void abt_deltas_add_goal(pg_uuid_t *experiment_id, text *goal, pg_uuid_t 
 extern void abt_deltas_write(pg_uuid_t *experiment_id, TimestampTz bucket, Datum *variant_ids,
 							 Datum *allocations, Datum *conversions, int nvariants,
 							 int64 assignments, int64 experiment_conversions);
-extern void abt_deltas_run_begin(void);
-extern void abt_deltas_run_end(void);
 
 #endif							/* ABT_DELTAS_H */

@@ -18,7 +18,6 @@
  */
 #include "postgres.h"
 
-#include "deltas.h"
 #include "local_shards.h"
 #include "spi_plans.h"
 #include "statement.h"
@@ -79,25 +78,31 @@ run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, const char *
 	return execute_kept(statement, args, nulls);
 }
 
-/*
- * See statement.h.  While it runs, the transaction's pending counts
- * (deltas.c) are not written before its queries: abtest's statements add
- * their own counts.
- */
+/* abt_run calls in progress (nested: a user's trigger calling abtest) */
+static int	running = 0;
+
+/* See statement.h. */
 uint64
 abt_run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, const char *nulls)
 {
 	volatile uint64 rows = 0;
 
-	abt_deltas_run_begin();
+	running++;
 	PG_TRY();
 	{
 		rows = run(statement, experiment_id, args, nulls);
 	}
 	PG_FINALLY();
 	{
-		abt_deltas_run_end();
+		running--;
 	}
 	PG_END_TRY();
 	return rows;
+}
+
+/* See statement.h. */
+bool
+abt_run_in_progress(void)
+{
+	return running > 0;
 }

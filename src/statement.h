@@ -61,4 +61,11 @@ struct AbtStatement
 extern uint64 abt_run(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args,
 					  const char *nulls);
 
+/*
+ * Whether an abt_run statement is executing: its queries are abtest's own,
+ * which write their counts themselves (deltas.c writes the transaction's
+ * kept counts before other queries only).
+ */
+extern bool abt_run_in_progress(void);
+
 #endif							/* ABTEST_STATEMENT_H */
