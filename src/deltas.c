@@ -86,7 +86,10 @@ typedef struct Delta
 /* In TopTransactionContext; NULL outside a transaction that counted here. */
 static HTAB *deltas = NULL;
 static int64 npending = 0;		/* additions to deltas with write_level 0: none when 0 */
-static HTAB *inline_counted = NULL; /* experiments counted in their own statement */
+/* experiments counted in their own statement: the first, then the others */
+static pg_uuid_t first_counted;
+static bool first_counted_valid = false;
+static HTAB *inline_counted = NULL;
 
 static bool flushing = false;
 
@@ -245,6 +248,15 @@ abt_deltas_counted_inline(pg_uuid_t *experiment_id)
 {
 	bool		found;
 
+	/* a page view's transaction: one experiment, no table made */
+	if (!first_counted_valid)
+	{
+		first_counted = *experiment_id;
+		first_counted_valid = true;
+		return false;
+	}
+	if (memcmp(&first_counted, experiment_id, UUID_LEN) == 0)
+		return true;
 	if (inline_counted == NULL)
 	{
 		HASHCTL		ctl;
@@ -586,6 +598,7 @@ static void
 deltas_reset(void)
 {
 	deltas = NULL;
+	first_counted_valid = false;
 	inline_counted = NULL;
 	npending = 0;
 	flushing = false;
