@@ -24,7 +24,7 @@
 #
 # Then N calls in one statement against N/1000 statements of 1,000 (one
 # experiment each, every statement its own transaction): abt_assign for N
-# new visitors, best of 3 (BENCH_MANY, default 16000; 0 skips it).
+# new visitors, then their first conversions, best of 3 (BENCH_MANY, default 16000; 0 skips it).
 #
 # Env: BENCH_DURATION (s, default 10), BENCH_ROUNDS (default 3),
 #      BENCH_SCRIPTS (default "insert assign only packed packedf six").
@@ -164,14 +164,27 @@ if [ "$MANY" -gt 0 ]; then
             q "SELECT count(abt_assign('$E2', 'm' || i)) FROM generate_series($((k * 1000 + 1)), $((k * 1000 + 1000))) i" >/dev/null
         done
         t2=$(date +%s.%N)
+        # their first conversions the same two ways
+        t3=$(date +%s.%N)
+        q "SELECT count(abt_convert('$E1', 'm' || i, 'buy', 1)) FROM generate_series(1, $MANY) i" >/dev/null
+        t4=$(date +%s.%N)
+        for k in $(seq 0 $((MANY / 1000 - 1))); do
+            q "SELECT count(abt_convert('$E2', 'm' || i, 'buy', 1)) FROM generate_series($((k * 1000 + 1)), $((k * 1000 + 1000))) i" >/dev/null
+        done
+        t5=$(date +%s.%N)
         one=$(secs "$t0" "$t1"); many=$(secs "$t1" "$t2")
-        echo "# round $r: $MANY new visitors in one statement ${one} s, in $((MANY / 1000)) statements of 1,000 ${many} s"
+        cone=$(secs "$t3" "$t4"); cmany=$(secs "$t4" "$t5")
+        echo "# round $r: $MANY new visitors in one statement ${one} s, in $((MANY / 1000)) statements of 1,000 ${many} s;" \
+             "first conversions ${cone} s / ${cmany} s"
+        best_cone=$(awk -v a="${best_cone:-}" -v b="$cone" 'BEGIN { print (a == "" || b < a) ? b : a }')
+        best_cmany=$(awk -v a="${best_cmany:-}" -v b="$cmany" 'BEGIN { print (a == "" || b < a) ? b : a }')
         best_one=$(awk -v a="$best_one" -v b="$one" 'BEGIN { print (a == "" || b < a) ? b : a }')
         best_many=$(awk -v a="$best_many" -v b="$many" 'BEGIN { print (a == "" || b < a) ? b : a }')
     done
     echo "| $MANY new visitors: one statement / $((MANY / 1000)) statements of 1,000 (best of 3) | ${best_one} s / ${best_many} s = $(awk -v a="$best_one" -v b="$best_many" 'BEGIN { printf "%.2f", a / b }') |"
+    echo "| $MANY first conversions: one statement / $((MANY / 1000)) statements of 1,000 (best of 3) | ${best_cone} s / ${best_cmany} s = $(awk -v a="$best_cone" -v b="$best_cmany" 'BEGIN { printf "%.2f", a / b }') |"
     echo "# check: $(q "SELECT string_agg(format('%s %s', t.experiment_id, CASE WHEN t.n = a.n THEN 'exact' ELSE 'MISMATCH' END), ', ')
-                     FROM (SELECT experiment_id, sum(assignments) n FROM abtest.experiment_timeline GROUP BY 1) t
-                     JOIN (SELECT experiment_id, count(*) n FROM abtest.assignments GROUP BY 1) a USING (experiment_id)
+                     FROM (SELECT experiment_id, sum(assignments) + sum(conversions) n FROM abtest.experiment_timeline GROUP BY 1) t
+                     JOIN (SELECT experiment_id, count(*) + count(converted_at) n FROM abtest.assignments GROUP BY 1) a USING (experiment_id)
                     WHERE t.experiment_id::text LIKE '5c%' OR t.experiment_id::text LIKE '5d%'")"
 fi
