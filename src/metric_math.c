@@ -792,7 +792,7 @@ standardized_effect(double z, double power)
  * unless se is finite and positive, mde finite and alpha in (0, 1).
  */
 double
-abt_metric_power(double se, double mde, double alpha)
+abt_metric_test_power(double se, double mde, double alpha)
 {
 	if (!(se > 0.0) || !isfinite(se) || !isfinite(mde) || !(alpha > 0.0 && alpha < 1.0))
 		return NAN;
@@ -801,7 +801,7 @@ abt_metric_power(double se, double mde, double alpha)
 
 /*
  * The relative effect (positive) that the two-sided test at level alpha
- * detects with the given power, standard error se: abt_metric_power solved
+ * detects with the given power, standard error se: abt_metric_test_power solved
  * for mde.  NAN unless se is finite and positive, alpha in (0, 1) and
  * alpha < power < 1.
  */
@@ -818,7 +818,7 @@ abt_metric_mde(double se, double alpha, double power)
  * Visitors per variant for a planned test (GrowthBook's power calculator,
  * packages/shared/src/power/power.ts: powerEstFrequentist with
  * powerStandardError, relative): the smallest whole n at which
- * abt_metric_power with se^2 = variance (1 + (1 + mde)^2) / (mean^2 n)
+ * abt_metric_test_power with se^2 = variance (1 + (1 + mde)^2) / (mean^2 n)
  * reaches the power; no correction for the number of variants.  NAN for a
  * mean that is 0 or not finite, a variance that is not finite and
  * positive, an mde that is 0 or not finite, alpha outside (0, 1) or a power

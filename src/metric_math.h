@@ -91,9 +91,9 @@ extern void abt_metric_risk(double mu, double sigma, double *risk_control,
 							double *risk_variant);
 
 /* Power of the two-sided test at level alpha for the relative effect mde, standard error se */
-extern double abt_metric_power(double se, double mde, double alpha);
+extern double abt_metric_test_power(double se, double mde, double alpha);
 
-/* The relative effect with the given power for standard error se (inverse of abt_metric_power) */
+/* The relative effect with the given power for standard error se (inverse of abt_metric_test_power) */
 extern double abt_metric_mde(double se, double alpha, double power);
 
 /* Visitors per variant for the given power at the relative effect mde (planning) */

@@ -1170,9 +1170,9 @@ test_bayesian_null_cases(void)
 	abt_metric_risk(INFINITY, 1.0, &rc, &rv);
 	check_true("risk infinite mu: NAN", isnan(rc) && isnan(rv), "");
 	check_true("power se 0, NAN mde, alpha 1: NAN",
-			   isnan(abt_metric_power(0.0, 0.05, 0.05)) && isnan(abt_metric_power(0.1, NAN, 0.05)) &&
-			   isnan(abt_metric_power(0.1, 0.05, 1.0)), "");
-	check_close("power at mde 0 is alpha", abt_metric_power(0.1, 0.0, 0.05), 0.05, 1e-15);
+			   isnan(abt_metric_test_power(0.0, 0.05, 0.05)) && isnan(abt_metric_test_power(0.1, NAN, 0.05)) &&
+			   isnan(abt_metric_test_power(0.1, 0.05, 1.0)), "");
+	check_close("power at mde 0 is alpha", abt_metric_test_power(0.1, 0.0, 0.05), 0.05, 1e-15);
 	check_true("mde power <= alpha, power 1, se infinite: NAN",
 			   isnan(abt_metric_mde(0.1, 0.05, 0.05)) && isnan(abt_metric_mde(0.1, 0.05, 1.0)) &&
 			   isnan(abt_metric_mde(INFINITY, 0.05, 0.8)), "");
@@ -1250,7 +1250,7 @@ test_power(void)
 	{
 		snprintf(name, sizeof(name), "power se %g, mde %g, alpha %g", power_cases[i].se,
 				 power_cases[i].mde, power_cases[i].alpha);
-		check_close(name, abt_metric_power(power_cases[i].se, power_cases[i].mde, power_cases[i].alpha),
+		check_close(name, abt_metric_test_power(power_cases[i].se, power_cases[i].mde, power_cases[i].alpha),
 					power_cases[i].power, 1e-13);
 	}
 	for (size_t i = 0; i < sizeof(mde_cases) / sizeof(mde_cases[0]); i++)
@@ -1262,7 +1262,7 @@ test_power(void)
 		check_rel(name, m, mde_cases[i].mde, 1e-10);
 		snprintf(name, sizeof(name), "power(mde) = %g (se %g, alpha %g)", mde_cases[i].power,
 				 mde_cases[i].se, mde_cases[i].alpha);
-		check_close(name, abt_metric_power(mde_cases[i].se, m, mde_cases[i].alpha),
+		check_close(name, abt_metric_test_power(mde_cases[i].se, m, mde_cases[i].alpha),
 					mde_cases[i].power, 1e-13);
 	}
 	for (size_t i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++)
@@ -1284,13 +1284,13 @@ test_power(void)
 	 */
 	se = sqrt(3909.9997749994377 * (1.0 + 1.05 * 1.05) / (100.0 * (400000.0 / 3.0)));
 	check_close("GrowthBook powerEstFrequentist 400,000 users, 3 variations: 0.52144",
-				abt_metric_power(se, 0.05, 0.05), 0.52144, 5.0e-6 + 1e-12);
+				abt_metric_test_power(se, 0.05, 0.05), 0.52144, 5.0e-6 + 1e-12);
 	/* "checks power": click_through_rate (rate 0.1, effect 0.05), revenue (0.1, variance 0.5, effect 0.3) */
 	for (int w = 1; w <= 9; w++)
 	{
 		double		n = 1500.0 * w;
-		double		click = abt_metric_power(sqrt(0.09 * (1.0 + 1.05 * 1.05) / (0.01 * n)), 0.05, 0.05);
-		double		revenue = abt_metric_power(sqrt(0.5 * (1.0 + 1.3 * 1.3) / (0.01 * n)), 0.3, 0.05);
+		double		click = abt_metric_test_power(sqrt(0.09 * (1.0 + 1.05 * 1.05) / (0.01 * n)), 0.05, 0.05);
+		double		revenue = abt_metric_test_power(sqrt(0.5 * (1.0 + 1.3 * 1.3) / (0.01 * n)), 0.3, 0.05);
 
 		worst = fmax(worst, fmax(fabs(click - week_power[2 * (w - 1)]),
 								 fabs(revenue - week_power[2 * (w - 1) + 1])));
@@ -1314,7 +1314,7 @@ test_power(void)
 	abt_metric_ttest(500, ma, va, 500, mb, vb, 0.05, &t);
 	se = t.se / sqrt(1.0 + 25.45703125);
 	check_close("gbstats mid-experiment power: 0.8 at scaling factor 25.45703125 (4 places)",
-				abt_metric_power(se, 0.05, 0.05), 0.8, 5e-5);
+				abt_metric_test_power(se, 0.05, 0.05), 0.8, 5e-5);
 	check_close("gbstats mid-experiment power: MDE at 80% there is delta 0.05",
 				abt_metric_mde(se, 0.05, 0.8), 0.05, 1e-5);
 }
