@@ -129,7 +129,7 @@ LANGUAGE sql AS $$
           LEFT JOIN abtest.visitor_goals vg
             ON vg.experiment_id = a.experiment_id AND vg.user_id = a.user_id AND vg.goal = g.goal
          WHERE a.experiment_id = exp),
-    caps AS (
+    caps AS MATERIALIZED (
         SELECT g.goal,
                CASE g.cap_type
                     WHEN 'absolute' THEN g.cap_value
@@ -142,6 +142,7 @@ LANGUAGE sql AS $$
      GROUP BY 1, 2, 3
 $$;
 CREATE TEMP TABLE capped AS SELECT * FROM abt_metric_stats(ARRAY[pg_temp.e(2)]);
+CREATE TEMP TABLE ref AS SELECT * FROM pg_temp.reference(pg_temp.e(2));
 CREATE FUNCTION pg_temp.close(a float8, b float8) RETURNS boolean LANGUAGE sql AS
 $$ SELECT abs(a - b) <= 1e-12 * greatest(1, abs(b)) $$;
 SELECT r.goal, min(r.cap) AS cap, count(*) AS variants,
@@ -152,7 +153,7 @@ SELECT r.goal, min(r.cap) AS cap, count(*) AS variants,
                                   ((r.value_sum_squares - r.value_sum * r.value_sum / m.visitors) / (m.visitors - 1))::float8))
            AS moments,
        bool_and(m.value_sum <> u.value_sum) AS every_variant_capped
-  FROM pg_temp.reference(pg_temp.e(2)) r
+  FROM ref r
   JOIN capped m ON m.variant_id = r.variant_id AND m.goal = r.goal AND m.metric = 'value_per_visitor'
   JOIN uncapped u ON u.variant_id = r.variant_id AND u.goal = r.goal AND u.metric = 'value_per_visitor'
  GROUP BY 1 ORDER BY 1;
@@ -170,10 +171,12 @@ SELECT count(*) AS conversion_rows,
  WHERE c.metric = 'conversion_rate';
 -- ignoring zeros matters: the same P50 over every visitor is 0
 UPDATE abtest.goals SET cap_ignore_zeros = false WHERE experiment_id = pg_temp.e(2) AND goal = 'upgrade';
+TRUNCATE ref;
+INSERT INTO ref SELECT * FROM pg_temp.reference(pg_temp.e(2));
 SELECT DISTINCT m.cap, r.cap AS reference_cap,
        bool_and(m.value_sum = r.value_sum AND m.value_sum_squares = r.value_sum_squares) AS exact_sums
   FROM abt_metric_stats(ARRAY[pg_temp.e(2)], goals => '{upgrade}') m
-  JOIN pg_temp.reference(pg_temp.e(2)) r ON r.variant_id = m.variant_id AND r.goal = m.goal
+  JOIN ref r ON r.variant_id = m.variant_id AND r.goal = m.goal
  WHERE m.metric = 'value_per_visitor' GROUP BY 1, 2;
 UPDATE abtest.goals SET cap_ignore_zeros = true WHERE experiment_id = pg_temp.e(2) AND goal = 'upgrade';
 
@@ -184,10 +187,12 @@ UPDATE abtest.goals SET cap_ignore_zeros = true WHERE experiment_id = pg_temp.e(
 --
 SELECT count(*) AS new_buyers FROM generate_series(1, 40) i
  WHERE abt_convert(pg_temp.e(2), 'r' || (i * 13), 'purchase', 90) IS NOT NULL;
+TRUNCATE ref;
+INSERT INTO ref SELECT * FROM pg_temp.reference(pg_temp.e(2));
 SELECT m.cap > c.cap AS cap_rose,
        bool_and(m.cap = r.cap AND m.value_sum = r.value_sum AND m.value_sum_squares = r.value_sum_squares) AS exact
   FROM abt_metric_stats(ARRAY[pg_temp.e(2)], goals => '{purchase}') m
-  JOIN pg_temp.reference(pg_temp.e(2)) r ON r.variant_id = m.variant_id AND r.goal = m.goal
+  JOIN ref r ON r.variant_id = m.variant_id AND r.goal = m.goal
   JOIN capped c ON c.variant_id = m.variant_id AND c.goal = m.goal AND c.metric = m.metric
  WHERE m.metric = 'value_per_visitor' GROUP BY m.cap, c.cap;
 
