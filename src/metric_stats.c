@@ -237,10 +237,13 @@ experiment_goals(MetricOutput *out, ExperimentGoals *eg, text **goals, bool comp
 static void
 experiment_caps(MetricOutput *out, ExperimentGoals *eg)
 {
+	int64		visitors = abt_metric_experiment_visitors(&out->sums, eg->experiment_id,
+														  eg->config->elements, eg->config->nelements);
+
 	for (int g = 0; g < eg->ngoals; g++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		abt_metric_goal_cap(&out->sums, eg->experiment_id, &eg->goals[g]);
+		abt_metric_goal_cap(&out->sums, eg->experiment_id, visitors, &eg->goals[g]);
 	}
 }
 

@@ -26,9 +26,10 @@
  * assigned visitor of the experiment, variants pooled, a visitor without
  * events counting 0 (with ignore-zeros, every visitor whose total is 0 left
  * out): the totals of the goal's visitor_goals rows, read through a cursor,
- * and the count of the experiment's assignments for the zeros
- * (metric_math.c's abt_metric_percentile).  Every per-experiment query
- * names its experiment, so Citus routes it to the experiment's shards.
+ * and as many zeros as the experiment has visitors without a row (the live
+ * counters count the visitors: metric_math.c's abt_metric_percentile takes
+ * the zeros as a number).  Every per-experiment query names its
+ * experiment, so Citus routes it to the experiment's shards.
  */
 #include "postgres.h"
 
@@ -88,7 +89,6 @@ enum
 
 static SPIPlanPtr goal_sums_plan = NULL;
 static SPIPlanPtr settings_plan = NULL;
-static SPIPlanPtr assigned_plan = NULL;
 static SPIPlanPtr totals_plan = NULL;
 static SPIPlanPtr excess_plan = NULL;
 
@@ -111,11 +111,6 @@ static const char *settings_sql =
 " WHERE g.experiment_id OPERATOR(pg_catalog.=) ANY ($1)"
 "   AND ($2 IS NULL OR g.goal OPERATOR(pg_catalog.=) ANY ($2))";
 
-/* $1 experiment: its assigned visitors (a percentile's zeros). */
-static const char *assigned_sql =
-"SELECT pg_catalog.count(*) FROM abtest.assignments a"
-" WHERE a.experiment_id OPERATOR(pg_catalog.=) $1";
-
 /*
  * $1 experiment, $2 goal: the totals of the goal's visitors, those whose
  * total is 0 left out when $3 (ignore zeros).
@@ -127,16 +122,20 @@ static const char *totals_sql =
 
 /*
  * $1 experiment, $2 goal, $3 cap: per variant, the excess over the cap of
- * the visitors above it, sum(y - cap) and sum(y^2 - cap^2).
+ * the visitors above it, sum(y - cap) and sum(y^2 - cap^2).  Each of them
+ * looks its assignment up through the primary key (the LATERAL with OFFSET
+ * 0 keeps the planner from hashing all the experiment's assignments for a
+ * few visitors above a cap).
  */
 static const char *excess_sql =
 "SELECT v.value::pg_catalog.uuid,"
 "       pg_catalog.sum(vg.value_total OPERATOR(pg_catalog.-) $3),"
 "       pg_catalog.sum((vg.value_total OPERATOR(pg_catalog.*) vg.value_total)"
 "                      OPERATOR(pg_catalog.-) ($3 OPERATOR(pg_catalog.*) $3))"
-"  FROM abtest.visitor_goals vg"
-"  JOIN abtest.assignments a ON a.experiment_id OPERATOR(pg_catalog.=) vg.experiment_id"
-"                           AND a.user_id OPERATOR(pg_catalog.=) vg.user_id,"
+"  FROM abtest.visitor_goals vg,"
+"       LATERAL (SELECT a.variants FROM abtest.assignments a"
+"                 WHERE a.experiment_id OPERATOR(pg_catalog.=) $1"
+"                   AND a.user_id OPERATOR(pg_catalog.=) vg.user_id OFFSET 0) a,"
 "       pg_catalog.jsonb_each_text(a.variants) v"
 " WHERE vg.experiment_id OPERATOR(pg_catalog.=) $1 AND vg.goal OPERATOR(pg_catalog.=) $2"
 "   AND vg.value_total OPERATOR(pg_catalog.>) $3"
@@ -452,7 +451,6 @@ void
 abt_metric_sums_read(AbtMetricSums *sums, Datum ids, Datum goals, bool goals_null)
 {
 	sums->zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
-	sums->assigned = -1;
 	sums->allocations = abt_read_variant_counters(ids);
 	read_goal_sums(sums, ids, goals, goals_null);
 	read_settings(sums, ids, goals, goals_null);
@@ -577,32 +575,47 @@ abt_metric_goal_settings(AbtMetricSums *sums, pg_uuid_t *experiment_id, text *go
 	gd->excess = NULL;
 }
 
-/* The experiment's assigned visitors, counted once per experiment of a call. */
-static int64
-assigned_visitors(AbtMetricSums *sums, pg_uuid_t *experiment_id)
+/*
+ * The experiment's visitors: those of its element with the most (every
+ * visitor has a variant of each element that existed when it was
+ * assigned), from the live counters, which equal the assignment rows.
+ */
+int64
+abt_metric_experiment_visitors(AbtMetricSums *sums, pg_uuid_t *experiment_id,
+							   AbtElement *elements, int nelements)
 {
-	Oid			argtypes[1] = {UUIDOID};
-	Datum		args[1] = {UUIDPGetDatum(experiment_id)};
-	bool		isnull;
+	int64		visitors = 0;
 
-	if (sums->assigned >= 0 && memcmp(&sums->assigned_for, experiment_id, UUID_LEN) == 0)
-		return sums->assigned;
-	run_select(abt_plan_custom(&assigned_plan, assigned_sql, 1, argtypes), args, NULL,
-			   "counting assigned visitors");
-	sums->assigned = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	memcpy(&sums->assigned_for, experiment_id, UUID_LEN);
-	SPI_freetuptable(SPI_tuptable);
-	return sums->assigned;
+	for (int e = 0; e < nelements; e++)
+	{
+		AbtElement *element = &elements[e];
+		int64		n = 0;
+
+		for (int v = 0; v < element->nvariants; v++)
+		{
+			AbtCounterKey key;
+			AbtCounterSum *counters;
+
+			memcpy(&key.experiment_id, experiment_id, UUID_LEN);
+			memcpy(&key.variant_id, &element->variants[v].id, UUID_LEN);
+			counters = hash_search(sums->allocations, &key, HASH_FIND, NULL);
+			if (counters != NULL)
+				n += counters->allocations;
+		}
+		visitors = Max(visitors, n);
+	}
+	return visitors;
 }
 
 /*
- * A percentile cap: PostgreSQL's percentile_cont(p) of every assigned
- * visitor's total (0 without events), or, ignoring zeros, of the totals
- * that are not 0; NAN when there is none.  The totals come through a
- * cursor, PERCENTILE_FETCH rows at a time, as doubles (8 bytes a visitor).
+ * A percentile cap: PostgreSQL's percentile_cont(p) of the totals of the
+ * experiment's `visitors` (0 for those without events), or, ignoring
+ * zeros, of the totals that are not 0; NAN when there is none.  The totals
+ * come through a cursor, PERCENTILE_FETCH rows at a time, as doubles (8
+ * bytes a visitor).
  */
 static double
-percentile_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *gd)
+percentile_cap(pg_uuid_t *experiment_id, int64 visitors, AbtGoalData *gd)
 {
 	Oid			argtypes[3] = {UUIDOID, TEXTOID, BOOLOID};
 	Datum		args[3] = {UUIDPGetDatum(experiment_id), PointerGetDatum(gd->goal),
@@ -642,7 +655,7 @@ percentile_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *gd)
 	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(cxt);
 	if (!gd->settings.cap_ignore_zeros)
-		zeros = Max(assigned_visitors(sums, experiment_id) - n, 0);
+		zeros = Max(visitors - n, 0);
 	cap = abt_metric_percentile(values, n, zeros, gd->settings.cap_value);
 	pfree(values);
 	return cap;
@@ -665,12 +678,13 @@ double_to_numeric(double value)
 
 /*
  * Caps a goal's value metric as its settings say: the cap (an absolute
- * one, or the percentile of the experiment's visitors) and, per variant,
- * the excess of the visitors above it (see the file header).  Nothing for
- * an uncapped goal, one without value rows, or a percentile of no visitor.
+ * one, or the percentile of the experiment's `visitors`,
+ * abt_metric_experiment_visitors) and, per variant, the excess of the
+ * visitors above it (see the file header).  Nothing for an uncapped goal,
+ * one without value rows, or a percentile of no visitor.
  */
 void
-abt_metric_goal_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *gd)
+abt_metric_goal_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, int64 visitors, AbtGoalData *gd)
 {
 	Oid			argtypes[3] = {UUIDOID, TEXTOID, NUMERICOID};
 	Datum		args[3];
@@ -681,7 +695,7 @@ abt_metric_goal_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *
 	if (gd->settings.cap_type == ABT_CAP_ABSOLUTE)
 		gd->cap = gd->settings.cap_value;
 	else
-		gd->cap = percentile_cap(sums, experiment_id, gd);
+		gd->cap = percentile_cap(experiment_id, visitors, gd);
 	if (isnan(gd->cap))
 		return;
 	gd->cap_numeric = double_to_numeric(gd->cap);

@@ -85,8 +85,6 @@ typedef struct AbtMetricSums
 	text	  **goal_filter;	/* the goals asked for, repeats removed; or NULL */
 	int			ngoal_filter;
 	Datum		zero;			/* numeric 0 */
-	pg_uuid_t	assigned_for;	/* the experiment whose assigned visitors are counted */
-	int64		assigned;		/* -1: none counted yet */
 } AbtMetricSums;
 
 /* metric_sums.c */
@@ -95,7 +93,10 @@ extern void abt_metric_sums_read(AbtMetricSums *sums, Datum ids, Datum goals, bo
 extern int	abt_metric_experiment_goals(AbtMetricSums *sums, pg_uuid_t *experiment_id, text ***goals);
 extern void abt_metric_goal_settings(AbtMetricSums *sums, pg_uuid_t *experiment_id, text *goal,
 									 AbtGoalData *gd);
-extern void abt_metric_goal_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *gd);
+extern int64 abt_metric_experiment_visitors(AbtMetricSums *sums, pg_uuid_t *experiment_id,
+											 AbtElement *elements, int nelements);
+extern void abt_metric_goal_cap(AbtMetricSums *sums, pg_uuid_t *experiment_id, int64 visitors,
+								AbtGoalData *gd);
 extern void abt_metric_variant_goal(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *gd,
 									AbtVariant *variant, AbtVariantGoal *vg);
 
