@@ -67,15 +67,31 @@ $$;
 SELECT * FROM pg_temp.revenue();
 SELECT * FROM pg_temp.revenue('bayesian');
 -- one of A's visitors buys for 100,000: A's mean jumps to 101, and B now
--- looks 98.5% worse, "significantly" so (p < 0.0001), with no chance to win
+-- looks 98.5% worse, "significantly" so (p < 0.0001), with no chance to
+-- win.  The owner caps revenue at its 99th percentile of every visitor of
+-- the experiment (a visitor without a purchase counts 0): here 10, so the
+-- whale counts 10 and B wins again; the cap applies from the next call.
+-- (docs/analytics.md shows these statements and their output.)
 SELECT abt_convert(pg_temp.e(1), 'a101', 'revenue', 100000) AS whale;
-SELECT * FROM pg_temp.revenue();
-SELECT * FROM pg_temp.revenue('bayesian');
--- the owner caps revenue at its 99th percentile of every visitor of the
--- experiment (a visitor without a purchase counts 0): here 10, so the
--- whale counts 10 and B wins again; the cap applies from the next call
+SELECT variant_name AS variant, round(mean::numeric, 2) AS mean, round(uplift::numeric, 3) AS uplift,
+       round(p_value::numeric, 4) AS p_value, cap
+  FROM abt_metric_stats('{b9240000-0000-0000-0000-000000000001}', goals => '{revenue}')
+ WHERE metric = 'value_per_visitor';
+SELECT variant_name AS variant, round(uplift::numeric, 3) AS uplift, round(chance_to_win::numeric, 4) AS chance_to_win,
+       round(risk_variant::numeric, 4) AS risk_variant, cap
+  FROM abt_metric_stats('{b9240000-0000-0000-0000-000000000001}', goals => '{revenue}', engine => 'bayesian')
+ WHERE metric = 'value_per_visitor';
 INSERT INTO abtest.goals (experiment_id, goal, cap_type, cap_value)
-VALUES (pg_temp.e(1), 'revenue', 'percentile', 0.99);
+VALUES ('b9240000-0000-0000-0000-000000000001', 'revenue', 'percentile', 0.99);
+SELECT variant_name AS variant, round(mean::numeric, 2) AS mean, round(uplift::numeric, 3) AS uplift,
+       round(p_value::numeric, 4) AS p_value, cap
+  FROM abt_metric_stats('{b9240000-0000-0000-0000-000000000001}', goals => '{revenue}')
+ WHERE metric = 'value_per_visitor';
+SELECT variant_name AS variant, round(uplift::numeric, 3) AS uplift, round(chance_to_win::numeric, 4) AS chance_to_win,
+       round(risk_variant::numeric, 4) AS risk_variant, cap
+  FROM abt_metric_stats('{b9240000-0000-0000-0000-000000000001}', goals => '{revenue}', engine => 'bayesian')
+ WHERE metric = 'value_per_visitor';
+-- the same as the helper shows them, in both engines
 SELECT * FROM pg_temp.revenue();
 SELECT * FROM pg_temp.revenue('bayesian');
 -- the conversion rate is never capped; the value rows show capped sums
