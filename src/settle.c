@@ -5,10 +5,16 @@
  *		deletes them, and copies the live totals into element_variants.
  *
  * A fold of one experiment runs in the caller's transaction:
- *  1. the experiment's shared lock, then its fold lock (experiment_lock.c):
- *     a deletion or status change of the experiment and another fold of it
- *     are never in progress at the same time; without `wait` it takes
- *     neither and skips the experiment when one is held;
+ *  1. without `wait` (the settler, abt_settle), first the locks on the
+ *     tables it writes and, on Citus, those Citus takes before it updates
+ *     element_variants (lock_fold_tables_nowait): it skips the experiment
+ *     when one is held, and so never waits for them later with rows or
+ *     locks held that a visitor or a client may wait for;
+ *     then the experiment's shared lock and its fold lock
+ *     (experiment_lock.c): a deletion or status change of the experiment
+ *     and another fold of it are never in progress at the same time;
+ *     without `wait` it takes neither and skips the experiment when one is
+ *     held;
  *  2. the slot rows of variant_counters, and the rollup rows of closed
  *     15-minute buckets (before the current one), are locked FOR UPDATE SKIP
  *     LOCKED, deleted, and their sums added into slot 0 rows (an upsert per
@@ -26,22 +32,27 @@
  * missing rows with an upsert (assign.c), so a row deleted under them is
  * recreated with the right count.
  *
- * Waits: only for slot 0 rows and element_variants rows, which visitors
- * never lock, so a fold cannot be part of a deadlock with visitors
- * (test/specs/settle-*.spec).  Every query names its experiment: Citus can
- * route it to the experiment's shard.
+ * Waits (without `wait`): only for slot 0 rows and element_variants rows,
+ * which visitors never lock and clients lock only under the locks of step
+ * 1, so a fold cannot be part of a deadlock with visitors
+ * (test/specs/settle-*.spec) nor with configuration changes and TRUNCATE
+ * (on Citus: test/client/citus_settler_race.sh).  Every query names its
+ * experiment: Citus can route it to the experiment's shard.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "citus.h"
 #include "experiment_lock.h"
+#include "relations.h"
 #include "rules.h"
 #include "settle.h"
 #include "spi_plans.h"
@@ -242,6 +253,42 @@ enum
 	SETTLE_NCOLS = SETTLE_COL_STALE
 };
 
+/* The tables a fold writes: the slot rows' and slot 0 rows', element_variants. */
+static const AbtRelation fold_tables[] = {
+	ABT_REL_VARIANT_COUNTERS,
+	ABT_REL_EXPERIMENT_TIMELINE,
+	ABT_REL_VARIANT_TIMELINE,
+	ABT_REL_GOAL_COUNTERS,
+	ABT_REL_ELEMENT_VARIANTS
+};
+
+/*
+ * Takes now, without waiting, the table locks a fold takes (RowExclusiveLock
+ * on each table it writes) and, on Citus, the locks Citus takes before it
+ * updates element_variants (citus.c), before any lock someone could wait
+ * for: from then on the fold waits only for rows no client holds.  Returns
+ * false, holding none of them, when one is held (a TRUNCATE, a
+ * configuration change in progress through the coordinator).  Without it a
+ * fold that waited for them while holding slot rows, the experiment's lock
+ * or another table's lock closed cycles with the transactions holding them
+ * (test/client/citus_settler_race.sh).
+ */
+static bool
+lock_fold_tables_nowait(void)
+{
+	int			taken = 0;
+
+	while (taken < (int) lengthof(fold_tables) &&
+		   ConditionalLockRelationOid(abt_relation_required(fold_tables[taken]), RowExclusiveLock))
+		taken++;
+	if (taken == (int) lengthof(fold_tables) &&
+		abt_citus_lock_reference_update(abt_relation_required(ABT_REL_ELEMENT_VARIANTS)))
+		return true;
+	while (taken-- > 0)
+		UnlockRelationOid(abt_relation_required(fold_tables[taken]), RowExclusiveLock);
+	return false;
+}
+
 /* Runs a fold statement of one experiment; returns its one int8 result. */
 static int64
 run_fold(SPIPlanPtr plan, int nargs, Datum *args, const char *what)
@@ -273,11 +320,15 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 	int			rc;
 	int64		stale;
 	int64		updated;
+	int			guc_level;
 
 	abt_citus_one_shard_at_a_time();
 
-	if (!abt_lock_experiment_fold(experiment_id, wait))
+	/* the settings lock_fold_tables_nowait() changes, put back at the end */
+	guc_level = NewGUCNestLevel();
+	if (!(wait || lock_fold_tables_nowait()) || !abt_lock_experiment_fold(experiment_id, wait))
 	{
+		AtEOXact_GUC(true, guc_level);
 		counts->experiments_busy++;
 		return false;
 	}
@@ -309,6 +360,7 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 	counts->variants_updated += updated;
 	counts->variants_skipped += stale - updated;
 	counts->experiments++;
+	AtEOXact_GUC(true, guc_level);
 	return updated == stale;
 }
 
