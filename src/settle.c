@@ -35,8 +35,9 @@
  * Waits (without `wait`): only for slot 0 rows and element_variants rows,
  * which visitors never lock and clients lock only under the locks of step
  * 1, so a fold cannot be part of a deadlock with visitors
- * (test/specs/settle-*.spec) nor with configuration changes and TRUNCATE
- * (on Citus: test/client/citus_settler_race.sh).  Every query names its
+ * (test/specs/settle-visitors.spec) nor with configuration changes and
+ * TRUNCATE (test/specs/settle-truncate.spec; on Citus:
+ * test/client/citus_settler_race.sh).  Every query names its
  * experiment: Citus can route it to the experiment's shard.
  */
 #include "postgres.h"
@@ -253,7 +254,10 @@ enum
 	SETTLE_NCOLS = SETTLE_COL_STALE
 };
 
-/* The tables a fold writes: the slot rows' and slot 0 rows', element_variants. */
+/*
+ * The tables a fold writes: first the counter and rollup tables (the
+ * listing reads those), then element_variants.
+ */
 static const AbtRelation fold_tables[] = {
 	ABT_REL_VARIANT_COUNTERS,
 	ABT_REL_EXPERIMENT_TIMELINE,
@@ -261,6 +265,27 @@ static const AbtRelation fold_tables[] = {
 	ABT_REL_GOAL_COUNTERS,
 	ABT_REL_ELEMENT_VARIANTS
 };
+#define FOLD_TABLES ((int) lengthof(fold_tables))
+#define LISTED_TABLES (FOLD_TABLES - 1)
+
+/*
+ * Takes now, without waiting, `mode` on the first n tables of fold_tables;
+ * returns false, holding none of them, when one is held in a conflicting
+ * mode (a TRUNCATE, a schema change).
+ */
+static bool
+lock_tables_nowait(int n, LOCKMODE mode)
+{
+	int			taken = 0;
+
+	while (taken < n && ConditionalLockRelationOid(abt_relation_required(fold_tables[taken]), mode))
+		taken++;
+	if (taken == n)
+		return true;
+	while (taken-- > 0)
+		UnlockRelationOid(abt_relation_required(fold_tables[taken]), mode);
+	return false;
+}
 
 /*
  * Takes now, without waiting, the table locks a fold takes (RowExclusiveLock
@@ -271,21 +296,17 @@ static const AbtRelation fold_tables[] = {
  * configuration change in progress through the coordinator).  Without it a
  * fold that waited for them while holding slot rows, the experiment's lock
  * or another table's lock closed cycles with the transactions holding them
- * (test/client/citus_settler_race.sh).
+ * (test/specs/settle-truncate.spec, test/client/citus_settler_race.sh).
  */
 static bool
 lock_fold_tables_nowait(void)
 {
-	int			taken = 0;
-
-	while (taken < (int) lengthof(fold_tables) &&
-		   ConditionalLockRelationOid(abt_relation_required(fold_tables[taken]), RowExclusiveLock))
-		taken++;
-	if (taken == (int) lengthof(fold_tables) &&
-		abt_citus_lock_reference_update(abt_relation_required(ABT_REL_ELEMENT_VARIANTS)))
+	if (!lock_tables_nowait(FOLD_TABLES, RowExclusiveLock))
+		return false;
+	if (abt_citus_lock_reference_update(abt_relation_required(ABT_REL_ELEMENT_VARIANTS)))
 		return true;
-	while (taken-- > 0)
-		UnlockRelationOid(abt_relation_required(fold_tables[taken]), RowExclusiveLock);
+	for (int i = 0; i < FOLD_TABLES; i++)
+		UnlockRelationOid(abt_relation_required(fold_tables[i]), RowExclusiveLock);
 	return false;
 }
 
@@ -367,10 +388,12 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 /*
  * The experiments with slot rows to fold (all: every experiment with
  * counter rows) and those of the uuid[] `retry` (or (Datum) 0), in uuid
- * order; palloc'd, *n long.  The caller is connected to SPI.
+ * order; palloc'd, *n long.  Without `wait`, NULL (*n 0) when one of the
+ * tables it reads is locked by a TRUNCATE or a schema change: the read does
+ * not wait for it.  The caller is connected to SPI.
  */
 pg_uuid_t *
-abt_settle_list(bool all, Datum retry, int *n)
+abt_settle_list(bool all, bool wait, Datum retry, int *n)
 {
 	Oid			argtypes[2] = {TIMESTAMPTZOID, UUIDARRAYOID};
 	Datum		args[2];
@@ -378,6 +401,9 @@ abt_settle_list(bool all, Datum retry, int *n)
 	pg_uuid_t  *ids;
 	int			rc;
 
+	*n = 0;
+	if (!wait && !lock_tables_nowait(LISTED_TABLES, AccessShareLock))
+		return NULL;
 	abt_citus_one_shard_at_a_time();
 
 	args[0] = TimestampTzGetDatum(abt_rollup_bucket(GetCurrentTransactionStartTimestamp()));
@@ -413,7 +439,7 @@ abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
 				   pg_uuid_t **stale, int *nstale)
 {
 	int			n;
-	pg_uuid_t  *ids = abt_settle_list(all, retry, &n);
+	pg_uuid_t  *ids = abt_settle_list(all, wait, retry, &n);
 
 	*stale = palloc(sizeof(pg_uuid_t) * (n + 1));
 	*nstale = 0;
