@@ -5,7 +5,9 @@
  *		local table is empty, so direct reads of it must step aside); this
  *		node's group and counter slot; which shard holds an experiment's
  *		rows and whether it is on this node (lookup.c and local_shards.c
- *		then work on it directly); the lock Citus takes before writing it.
+ *		then work on it directly); the lock Citus takes before writing it,
+ *		and those it takes before an UPDATE of a reference table (taken
+ *		first, without waiting, by the settler's fold).
  *		Nothing here links to Citus: its metadata is a table in pg_catalog.
  */
 #include "postgres.h"
