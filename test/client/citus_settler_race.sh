@@ -31,31 +31,12 @@ set -uo pipefail
 
 : "${ABT_TMP:?}" "${ABT_BIN:?}"
 
-WORK=$ABT_TMP/citus_race.$$_$RANDOM
-CLUSTER=$WORK/cluster
-DB=abt
 RACE_SECONDS=${RACE_SECONDS:-20}
 TRUNCATES=${TRUNCATES:-15}
 . "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lib/citus_cluster.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lib/counters.sh"
-export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
-unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
-
-if why=$(citus_missing); then
-    echo "1..0 # SKIP $why"
-    exit 0
-fi
-
-cleanup() {
-    trap - EXIT HUP INT TERM
-    citus_stop
-    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
-
-{ mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
+citus_test_begin citus_race
 # a short deadlock_timeout: a cycle is found (and a victim cancelled) soon
 citus_start $DB "shared_preload_libraries = 'citus,abtest'" "abtest.settle_interval = '20ms'" \
     "deadlock_timeout = '100ms'" || bail "could not start the Citus cluster"
