@@ -27,6 +27,15 @@
 #      bare INSERT into a table shaped like abtest.assignments), and the one
 #      change this issue makes on that path, isolated: the lookup query with
 #      the ctid column against the same query without it (8 clients).
+#   5. (issue 23) abt_metric_stats of one goal of one experiment with 1M
+#      assigned visitors, 10% of them with a value (0 to 49.99, and two
+#      whales), capped against uncapped (1 client, the same visitors and
+#      values under four goal names): an absolute cap (40: 20% of the
+#      buyers above it), a P99 of every visitor (1% above it), a P99
+#      ignoring zeros (of the buyers: 0.1%), and the Bayesian engine
+#      uncapped.  Ratios of the time per call; no target (info).  The data
+#      is written by SQL as in block 2, without the events (the statistics
+#      do not read them).
 #
 # Env: BENCH_SECTIONS (e.g. "3 4": only those sections; default all),
 #      BENCH_DURATION (s, default 15, --quick 5), BENCH_ROUNDS (default 2,
@@ -175,6 +184,7 @@ HOT=b0000000-0000-4000-8000-000000000001
 NEWEXP=b0000000-0000-4000-8000-000000000002
 S500=b5000000-0000-4000-8000-000000000500
 S2M=b5000000-0000-4000-8000-000000002000
+S1M=b5000000-0000-4000-8000-000000001001
 
 # an experiment with one element, control A and B (ids derived from its own)
 experiment_sql() { # ID NAME
@@ -365,6 +375,58 @@ for s in m_new_assign m_new_insert; do DEFS_OF[$s]="-D exp=$NEWEXP"; done
 run_group m_returning_lookup@8 m_returning_assign@8 m_lookup_plain@8 m_lookup_ctid@8 m_new_insert@32 m_new_assign@32
 
 fi
+if want 5; then
+section "5. abt_metric_stats with capping: 1M visitors, capped vs uncapped"
+{
+    experiment_sql "$S1M" "capping 1M"
+    cat <<SQL
+CREATE TEMP TABLE v AS
+SELECT 'u' || g AS user_id, (SELECT id FROM abtest.element_variants WHERE element_id = el.id
+                              ORDER BY position OFFSET (g % 2) LIMIT 1) AS variant_id, el.id AS element_id,
+       1000 + g % 32 AS slot
+  FROM generate_series(1, 1000000) g, (SELECT id FROM abtest.experiment_elements WHERE experiment_id = '$S1M') el;
+INSERT INTO abtest.assignments (experiment_id, user_id, variants)
+SELECT '$S1M', user_id, jsonb_build_object(element_id, variant_id) FROM v;
+INSERT INTO abtest.variant_counters (experiment_id, variant_id, slot, allocations)
+SELECT '$S1M', variant_id, slot, count(*) FROM v GROUP BY 2, 3;
+CREATE TEMP TABLE ev AS
+SELECT v.*, goal, CASE WHEN user_id IN ('u10', 'u11') THEN 100000
+                       ELSE ((hashtext(user_id) & 65535) % 5000) / 100.0 END AS value
+  FROM v, unnest(ARRAY['revenue', 'revenue_abs', 'revenue_p99', 'revenue_p99z']) goal
+ WHERE (hashtext(user_id) & 65535) % 10 = 0 OR user_id IN ('u10', 'u11');
+INSERT INTO abtest.visitor_goals (experiment_id, user_id, goal, value_total, events)
+SELECT '$S1M', user_id, goal, value, 1 FROM ev;
+INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)
+SELECT '$S1M', slot, variant_id, goal, count(*), sum(value), sum(value * value) FROM ev GROUP BY 2, 3, 4;
+INSERT INTO abtest.goals (experiment_id, goal, cap_type, cap_value, cap_ignore_zeros) VALUES
+    ('$S1M', 'revenue', NULL, NULL, false),
+    ('$S1M', 'revenue_abs', 'absolute', 40, false),
+    ('$S1M', 'revenue_p99', 'percentile', 0.99, false),
+    ('$S1M', 'revenue_p99z', 'percentile', 0.99, true);
+DROP TABLE v, ev;
+SQL
+} | q -d "$DB" >/dev/null || die "loading 1M visitors failed"
+q -d "$DB" -c "VACUUM ANALYZE" || die "VACUUM failed"
+printf '  %s: %s assignments, %s visitor_goals rows of each goal; caps: %s\n' "$S1M" \
+    "$(q -d "$DB" -c "SELECT count(*) FROM abtest.assignments WHERE experiment_id = '$S1M'")" \
+    "$(q -d "$DB" -c "SELECT count(*) FROM abtest.visitor_goals WHERE experiment_id = '$S1M' AND goal = 'revenue'")" \
+    "$(q -d "$DB" -c "SELECT string_agg(DISTINCT goal || ' ' || cap, ', ') FROM abt_metric_stats('{$S1M}'::uuid[])
+                       WHERE cap IS NOT NULL")"
+for g in revenue revenue_abs revenue_p99 revenue_p99z; do
+    cat >"$PGB/m_cap_$g.sql" <<SQL
+-- abt_metric_stats of goal $g of the 1M-visitor experiment
+SELECT count(*) FROM abt_metric_stats(ARRAY[:exp]::uuid[], goals => ARRAY['$g']);
+SQL
+    DEFS_OF[m_cap_$g]="-D exp=$S1M"
+done
+cat >"$PGB/m_cap_bayes.sql" <<'SQL'
+-- the same, uncapped, under the Bayesian engine
+SELECT count(*) FROM abt_metric_stats(ARRAY[:exp]::uuid[], goals => ARRAY['revenue'], engine => 'bayesian');
+SQL
+DEFS_OF[m_cap_bayes]="-D exp=$S1M"
+run_group m_cap_revenue@1 m_cap_revenue_abs@1 m_cap_revenue_p99@1 m_cap_revenue_p99z@1 m_cap_bayes@1
+
+fi
 
 section "results"
 row "abt_convert with a value, fresh assignments, no ANALYZE (32 clients)" m_convert@32 m_insert_events@32 tps 0.5
@@ -375,6 +437,10 @@ row "abt_metric_stats: 100 experiments in one call vs 100 calls (1 client), fold
 row "abt_assign returning visitor vs bare lookup (8 clients; bench/run: >= 0.70x)" m_returning_assign@8 m_returning_lookup@8 tps info
 row "abt_assign new visitor vs bare INSERT into an assignments-shaped table (32 clients)" m_new_assign@32 m_new_insert@32 tps info
 row "lookup with ctid vs without (8 clients): this issue's change on abt_assign's path" m_lookup_ctid@8 m_lookup_plain@8 tps info
+row "abt_metric_stats 1M visitors: absolute cap vs uncapped (1 client)" m_cap_revenue_abs@1 m_cap_revenue@1 time info
+row "abt_metric_stats 1M visitors: P99 cap vs uncapped (1 client)" m_cap_revenue_p99@1 m_cap_revenue@1 time info
+row "abt_metric_stats 1M visitors: P99 cap ignoring zeros vs uncapped (1 client)" m_cap_revenue_p99z@1 m_cap_revenue@1 time info
+row "abt_metric_stats 1M visitors: Bayesian vs frequentist, uncapped (1 client)" m_cap_bayes@1 m_cap_revenue@1 time info
 {
     echo "| row | tps | baseline tps | kind | ratio | errors | target |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"

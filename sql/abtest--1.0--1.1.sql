@@ -193,13 +193,23 @@ REVOKE ALL ON FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz) FR
  * from -1e15 to 1e15), so that no event can make a goal sum overflow; a
  * max_value is at most that bound.  Part of the experiment's configuration:
  * a change gives the experiment a new config_version, so every backend's
- * cache reloads the goals.
+ * cache reloads the goals.  The row also says how abt_metric_stats
+ * analyses the goal (issue 23, GrowthBook's per-metric settings): the prior
+ * of the Bayesian engine and the capping of the value metric; the analysis
+ * reads them in its own snapshot, so a change applies to the next call.
  */
 CREATE TABLE abtest.goals (
     experiment_id   uuid        NOT NULL,
     goal            text        NOT NULL,
     max_value       numeric,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- how abt_metric_stats analyses the goal (section "metrics" below)
+    prior_proper    boolean     NOT NULL DEFAULT false,
+    prior_mean      float8      NOT NULL DEFAULT 0,
+    prior_stddev    float8      NOT NULL DEFAULT 0.3,
+    cap_type        text,
+    cap_value       float8,
+    cap_ignore_zeros boolean    NOT NULL DEFAULT false,
     CONSTRAINT goals_pkey PRIMARY KEY (experiment_id, goal),
     CONSTRAINT goals_experiment_fkey FOREIGN KEY (experiment_id)
         REFERENCES abtest.experiments (id) ON DELETE CASCADE,
@@ -211,12 +221,40 @@ CREATE TABLE abtest.goals (
     -- value (test/sql/event_value_bound.sql holds the two equal); NaN and
     -- Infinity sort above it in numeric: this rejects both
     CONSTRAINT goals_max_value_check CHECK (max_value OPERATOR(pg_catalog.>=) 0
-                                            AND max_value OPERATOR(pg_catalog.<=) '1e15'::pg_catalog.numeric)
+                                            AND max_value OPERATOR(pg_catalog.<=) '1e15'::pg_catalog.numeric),
+    -- GrowthBook's prior on the relative effect: a finite mean and a finite,
+    -- positive stddev (float8's NaN sorts above Infinity: both rejected)
+    CONSTRAINT goals_prior_check CHECK (prior_mean OPERATOR(pg_catalog.>) '-Infinity'::pg_catalog.float8
+                                        AND prior_mean OPERATOR(pg_catalog.<) 'Infinity'::pg_catalog.float8
+                                        AND prior_stddev OPERATOR(pg_catalog.>) 0
+                                        AND prior_stddev OPERATOR(pg_catalog.<) 'Infinity'::pg_catalog.float8),
+    -- GrowthBook's capping: none (no value, no ignoring zeros), an absolute
+    -- cap (finite, above 0: GrowthBook's 0 means no cap) or a percentile in
+    -- (0, 1), which alone may leave zeros out
+    CONSTRAINT goals_cap_check CHECK (
+        CASE WHEN cap_type IS NULL
+             THEN cap_value IS NULL AND NOT cap_ignore_zeros
+             WHEN cap_type OPERATOR(pg_catalog.=) 'absolute'
+             THEN cap_value IS NOT NULL AND NOT cap_ignore_zeros
+                  AND cap_value OPERATOR(pg_catalog.>) 0
+                  AND cap_value OPERATOR(pg_catalog.<) 'Infinity'::pg_catalog.float8
+             WHEN cap_type OPERATOR(pg_catalog.=) 'percentile'
+             THEN cap_value IS NOT NULL
+                  AND cap_value OPERATOR(pg_catalog.>) 0 AND cap_value OPERATOR(pg_catalog.<) 1
+             ELSE false END)
 );
 COMMENT ON TABLE abtest.goals IS
-'Goals an experiment accepts from visitors'' conversions, with the largest value a visitor may send; none declared: any goal';
+'Goals an experiment accepts from visitors'' conversions, with the largest value a visitor may send (none declared: any goal), and how abt_metric_stats analyses each (prior, capping)';
 COMMENT ON COLUMN abtest.goals.max_value IS
 'Largest value a visitor''s event of this goal may carry (from 0), at most 1e15; NULL: the bound of every event value, 1e15';
+COMMENT ON COLUMN abtest.goals.prior_proper IS
+'abt_metric_stats(engine => ''bayesian''): a Gaussian prior N(prior_mean, prior_stddev^2) on the relative effect; false: a flat prior (GrowthBook''s default)';
+COMMENT ON COLUMN abtest.goals.prior_mean IS 'Mean of the proper prior on the relative effect (0.1: +10%)';
+COMMENT ON COLUMN abtest.goals.prior_stddev IS 'Standard deviation of the proper prior on the relative effect, finite and above 0 (GrowthBook''s default 0.3)';
+COMMENT ON COLUMN abtest.goals.cap_type IS
+'Capping of each visitor''s total before the value sums: NULL (none), ''absolute'' (at cap_value) or ''percentile'' (at that percentile of every assigned visitor''s total)';
+COMMENT ON COLUMN abtest.goals.cap_value IS 'The absolute cap (above 0), or the percentile in (0, 1) (0.99: P99)';
+COMMENT ON COLUMN abtest.goals.cap_ignore_zeros IS 'Percentile caps only: leave visitors whose total is 0 out of the percentile';
 SELECT pg_catalog.pg_extension_config_dump('abtest.goals', '');
 
 -- abtest.element_changed() reads only experiment_id: it serves goals too.
@@ -241,7 +279,10 @@ SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'],
     revoke_all => ARRAY['FUNCTION @extschema@.abt_assign_bulk(uuid, text[], timestamptz)']);
 SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
     'SELECT, DELETE ON abtest.goals',
-    'INSERT (experiment_id, goal, max_value, created_at), UPDATE (goal, max_value) ON abtest.goals']);
+    'INSERT (experiment_id, goal, max_value, created_at, prior_proper, prior_mean, prior_stddev,
+             cap_type, cap_value, cap_ignore_zeros),
+     UPDATE (goal, max_value, prior_proper, prior_mean, prior_stddev, cap_type, cap_value,
+             cap_ignore_zeros) ON abtest.goals']);
 SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY['ALL ON abtest.goals']);
 
 /* ------------------------------- experiments that share a page (1.1, issue 12) */
@@ -655,18 +696,45 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
  */
 CREATE FUNCTION @extschema@.abt_metric_stats(experiment_ids uuid[], goals text[] DEFAULT NULL,
                                               sequential boolean DEFAULT false,
-                                              alpha float8 DEFAULT 0.05)
+                                              alpha float8 DEFAULT 0.05,
+                                              engine text DEFAULT 'frequentist')
 RETURNS TABLE (experiment_id uuid, status text, element_id uuid, element_name text,
                variant_id uuid, variant_name text, is_control boolean, goal text, metric text,
                visitors bigint, converters bigint, value_sum numeric, value_sum_squares numeric,
                mean float8, variance float8, uplift float8, ci_low float8, ci_high float8,
                p_value float8, chance_to_beat_control float8, p_value_holm float8,
-               p_value_bh float8, is_sequential boolean)
+               p_value_bh float8, is_sequential boolean, chance_to_win float8,
+               risk_control float8, risk_variant float8, cap float8)
 AS 'MODULE_PATHNAME', 'abt_metric_stats'
 LANGUAGE C STABLE PARALLEL SAFE SECURITY INVOKER
 ROWS 24;
-COMMENT ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8) IS
-'Live per-goal results (conversion rate and value per visitor) of several experiments against each element''s control: GrowthBook''s t-test on the relative uplift, fixed-horizon or sequential, with Holm and BH adjusted p-values';
+COMMENT ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text) IS
+'Live per-goal results (conversion rate and value per visitor, capped as abtest.goals says) of several experiments against each element''s control: GrowthBook''s frequentist t-test on the relative uplift, fixed-horizon or sequential, with Holm and BH adjusted p-values, or its Bayesian engine (engine => ''bayesian'': chance to win, risks, credible interval)';
+
+/*
+ * Power (issue 23): for one goal, each variant against its element's
+ * control at the current sample size (the same numbers as
+ * abt_metric_stats, capping included), and sample sizes for planning.
+ * abt_sample_size is a pure function: anyone may call it.
+ */
+CREATE FUNCTION @extschema@.abt_metric_power(experiment_ids uuid[], goal text, mde float8,
+                                              alpha float8 DEFAULT 0.05)
+RETURNS TABLE (experiment_id uuid, element_id uuid, variant_id uuid, metric text,
+               power float8, mde_at_80 float8)
+AS 'MODULE_PATHNAME', 'abt_metric_power'
+LANGUAGE C STABLE PARALLEL SAFE SECURITY INVOKER
+ROWS 4;
+COMMENT ON FUNCTION @extschema@.abt_metric_power(uuid[], text, float8, float8) IS
+'Power of the two-sided frequentist test of each variant against its control for a relative effect mde at the current sample size, and the relative effect it detects with 80% power (GrowthBook''s gbstats/power formulas)';
+
+CREATE FUNCTION @extschema@.abt_sample_size(mean float8, variance float8, mde float8,
+                                             alpha float8 DEFAULT 0.05, power float8 DEFAULT 0.8,
+                                             variants integer DEFAULT 2)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'abt_sample_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.abt_sample_size(float8, float8, float8, float8, float8, integer) IS
+'Visitors per variant for a two-sided test to detect the relative effect mde of a metric with this mean and variance at this power (GrowthBook''s power calculator; no correction for the number of variants)';
 
 /*
  * The engine alone, on aggregates from anywhere (A: control, B: variant).
@@ -705,23 +773,28 @@ COMMENT ON FUNCTION @extschema@.abt_proportion_test(bigint, bigint, bigint, bigi
 'GrowthBook''s test of a conversion rate (visitors, converters per variant) on the relative uplift of B over A';
 
 -- Results are the experiment owners' business (as abt_variant_stats).
-REVOKE ALL ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_metric_power(uuid[], text, float8, float8) FROM PUBLIC;
 
 /*
  * Supabase's roles, when they exist: each first loses what Supabase's
  * default privileges may have given it on the new objects; then experiment
  * owners read their metric rows and get the analytics, the server side
- * everything.  The pure test functions stay executable by PUBLIC.
+ * everything.  The pure test functions and abt_sample_size stay executable
+ * by PUBLIC.
  */
 SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], revoke_all => ARRAY[
     'TABLE abtest.visitor_goals, abtest.goal_counters',
-    'FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8), abtest.experiment_metrics_deleted()']);
+    'FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text),
+              @extschema@.abt_metric_power(uuid[], text, float8, float8), abtest.experiment_metrics_deleted()']);
 SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
     'SELECT ON abtest.visitor_goals, abtest.goal_counters',
-    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8)']);
+    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text),
+                         @extschema@.abt_metric_power(uuid[], text, float8, float8)']);
 SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
     'ALL ON abtest.visitor_goals, abtest.goal_counters',
-    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8),
+    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text),
+                         @extschema@.abt_metric_power(uuid[], text, float8, float8),
                          abtest.experiment_metrics_deleted()']);
 
 /* ------------------------------------------- the settler (1.1, issue 11) */

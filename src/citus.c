@@ -5,7 +5,9 @@
  *		local table is empty, so direct reads of it must step aside); this
  *		node's group and counter slot; which shard holds an experiment's
  *		rows and whether it is on this node (lookup.c and local_shards.c
- *		then work on it directly); the lock Citus takes before writing it.
+ *		then work on it directly); the lock Citus takes before writing it,
+ *		and those it takes before an UPDATE of a reference table (taken
+ *		first, without waiting, by the settler's fold).
  *		Nothing here links to Citus: its metadata is a table in pg_catalog.
  */
 #include "postgres.h"
@@ -14,6 +16,8 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_namespace.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
@@ -425,6 +429,119 @@ abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id)
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (shard - map->shards), map->colocation_id,
 						 CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
 	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+/* Citus's lock class of the writes of a shard (resource_lock.h). */
+#define CITUS_SHARD_LOCK_CLASS 5
+
+/*
+ * relid and every table it references through foreign keys, directly or
+ * not (what Citus locks with a reference table it writes); palloc'd, *n long.
+ */
+static Oid *
+referenced_tables(Oid relid, int *n)
+{
+	int			capacity = 8;
+	int			count = 0;
+	Oid		   *rels = palloc(capacity * sizeof(Oid));
+	Relation	constraints = table_open(ConstraintRelationId, AccessShareLock);
+
+	rels[count++] = relid;
+	for (int i = 0; i < count; i++)
+	{
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+
+		ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(rels[i]));
+		scan = systable_beginscan(constraints, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			Form_pg_constraint constraint = (Form_pg_constraint) GETSTRUCT(tuple);
+			bool		seen = false;
+
+			if (constraint->contype != CONSTRAINT_FOREIGN)
+				continue;
+			for (int j = 0; j < count; j++)
+				seen = seen || rels[j] == constraint->confrelid;
+			if (seen)
+				continue;
+			if (count == capacity)
+			{
+				capacity *= 2;
+				rels = repalloc(rels, capacity * sizeof(Oid));
+			}
+			rels[count++] = constraint->confrelid;
+		}
+		systable_endscan(scan);
+	}
+	table_close(constraints, AccessShareLock);
+	*n = count;
+	return rels;
+}
+
+/* The one shard of a reference table (a Citus table of one shard), else 0. */
+static int64
+single_shard(Oid relid)
+{
+	ShardMap   *map;
+	pg_uuid_t	any = {{0}};
+	ShardRange *shard = find_shard(relid, &any, &map);
+
+	return shard != NULL && map->nshards == 1 ? shard->shardid : 0;
+}
+
+/*
+ * Takes now, without waiting, the locks Citus's executor takes before an
+ * UPDATE of reference table relid: its shard's write lock and that of every
+ * reference table relid references, directly or not, all ExclusiveLock
+ * (Citus's SerializeNonCommutativeWrites and
+ * LockReferencedReferenceShardResources), so that the UPDATE waits for
+ * none of them.  Returns false, holding none of them, when another
+ * transaction holds one (or waits for one).  Citus takes them on this node
+ * and, first, on the first worker, where they cannot be had without
+ * waiting: on the coordinator, until the caller's GUC nest level ends,
+ * citus.allow_modifications_from_workers_to_replicated_tables is off, with
+ * which Citus takes them here only (writes through the coordinator take
+ * them here too, and so wait for the caller's; writes made through a
+ * worker do not).  On a worker that setting would refuse the write: Citus
+ * still takes them on the first worker there, waiting.  Nothing without
+ * Citus.
+ */
+bool
+abt_citus_lock_reference_update(Oid relid)
+{
+	int			n;
+	Oid		   *rels;
+	LOCKTAG    *tags;
+	int			taken = 0;
+
+	if (!abt_on_citus())
+		return true;
+	if (!abt_is_citus_worker() &&
+		GetConfigOption("citus.allow_modifications_from_workers_to_replicated_tables", true, false) != NULL)
+		(void) set_config_option("citus.allow_modifications_from_workers_to_replicated_tables", "off",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	rels = referenced_tables(relid, &n);
+	tags = palloc(n * sizeof(LOCKTAG));
+	for (int i = 0; i < n; i++)
+	{
+		int64		shard = single_shard(rels[i]);
+
+		if (shard == 0)
+			continue;
+		SET_LOCKTAG_ADVISORY(tags[taken], MyDatabaseId, (uint32) (shard >> 32), (uint32) shard,
+							 CITUS_SHARD_LOCK_CLASS);
+		if (LockAcquire(&tags[taken], ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		{
+			while (taken-- > 0)
+				LockRelease(&tags[taken], ExclusiveLock, false);
+			return false;
+		}
+		taken++;
+	}
+	return true;
 }
 
 /*

@@ -19,6 +19,7 @@ extern int64 abt_citus_shard(Oid relid, pg_uuid_t *experiment_id);
 extern int64 abt_citus_local_shard(Oid relid, pg_uuid_t *experiment_id);
 extern Oid	abt_shard_relation(Oid namespace, const char *name, int64 shard);
 extern void abt_citus_lock_shard_group(Oid relid, pg_uuid_t *experiment_id);
+extern bool abt_citus_lock_reference_update(Oid relid);
 extern uint64 abt_citus_invalidations(void);
 extern void abt_citus_one_shard_at_a_time(void);
 

@@ -165,6 +165,13 @@ shards_on_this_node(pg_uuid_t *experiment_id, Oid namespace, int n, const AbtRel
 	return true;
 }
 
+/* The copy on this node of abtest's relation `which` (an index too) on shard `shard`. */
+Oid
+abt_shard_copy(AbtRelation which, int64 shard)
+{
+	return abt_shard_relation(abt_namespace(), abt_relation_name(which), shard);
+}
+
 /*
  * The relations that hold experiment_id's rows of the n tables on this
  * node, for a direct read (lookup.c): the tables themselves on one server

@@ -14,6 +14,7 @@
 /* local_shards.c: an experiment's shards on this node (Citus) */
 extern SPIPlanPtr abt_local_shard_plan(pg_uuid_t *experiment_id, const char *sql, int nargs,
 									   Oid *argtypes, int *index);
+extern Oid	abt_shard_copy(AbtRelation which, int64 shard);
 extern bool abt_rows_here(pg_uuid_t *experiment_id, int n, const AbtRelation *tables,
 						  int64 *shards, Oid *here);
 

@@ -23,7 +23,6 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "citus.h"
 #include "local_shards.h"
 #include "lookup.h"
 #include "pg_compat.h"
@@ -368,7 +367,6 @@ resolve_here(pg_uuid_t *experiment_id)
 	static const AbtRelation tables[2] = {ABT_REL_EXPERIMENTS, ABT_REL_ASSIGNMENTS};
 	Oid			here[2];
 	int64		shards[2];
-	Oid			namespace;
 	DirectLookup *d;
 
 	if (!abt_rows_here(experiment_id, 2, tables, shards, here))
@@ -381,12 +379,9 @@ resolve_here(pg_uuid_t *experiment_id)
 	if (nshard_lookups == MAX_SHARD_LOOKUPS)
 		nshard_lookups = 0;
 	d = &shard_lookups[nshard_lookups++];
-	namespace = abt_namespace();
 	resolve_relations(d,
-					  here[0], abt_shard_relation(namespace, abt_relation_name(ABT_REL_EXPERIMENTS_PKEY),
-												  shards[0]),
-					  here[1], abt_shard_relation(namespace, abt_relation_name(ABT_REL_ASSIGNMENTS_LOOKUP),
-												  shards[1]));
+					  here[0], abt_shard_copy(ABT_REL_EXPERIMENTS_PKEY, shards[0]),
+					  here[1], abt_shard_copy(ABT_REL_ASSIGNMENTS_LOOKUP, shards[1]));
 	return d;
 }
 

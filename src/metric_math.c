@@ -2,9 +2,10 @@
  * metric_math.c
  *		Dependency-free statistics for per-goal metrics: the moments of a
  *		mean or proportion metric, the frequentist two-sample test on the
- *		relative uplift (fixed-horizon and sequential), Student's t
- *		distribution, and Holm-Bonferroni / Benjamini-Hochberg adjusted
- *		p-values.
+ *		relative uplift (fixed-horizon and sequential), the Bayesian one,
+ *		power, MDE and sample size, the percentile of a percentile cap,
+ *		Student's t distribution, and Holm-Bonferroni / Benjamini-Hochberg
+ *		adjusted p-values.
  *
  * The test is GrowthBook's frequentist engine (gbstats, frequentist/tests.py:
  * TwoSidedTTest and SequentialTwoSidedTTest with difference_type
@@ -21,6 +22,33 @@
  * own variance is 0; here only a zero standard error does (a control with
  * rate 1 against a variant with rate 0.9 still gets a result).
  *
+ * The Bayesian engine is gbstats' EffectBayesianABTest (bayesian/tests.py,
+ * prior_type "relative"): the same uplift and delta-method se are the data
+ * (d, se^2), a normal likelihood of the relative effect; with a proper
+ * Gaussian prior N(mu0, s0^2) the posterior is normal with precision
+ * 1/se^2 + 1/s0^2 and mean (d/se^2 + mu0/s0^2) / precision, with the flat
+ * (improper) prior N(d, se^2).  Chance to win P(effect > 0), the credible
+ * interval mean -+ z_{1-alpha/2} sd, and the risks (get_risk) E[max(X, 0)]
+ * (keeping the control) and E[max(-X, 0)] (choosing the variant), whose
+ * closed forms are mu Phi(mu/sd) + sd phi(mu/sd) and the same minus mu;
+ * beyond |mu/sd| > 37 gbstats takes their limits max(mu, 0), max(-mu, 0).
+ * Where gbstats returns its uninformative default (chance 0.5, effect 0),
+ * the result here is NAN, as for the frequentist test.
+ *
+ * Power (gbstats power/midexperimentpower.py, MidExperimentPower.power
+ * without prior or sequential, and GrowthBook's planning calculator,
+ * packages/shared/src/power/power.ts powerFrequentist): a two-sided test at
+ * level alpha of a true relative effect m whose estimate has standard
+ * error se rejects with probability 1 - Phi(z - m/se) + Phi(-z - m/se),
+ * z = Phi^-1(1 - alpha/2).  The MDE at a power is that equation solved for
+ * m; the planning standard error of n visitors per variant is
+ * powerStandardError's: se^2 = v (1 + (1 + m)^2) / (mean^2 n).
+ *
+ * The percentile of a percentile cap is PostgreSQL's percentile_cont, the
+ * function GrowthBook's SQL uses on PostgreSQL (its dialect's
+ * percentileApprox): linear interpolation between the order statistics at
+ * floor and ceil of p (N - 1).
+ *
  * Plain C99 using only the C library (no PostgreSQL headers), so the same
  * file builds inside the extension and in the standalone unit test
  * test/unit/metric_math_test.c.  Functions return NAN where the result is
@@ -32,6 +60,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "metric_math.h"
 #include "special_math.h"
@@ -56,6 +85,15 @@
 
 /* t quantile: iteration cap of the safeguarded Newton search */
 #define T_QUANTILE_MAX_ITER 200
+
+/* MDE: iteration cap of the safeguarded Newton search */
+#define MDE_MAX_ITER 200
+
+/* Risk: beyond |mu/sigma| this gbstats takes the limits (get_risk) */
+#define RISK_LIMIT_Z 37.0
+
+/* Sample size: the largest answer (2^62, within bigint) */
+#define SAMPLE_SIZE_MAX 4611686018427387904.0
 
 /*
  * Mean metric: a numerator sum_squares - sum^2/n within this fraction of
@@ -575,6 +613,314 @@ abt_metric_sequential_ttest(int64_t n_a, double mean_a, double var_a,
 	st2 = (result->uplift / result->se) * (result->uplift / result->se) * n;
 	log_inv_e = 0.5 * log(nr) - rho2 * st2 / (2.0 * nr);
 	result->p_value = exp(fmin(log_inv_e, 0.0));
+}
+
+/* Standard normal quantile Phi^-1(p), 0 < p < 1. */
+static double
+normal_quantile(double p)
+{
+	if (p < 0.5)
+		return -normal_upper_quantile(p);
+	if (p > 0.5)
+		return normal_upper_quantile(1.0 - p);
+	return 0.0;
+}
+
+/* Set every field of a Bayesian result to NAN (the comparison is undefined). */
+static void
+bayes_set_null(AbtMetricBayes *result)
+{
+	result->uplift = NAN;
+	result->sd = NAN;
+	result->ci_low = NAN;
+	result->ci_high = NAN;
+	result->chance_to_win = NAN;
+	result->risk_control = NAN;
+	result->risk_variant = NAN;
+}
+
+/*
+ * GrowthBook's Bayesian test of B (variant) against A (control) on the
+ * relative effect (gbstats EffectBayesianABTest.compute_result, see the file
+ * header): the posterior of the effect from the uplift and delta-method se
+ * of effect_moments and the prior.  All NAN as effect_moments says, when
+ * alpha is not in (0, 1), or for a proper prior whose mean is not finite or
+ * whose stddev is not finite and positive.
+ */
+void
+abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
+						 int64_t n_b, double mean_b, double var_b,
+						 double alpha, const AbtMetricPrior *prior,
+						 AbtMetricBayes *result)
+{
+	AbtMetricTest data;
+	double		mean;
+	double		sd;
+	double		half;
+
+	bayes_set_null(result);
+	if (!(alpha > 0.0 && alpha < 1.0))
+		return;
+	if (prior->proper &&
+		(!isfinite(prior->mean) || !(prior->stddev > 0.0) || !isfinite(prior->stddev)))
+		return;
+	if (!effect_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, &data))
+		return;
+
+	if (prior->proper)
+	{
+		/*
+		 * (d/se^2 + mu0/s0^2) / (1/se^2 + 1/s0^2) and 1/sqrt(1/se^2 +
+		 * 1/s0^2), written with q = (se/s0)^2 so that neither precision can
+		 * overflow: (d + mu0 q) / (1 + q) and se / sqrt(1 + q).  A q beyond
+		 * double's range leaves the prior alone.
+		 */
+		double		r = data.se / prior->stddev;
+		double		q = r * r;
+
+		if (isinf(q))
+		{
+			mean = prior->mean;
+			sd = prior->stddev;
+		}
+		else
+		{
+			mean = (data.uplift + prior->mean * q) / (1.0 + q);
+			sd = data.se / sqrt(1.0 + q);
+		}
+	}
+	else
+	{
+		mean = data.uplift;
+		sd = data.se;
+	}
+
+	half = normal_upper_quantile(0.5 * alpha) * sd;
+	result->uplift = mean;
+	result->sd = sd;
+	result->ci_low = mean - half;
+	result->ci_high = mean + half;
+	result->chance_to_win = abt_normal_sf(-mean / sd);
+	abt_metric_risk(mean, sd, &result->risk_control, &result->risk_variant);
+}
+
+/*
+ * The expected losses of a N(mu, sigma^2) relative effect X (gbstats
+ * EffectBayesianABTest.get_risk): of keeping the control, E[max(X, 0)] =
+ * mu Phi(mu/sigma) + sigma phi(mu/sigma), and of choosing the variant,
+ * E[max(-X, 0)] = -mu Phi(-mu/sigma) + sigma phi(mu/sigma).  Beyond
+ * |mu/sigma| > RISK_LIMIT_Z, as gbstats, their limits max(mu, 0) and
+ * max(-mu, 0).  Both NAN unless mu is finite and sigma finite and positive.
+ */
+void
+abt_metric_risk(double mu, double sigma, double *risk_control, double *risk_variant)
+{
+	double		z;
+	double		density;
+
+	if (!isfinite(mu) || !(sigma > 0.0) || !isfinite(sigma))
+	{
+		*risk_control = NAN;
+		*risk_variant = NAN;
+		return;
+	}
+	z = mu / sigma;
+	if (fabs(z) > RISK_LIMIT_Z)
+	{
+		*risk_control = fmax(mu, 0.0);
+		*risk_variant = fmax(-mu, 0.0);
+		return;
+	}
+	density = sigma * normal_pdf(z);
+	*risk_control = mu * abt_normal_sf(-z) + density;
+	*risk_variant = density - mu * abt_normal_sf(z);
+}
+
+/* Power of the two-sided test at the standardized effect d >= 0: P(|Z + d| > z). */
+static double
+power_at(double d, double z)
+{
+	return abt_normal_sf(z - d) + abt_normal_sf(z + d);
+}
+
+/*
+ * The standardized effect d >= 0 at which the two-sided test at level
+ * alpha (z = Phi^-1(1 - alpha/2)) has the given power, alpha < power < 1:
+ * power_at increases from alpha at d = 0.  Newton's method from the
+ * one-tail solution z + Phi^-1(power), kept inside a bracket that every
+ * evaluation narrows (bisection where a step would leave it).
+ */
+static double
+standardized_effect(double z, double power)
+{
+	double		lo = 0.0;
+	double		hi = fmax(z + normal_quantile(power), 0.0) + 1.0;
+	double		d;
+
+	while (power_at(hi, z) < power)
+		hi *= 2.0;
+	d = z + normal_quantile(power);
+	if (!(d > lo && d < hi))
+		d = 0.5 * hi;
+	for (int i = 0; i < MDE_MAX_ITER; i++)
+	{
+		double		f = power_at(d, z) - power;
+		double		slope = normal_pdf(z - d) - normal_pdf(z + d);
+		double		next;
+
+		if (f == 0.0)
+			return d;
+		if (f < 0.0)
+			lo = d;
+		else
+			hi = d;
+		next = (slope > 0.0) ? d - f / slope : NAN;
+		if (!(next > lo && next < hi))
+			next = 0.5 * (lo + hi);
+		if (fabs(next - d) <= 4.0 * DBL_EPSILON * next || hi - lo <= 4.0 * DBL_EPSILON * hi)
+			return next;
+		d = next;
+	}
+	return d;
+}
+
+/*
+ * Power of the two-sided test at level alpha for a true relative effect
+ * mde whose estimate has standard error se (gbstats
+ * MidExperimentPower.power at the current sample size, GrowthBook's
+ * powerFrequentist): 1 - Phi(z - |mde|/se) + Phi(-z - |mde|/se).  NAN
+ * unless se is finite and positive, mde finite and alpha in (0, 1).
+ */
+double
+abt_metric_test_power(double se, double mde, double alpha)
+{
+	if (!(se > 0.0) || !isfinite(se) || !isfinite(mde) || !(alpha > 0.0 && alpha < 1.0))
+		return NAN;
+	return power_at(fabs(mde) / se, normal_upper_quantile(0.5 * alpha));
+}
+
+/*
+ * The relative effect (positive) that the two-sided test at level alpha
+ * detects with the given power, standard error se: abt_metric_test_power solved
+ * for mde.  NAN unless se is finite and positive, alpha in (0, 1) and
+ * alpha < power < 1.
+ */
+double
+abt_metric_mde(double se, double alpha, double power)
+{
+	if (!(se > 0.0) || !isfinite(se) || !(alpha > 0.0 && alpha < 1.0) ||
+		!(power > alpha && power < 1.0))
+		return NAN;
+	return se * standardized_effect(normal_upper_quantile(0.5 * alpha), power);
+}
+
+/*
+ * Visitors per variant for a planned test (GrowthBook's power calculator,
+ * packages/shared/src/power/power.ts: powerEstFrequentist with
+ * powerStandardError, relative): the smallest whole n at which
+ * abt_metric_test_power with se^2 = variance (1 + (1 + mde)^2) / (mean^2 n)
+ * reaches the power; no correction for the number of variants.  NAN for a
+ * mean that is 0 or not finite, a variance that is not finite and
+ * positive, an mde that is 0 or not finite, alpha outside (0, 1) or a power
+ * outside (alpha, 1); +Inf beyond SAMPLE_SIZE_MAX.
+ */
+double
+abt_metric_sample_size(double mean, double variance, double mde,
+					   double alpha, double power)
+{
+	double		z;
+	double		k;
+	double		d;
+	double		n;
+
+	if (!isfinite(mean) || mean == 0.0 || !(variance > 0.0) || !isfinite(variance) ||
+		!isfinite(mde) || mde == 0.0 || !(alpha > 0.0 && alpha < 1.0) ||
+		!(power > alpha && power < 1.0))
+		return NAN;
+	z = normal_upper_quantile(0.5 * alpha);
+	/* se = k / sqrt(n): the test's standardized effect is |mde| sqrt(n) / k */
+	k = sqrt(variance * (1.0 + (1.0 + mde) * (1.0 + mde))) / fabs(mean);
+	d = standardized_effect(z, power);
+	n = ceil((d * k / fabs(mde)) * (d * k / fabs(mde)));
+	if (!(n <= SAMPLE_SIZE_MAX))
+		return INFINITY;
+	n = fmax(n, 1.0);
+	/* the rounding of n's formula may be one off either way */
+	while (n > 1.0 && power_at(fabs(mde) * sqrt(n - 1.0) / k, z) >= power)
+		n -= 1.0;
+	while (power_at(fabs(mde) * sqrt(n) / k, z) < power && n < SAMPLE_SIZE_MAX)
+		n += 1.0;
+	return n;
+}
+
+/* qsort comparator of doubles, ascending. */
+static int
+double_cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The k-th smallest (from 0) of sorted[0..n) together with `zeros` more
+ * zeros, `negatives` being the count of sorted values below 0: the zeros
+ * sit right after them.
+ */
+static double
+order_statistic(const double *sorted, int64_t negatives, int64_t zeros, int64_t k)
+{
+	if (k < negatives)
+		return sorted[k];
+	if (k < negatives + zeros)
+		return 0.0;
+	return sorted[k - zeros];
+}
+
+/*
+ * PostgreSQL's percentile_cont(p) WITHIN GROUP (ORDER BY x) over
+ * values[0..n) together with `zeros` more values 0 (orderedsetaggs.c,
+ * percentile_cont_final_common, in the same float8 arithmetic): with N
+ * values in all, the order statistics at floor and ceil of p (N - 1)
+ * (from 0), interpolated as lo + (p (N - 1) - floor(p (N - 1))) (hi - lo).
+ * Sorts values in place.  NAN for no values at all, a negative count or p
+ * outside [0, 1].
+ */
+double
+abt_metric_percentile(double *values, int64_t n, int64_t zeros, double p)
+{
+	int64_t		negatives = 0;
+	int64_t		high;
+	int64_t		first;
+	int64_t		second;
+	double		position;
+	double		lo;
+	double		hi;
+
+	if (n < 0 || zeros < 0 || n + zeros == 0 || !(p >= 0.0 && p <= 1.0))
+		return NAN;
+	if (n > 1)
+		qsort(values, (size_t) n, sizeof(double), double_cmp);
+	/* the first value not below 0 (binary search) */
+	high = n;
+	while (negatives < high)
+	{
+		int64_t		mid = negatives + (high - negatives) / 2;
+
+		if (values[mid] < 0.0)
+			negatives = mid + 1;
+		else
+			high = mid;
+	}
+	position = p * (double) (n + zeros - 1);
+	first = (int64_t) floor(position);
+	second = (int64_t) ceil(position);
+	lo = order_statistic(values, negatives, zeros, first);
+	if (second == first)
+		return lo;
+	hi = order_statistic(values, negatives, zeros, second);
+	return lo + ((position - (double) first) * (hi - lo));
 }
 
 /* Restore the max-heap below root in order[0..end), keyed on p[order[]]. */

@@ -2,9 +2,11 @@
  * metric_math.h
  *		Dependency-free statistics for per-goal metrics: the moments of a
  *		mean or proportion metric, GrowthBook's frequentist two-sample test
- *		on the relative uplift (fixed-horizon and sequential), Student's t
- *		distribution, and Holm-Bonferroni / Benjamini-Hochberg adjusted
- *		p-values.
+ *		on the relative uplift (fixed-horizon and sequential) and its
+ *		Bayesian one (with or without a Gaussian prior), power, minimum
+ *		detectable effect and sample size, the percentile of a percentile
+ *		cap, Student's t distribution, and Holm-Bonferroni /
+ *		Benjamini-Hochberg adjusted p-values.
  *
  * Plain C99 with no PostgreSQL headers, so that the same file builds inside
  * the extension and in the standalone unit test (test/unit).  Every function
@@ -14,6 +16,7 @@
 #ifndef ABT_METRIC_MATH_H
 #define ABT_METRIC_MATH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* GrowthBook's default tuning N* of the sequential confidence sequence */
@@ -34,6 +37,30 @@ typedef struct AbtMetricTest
 	double		chance_to_beat; /* Phi(uplift / se) */
 } AbtMetricTest;
 
+/*
+ * GrowthBook's Bayesian result of a variant against its control, on the
+ * relative effect.  Every field is NAN when the comparison is undefined (see
+ * abt_metric_bayesian_test).
+ */
+typedef struct AbtMetricBayes
+{
+	double		uplift;			/* posterior mean of the relative effect */
+	double		sd;				/* posterior standard deviation */
+	double		ci_low;			/* credible interval at 1 - alpha */
+	double		ci_high;
+	double		chance_to_win;	/* P(effect > 0) */
+	double		risk_control;	/* E[max(effect, 0)]: expected loss of keeping the control */
+	double		risk_variant;	/* E[max(-effect, 0)]: expected loss of choosing the variant */
+} AbtMetricBayes;
+
+/* Gaussian prior on the relative effect (GrowthBook's defaults: improper, 0, 0.3) */
+typedef struct AbtMetricPrior
+{
+	bool		proper;			/* false: flat (improper) prior, mean and stddev unused */
+	double		mean;
+	double		stddev;
+} AbtMetricPrior;
+
 /* Mean and sample variance (n - 1) of a metric from n, sum y and sum y^2 */
 extern void abt_metric_mean_moments(int64_t n, double sum, double sum_squares,
 									double *mean, double *variance);
@@ -52,6 +79,29 @@ extern void abt_metric_sequential_ttest(int64_t n_a, double mean_a, double var_a
 										int64_t n_b, double mean_b, double var_b,
 										double alpha, double tuning,
 										AbtMetricTest *result);
+
+/* Bayesian test of B against A: normal posterior of the relative effect */
+extern void abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
+									 int64_t n_b, double mean_b, double var_b,
+									 double alpha, const AbtMetricPrior *prior,
+									 AbtMetricBayes *result);
+
+/* Expected losses of a N(mu, sigma^2) effect: of keeping the control, of choosing the variant */
+extern void abt_metric_risk(double mu, double sigma, double *risk_control,
+							double *risk_variant);
+
+/* Power of the two-sided test at level alpha for the relative effect mde, standard error se */
+extern double abt_metric_test_power(double se, double mde, double alpha);
+
+/* The relative effect with the given power for standard error se (inverse of abt_metric_test_power) */
+extern double abt_metric_mde(double se, double alpha, double power);
+
+/* Visitors per variant for the given power at the relative effect mde (planning) */
+extern double abt_metric_sample_size(double mean, double variance, double mde,
+									 double alpha, double power);
+
+/* PostgreSQL's percentile_cont(p) of values[0..n) and `zeros` more zeros; sorts values */
+extern double abt_metric_percentile(double *values, int64_t n, int64_t zeros, double p);
 
 /* Student t cumulative distribution function; dof may be fractional or +Inf */
 extern double abt_metric_t_cdf(double t, double dof);

@@ -2,20 +2,18 @@
  * metric_stats.c
  *		abt_metric_stats: per-goal results of a page of experiments in one
  *		call (conversion rate and value per visitor of every variant against
- *		its element's control, fixed-horizon or sequential, with Holm and
- *		Benjamini-Hochberg adjusted p-values), and the engine alone as the
- *		pure functions abt_mean_test and abt_proportion_test.
+ *		its element's control: GrowthBook's frequentist engine, fixed-horizon
+ *		or sequential, with Holm and Benjamini-Hochberg adjusted p-values, or
+ *		its Bayesian engine); abt_metric_power, the power of those tests at
+ *		the current sample size; and the engine alone as the pure functions
+ *		abt_mean_test, abt_proportion_test and abt_sample_size.
  *
- * Three SPI queries, whatever the number of experiments: the experiment
- * rows as the caller may see them and the variants' allocations (both
- * shared with abt_variant_stats, analytics.c), and the per-goal slot rows
- * of abtest.goal_counters, summed here.  abt_convert keeps those sums in
- * its write path (convert.c): per (variant, goal) the visitors with an event
- * of the goal, the sum of the visitors' totals y and the sum of y^2.  So the
- * cost grows with the numbers of variants, goals and slots, never with the
- * number of visitors or events.  Elements and variants come from the
- * configuration cache.  The statistics are metric_math.c's (GrowthBook's
- * gbstats formulas).
+ * What a call reads (the experiments and the variants' allocations, shared
+ * with abt_variant_stats, analytics.c; the goal sums, the goals' settings
+ * and a capped goal's capped sums, metric_sums.c) costs a few queries
+ * whatever the number of experiments, and one or two more per capped goal
+ * shown.  Elements and variants come from the configuration cache.  The
+ * statistics are metric_math.c's (GrowthBook's gbstats formulas).
  *
  * Bounded whoever calls: at most ABT_MAX_GOALS_PER_CALL goals (their
  * repeats dropped through a hash table) and ABT_MAX_RESULT_ROWS rows, both
@@ -28,15 +26,14 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "common/int.h"
-#include "funcapi.h"
 #include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/numeric.h"
 
 #include "analytics.h"
 #include "checks.h"
@@ -44,15 +41,20 @@
 #include "experiment_config.h"
 #include "metric_math.h"
 #include "metric_stats.h"
+#include "metric_sums.h"
 #include "rules.h"
-#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_metric_stats);
+PG_FUNCTION_INFO_V1(abt_metric_power);
+PG_FUNCTION_INFO_V1(abt_sample_size);
 PG_FUNCTION_INFO_V1(abt_mean_test);
 PG_FUNCTION_INFO_V1(abt_proportion_test);
 
 /* GUC abtest.sequential_tuning: the tuning N* of the confidence sequences */
 static int	abt_sequential_tuning = (int) ABT_METRIC_SEQUENTIAL_TUNING_DEFAULT;
+
+/* abt_metric_power's second number: the MDE at this power (GrowthBook's target) */
+#define POWER_TARGET 0.8
 
 /* Columns of abt_metric_stats' result, in its order (0-based values[] indexes). */
 enum
@@ -80,7 +82,23 @@ enum
 	MS_P_VALUE_HOLM,
 	MS_P_VALUE_BH,
 	MS_IS_SEQUENTIAL,
+	MS_CHANCE_TO_WIN,
+	MS_RISK_CONTROL,
+	MS_RISK_VARIANT,
+	MS_CAP,
 	MS_COLUMNS
+};
+
+/* Columns of abt_metric_power's result. */
+enum
+{
+	MP_EXPERIMENT_ID,
+	MP_ELEMENT_ID,
+	MP_VARIANT_ID,
+	MP_METRIC,
+	MP_POWER,
+	MP_MDE_AT_80,
+	MP_COLUMNS
 };
 
 /* Columns of abt_mean_test's and abt_proportion_test's result. */
@@ -100,352 +118,49 @@ enum
 	TEST_COLUMNS
 };
 
-/* Result columns of goal_sums_sql (SPI numbers from 1). */
-enum
+/* abt_metric_stats' engine argument */
+typedef enum MetricEngine
 {
-	SUMS_EXPERIMENT_ID = 1,
-	SUMS_GOAL,
-	SUMS_VARIANT_ID,
-	SUMS_CONVERTERS,
-	SUMS_VALUE_SUM,
-	SUMS_VALUE_SUM_SQUARES
-};
-
-/* The two metrics of a goal, in output order. */
-#define NUM_METRICS 2
-static const char *const metric_names[NUM_METRICS] = {"conversion_rate", "value_per_visitor"};
-
-static SPIPlanPtr goal_sums_plan = NULL;
-
-/*
- * Every slot's goal counter row of the requested experiments ($1), of the
- * goals in $2 (NULL: every goal); sorted and summed over slots in C (the
- * SQL aggregate and sort cost more than the rest of a page's call).
- */
-static const char *goal_sums_sql =
-"SELECT gc.experiment_id, gc.goal, gc.variant_id, gc.converters, gc.value_sum, gc.value_sum_squares"
-"  FROM abtest.goal_counters gc"
-" WHERE gc.experiment_id OPERATOR(pg_catalog.=) ANY ($1)"
-"   AND ($2 IS NULL OR gc.goal OPERATOR(pg_catalog.=) ANY ($2))";
-
-/*
- * One (experiment, goal, variant) of goal_sums_sql, summed over slots,
- * pointing into SPI's result (sums: into the call's memory).
- */
-typedef struct GoalSum
-{
-	pg_uuid_t  *experiment_id;
-	text	   *goal;
-	pg_uuid_t  *variant_id;
-	int64		converters;
-	Datum		value_sum;		/* numeric; (Datum) 0 when the slots' sum overflowed */
-	Datum		value_sum_squares;	/* numeric, or (Datum) 0 likewise */
-} GoalSum;
-
-/* An experiment's rows in the GoalSum array: [start, start + count). */
-typedef struct ExperimentSums
-{
-	pg_uuid_t	experiment_id;	/* hash key */
-	int			start;
-	int			count;
-} ExperimentSums;
+	ENGINE_FREQUENTIST,
+	ENGINE_BAYESIAN
+} MetricEngine;
 
 /* What the rows of one call share. */
 typedef struct MetricOutput
 {
 	ReturnSetInfo *rsinfo;
-	HTAB	   *allocations;	/* AbtCounterSum by (experiment, variant) */
-	GoalSum    *sums;
-	HTAB	   *experiment_sums;	/* ExperimentSums by experiment */
-	text	  **goal_filter;	/* the goals argument, duplicates removed; or NULL */
-	int			ngoal_filter;
+	AbtMetricSums sums;
 	int64		nrows;			/* rows of the result so far (ABT_MAX_RESULT_ROWS) */
+	MetricEngine engine;
 	bool		sequential;
 	double		alpha;
 	double		tuning;
-	Datum		zero;			/* numeric 0 */
+	double		mde;			/* abt_metric_power's */
+	Datum		metric_datums[ABT_NUM_METRICS];
 } MetricOutput;
 
-/* The aggregates of one variant for one goal. */
-typedef struct VariantGoal
-{
-	int64		n;
-	int64		converters;
-	Datum		value_sum;
-	Datum		value_sum_squares;
-	double		mean[NUM_METRICS];
-	double		variance[NUM_METRICS];
-} VariantGoal;
-
-/* True when two texts hold the same bytes. */
-static bool
-text_equal(text *a, text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-/*
- * A numeric datum as a double: infinite when out of double's range, NAN
- * for (Datum) 0 (a sum that overflowed); the moments of either are NAN and
- * their columns NULL.
- */
-static double
-numeric_to_double(Datum value)
-{
-	if (value == (Datum) 0)
-		return NAN;
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, value));
-}
-
-/*
- * Adds two numeric datums, (Datum) 0 standing for a sum that overflowed:
- * a result out of numeric's range is (Datum) 0 too, not an error.  Events'
- * values are bounded (ABT_MAX_EVENT_VALUE), so only rows written into
- * abtest.goal_counters by hand could get here; their experiment still gets
- * its rows, with these sums and what depends on them NULL.
- */
-static Datum
-add_sums(Datum a, Datum b)
-{
-	bool		overflow = false;
-	Numeric		sum;
-
-	if (a == (Datum) 0 || b == (Datum) 0)
-		return (Datum) 0;
-	sum = numeric_add_opt_error(DatumGetNumeric(a), DatumGetNumeric(b), &overflow);
-	return overflow ? (Datum) 0 : NumericGetDatum(sum);
-}
-
-/* Orders goal texts by their bytes (as COLLATE "C"). */
-static int
-goal_cmp(text *a, text *b)
-{
-	int			la = VARSIZE_ANY_EXHDR(a);
-	int			lb = VARSIZE_ANY_EXHDR(b);
-	int			c = memcmp(VARDATA_ANY(a), VARDATA_ANY(b), Min(la, lb));
-
-	return c != 0 ? c : (la > lb) - (la < lb);
-}
-
-/* qsort order of GoalSum: experiment, goal (bytes), variant. */
-static int
-goal_sum_cmp(const void *a, const void *b)
-{
-	const GoalSum *x = a;
-	const GoalSum *y = b;
-	int			c = memcmp(x->experiment_id, y->experiment_id, UUID_LEN);
-
-	if (c == 0)
-		c = goal_cmp(x->goal, y->goal);
-	if (c == 0)
-		c = memcmp(x->variant_id, y->variant_id, UUID_LEN);
-	return c;
-}
-
-/* The key of a (experiment, goal, variant) while summing its slot rows. */
-typedef struct GoalSumKey
+/* One experiment's goals, ready for its rows. */
+typedef struct ExperimentGoals
 {
 	pg_uuid_t  *experiment_id;
-	pg_uuid_t  *variant_id;
-	text	   *goal;
-} GoalSumKey;
+	AbtConfig  *config;
+	int			ngoals;
+	AbtGoalData *goals;
+	AbtVariantGoal *vg;			/* workspace: one element's variants for one goal */
+} ExperimentGoals;
 
-typedef struct GoalSumEntry
+/* What a comparison row shows, NAN where its column is NULL. */
+typedef struct RowResult
 {
-	GoalSumKey	key;
-	int			index;			/* in out->sums */
-} GoalSumEntry;
-
-/* dynahash hash function of a GoalSumKey: the bytes it points to. */
-static uint32
-goal_sum_key_hash(const void *key, Size keysize)
-{
-	const GoalSumKey *k = key;
-
-	return hash_combine(hash_combine(hash_bytes(k->experiment_id->data, UUID_LEN),
-									 hash_bytes(k->variant_id->data, UUID_LEN)),
-						hash_bytes((unsigned char *) VARDATA_ANY(k->goal), VARSIZE_ANY_EXHDR(k->goal)));
-}
-
-/* dynahash match function of GoalSumKeys: 0 when they point to equal bytes. */
-static int
-goal_sum_key_match(const void *key1, const void *key2, Size keysize)
-{
-	const GoalSumKey *a = key1;
-	const GoalSumKey *b = key2;
-
-	return memcmp(a->experiment_id, b->experiment_id, UUID_LEN) != 0 ||
-		memcmp(a->variant_id, b->variant_id, UUID_LEN) != 0 ||
-		!text_equal(a->goal, b->goal);
-}
-
-/*
- * Reads the per-goal sums: the slot rows summed per (experiment, goal,
- * variant) into out->sums (a hash table on the way), sorted so that each
- * experiment's entries, and within them each goal's, are contiguous (goals
- * in byte order); each experiment's range into out->experiment_sums.
- */
-static void
-read_goal_sums(MetricOutput *out, Datum ids, Datum goals, bool goals_null)
-{
-	Oid			argtypes[2] = {UUIDARRAYOID, TEXTARRAYOID};
-	Datum		args[2] = {ids, goals};
-	char		nulls[2] = {' ', goals_null ? 'n' : ' '};
-	TupleDesc	desc;
-	int			rc;
-	int			n = 0;
-	HASHCTL		ctl;
-	HTAB	   *keys;
-	ExperimentSums *current = NULL;
-
-	rc = SPI_execute_plan(abt_plan_generic(&goal_sums_plan, goal_sums_sql, 2, argtypes),
-						  args, nulls, true, 0);
-	abt_check_spi(rc, SPI_OK_SELECT, "reading goal counters");
-	desc = SPI_tuptable->tupdesc;
-	out->sums = palloc(sizeof(GoalSum) * Max(SPI_processed, 1));
-	out->experiment_sums = abt_call_hash("abt_metric_stats goal sums", sizeof(pg_uuid_t),
-										 sizeof(ExperimentSums), 16);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(GoalSumKey);
-	ctl.entrysize = sizeof(GoalSumEntry);
-	ctl.hash = goal_sum_key_hash;
-	ctl.match = goal_sum_key_match;
-	ctl.hcxt = CurrentMemoryContext;
-	keys = hash_create("abt_metric_stats goal keys", Max(SPI_processed, 16), &ctl,
-					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-
-	/* sum the slots of each (experiment, goal, variant) */
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		GoalSumKey	key;
-		GoalSumEntry *entry;
-		GoalSum    *s;
-		bool		found;
-		bool		isnull;
-		int64		converters = DatumGetInt64(SPI_getbinval(tuple, desc, SUMS_CONVERTERS, &isnull));
-		Datum		value_sum = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM, &isnull);
-		Datum		value_sum_squares = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM_SQUARES, &isnull);
-
-		CHECK_FOR_INTERRUPTS();
-		key.experiment_id = DatumGetUUIDP(SPI_getbinval(tuple, desc, SUMS_EXPERIMENT_ID, &isnull));
-		key.variant_id = DatumGetUUIDP(SPI_getbinval(tuple, desc, SUMS_VARIANT_ID, &isnull));
-		key.goal = DatumGetTextPP(SPI_getbinval(tuple, desc, SUMS_GOAL, &isnull));
-		entry = hash_search(keys, &key, HASH_ENTER, &found);
-		if (!found)
-		{
-			entry->index = n++;
-			s = &out->sums[entry->index];
-			s->experiment_id = key.experiment_id;
-			s->variant_id = key.variant_id;
-			s->goal = key.goal;
-			s->converters = converters;
-			s->value_sum = value_sum;
-			s->value_sum_squares = value_sum_squares;
-			continue;
-		}
-		s = &out->sums[entry->index];
-		if (pg_add_s64_overflow(s->converters, converters, &s->converters))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("bigint out of range")));
-		s->value_sum = add_sums(s->value_sum, value_sum);
-		s->value_sum_squares = add_sums(s->value_sum_squares, value_sum_squares);
-	}
-	hash_destroy(keys);
-	if (n > 1)
-		qsort(out->sums, n, sizeof(GoalSum), goal_sum_cmp);
-
-	for (int i = 0; i < n; i++)
-	{
-		if (current == NULL || memcmp(&current->experiment_id, out->sums[i].experiment_id, UUID_LEN) != 0)
-		{
-			current = hash_search(out->experiment_sums, out->sums[i].experiment_id, HASH_ENTER, NULL);
-			current->start = i;
-			current->count = 0;
-		}
-		current->count++;
-	}
-}
-
-/*
- * The goals an experiment's rows show, in output order: the goals argument
- * as given, or every goal with sums (byte order).  Returns their number.
- */
-static int
-experiment_goals(MetricOutput *out, ExperimentSums *range, text ***goals)
-{
-	int			n = 0;
-
-	if (out->goal_filter != NULL)
-	{
-		*goals = out->goal_filter;
-		return out->ngoal_filter;
-	}
-	if (range == NULL)
-		return 0;
-	*goals = palloc(sizeof(text *) * range->count);
-	for (int i = range->start; i < range->start + range->count; i++)
-		if (n == 0 || !text_equal((*goals)[n - 1], out->sums[i].goal))
-			(*goals)[n++] = out->sums[i].goal;
-	return n;
-}
-
-/*
- * The sums of a variant for a goal within an experiment's range, or NULL:
- * a binary search, the range being sorted by goal and variant
- * (goal_sum_cmp).
- */
-static GoalSum *
-find_sum(MetricOutput *out, ExperimentSums *range, text *goal, pg_uuid_t *variant_id)
-{
-	int			low;
-	int			high;
-
-	if (range == NULL)
-		return NULL;
-	low = range->start;
-	high = range->start + range->count;
-	while (low < high)
-	{
-		int			mid = low + (high - low) / 2;
-		GoalSum    *s = &out->sums[mid];
-		int			c = goal_cmp(s->goal, goal);
-
-		if (c == 0)
-			c = memcmp(s->variant_id, variant_id, UUID_LEN);
-		if (c == 0)
-			return s;
-		if (c < 0)
-			low = mid + 1;
-		else
-			high = mid;
-	}
-	return NULL;
-}
-
-/* Fills a variant's aggregates and moments for a goal. */
-static void
-variant_goal(MetricOutput *out, AbtConfig *config, ExperimentSums *range, text *goal,
-			 AbtVariant *variant, VariantGoal *vg)
-{
-	AbtCounterKey key;
-	AbtCounterSum *counters;
-	GoalSum    *s = find_sum(out, range, goal, &variant->id);
-
-	memcpy(&key.experiment_id, &config->experiment_id, UUID_LEN);
-	memcpy(&key.variant_id, &variant->id, UUID_LEN);
-	counters = hash_search(out->allocations, &key, HASH_FIND, NULL);
-	vg->n = counters ? counters->allocations : 0;
-	vg->converters = s ? s->converters : 0;
-	vg->value_sum = s ? s->value_sum : out->zero;
-	vg->value_sum_squares = s ? s->value_sum_squares : out->zero;
-	abt_metric_proportion_moments(vg->n, vg->converters, &vg->mean[0], &vg->variance[0]);
-	abt_metric_mean_moments(vg->n, numeric_to_double(vg->value_sum),
-							numeric_to_double(vg->value_sum_squares),
-							&vg->mean[1], &vg->variance[1]);
-}
+	double		uplift;
+	double		ci_low;
+	double		ci_high;
+	double		p_value;
+	double		chance_to_beat;
+	double		chance_to_win;
+	double		risk_control;
+	double		risk_variant;
+} RowResult;
 
 /* Starts a row with the experiment's columns; everything else NULL. */
 static void
@@ -462,13 +177,13 @@ begin_row(Datum experiment_id, Datum status, bool status_null, Datum *values, bo
  * return more than ABT_MAX_RESULT_ROWS before their rows are built.
  */
 static void
-add_rows(MetricOutput *out, int64 n)
+add_rows(MetricOutput *out, int64 n, const char *function)
 {
 	out->nrows += n;
 	if (out->nrows > ABT_MAX_RESULT_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("abt_metric_stats would return more than %d rows", ABT_MAX_RESULT_ROWS),
+				 errmsg("%s would return more than %d rows", function, ABT_MAX_RESULT_ROWS),
 				 errdetail("It would return at least %lld rows, one per experiment, element, goal, metric and variant.",
 						   (long long) out->nrows),
 				 errhint("Ask for fewer experiments or goals in one call (goals => ...); declaring an experiment's goals in abtest.goals keeps visitors from inventing others.")));
@@ -484,19 +199,67 @@ element_control(AbtElement *element)
 	return -1;
 }
 
-/* Fills vg[] with the aggregates and moments of an element's variants for a goal. */
+/*
+ * Reads the settings (and number of metrics) of an experiment's eg->ngoals
+ * goals into eg; returns the rows they make, a row per variant and metric
+ * (comparisons_only, abt_metric_power's: per non-control variant of an
+ * element with a control).  The caps come after the row count is checked
+ * (experiment_caps).
+ */
+static int64
+experiment_goals(MetricOutput *out, ExperimentGoals *eg, text **goals, bool comparisons_only)
+{
+	int64		nrows = 0;
+	int64		metrics = 0;
+	int			maxvariants = 1;
+
+	eg->goals = palloc(sizeof(AbtGoalData) * Max(eg->ngoals, 1));
+	for (int g = 0; g < eg->ngoals; g++)
+	{
+		abt_metric_goal_settings(&out->sums, eg->experiment_id, goals[g], &eg->goals[g]);
+		metrics += eg->goals[g].nmetrics;
+	}
+	for (int e = 0; e < eg->config->nelements; e++)
+	{
+		AbtElement *element = &eg->config->elements[e];
+		int			rows = element->nvariants;
+
+		if (comparisons_only)
+			rows = element_control(element) < 0 ? 0 : element->nvariants - 1;
+		nrows += (int64) rows * metrics;
+		maxvariants = Max(maxvariants, element->nvariants);
+	}
+	eg->vg = palloc(sizeof(AbtVariantGoal) * maxvariants);
+	return nrows;
+}
+
+/* Caps the capped goals of an experiment (SPI: back in the caller's memory). */
 static void
-element_goal(MetricOutput *out, AbtConfig *config, ExperimentSums *range, AbtElement *element,
-			 text *goal, VariantGoal *vg)
+experiment_caps(MetricOutput *out, ExperimentGoals *eg)
+{
+	int64		visitors = abt_metric_experiment_visitors(&out->sums, eg->experiment_id,
+														  eg->config->elements, eg->config->nelements);
+
+	for (int g = 0; g < eg->ngoals; g++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		abt_metric_goal_cap(&out->sums, eg->experiment_id, visitors, &eg->goals[g]);
+	}
+}
+
+/* Fills eg->vg with the aggregates and moments of an element's variants for goal g. */
+static void
+element_goal(MetricOutput *out, ExperimentGoals *eg, AbtElement *element, int g)
 {
 	CHECK_FOR_INTERRUPTS();
 	for (int v = 0; v < element->nvariants; v++)
-		variant_goal(out, config, range, goal, &element->variants[v], &vg[v]);
+		abt_metric_variant_goal(&out->sums, eg->experiment_id, &eg->goals[g],
+								&element->variants[v], &eg->vg[v]);
 }
 
-/* The test of variant v against the control for metric m, as the call asks. */
+/* The frequentist test of variant v against the control for metric m, as the call asks. */
 static void
-variant_test(MetricOutput *out, VariantGoal *vg, int control, int v, int m, AbtMetricTest *t)
+variant_test(MetricOutput *out, AbtVariantGoal *vg, int control, int v, int m, AbtMetricTest *t)
 {
 	if (out->sequential)
 		abt_metric_sequential_ttest(vg[control].n, vg[control].mean[m], vg[control].variance[m],
@@ -508,39 +271,127 @@ variant_test(MetricOutput *out, VariantGoal *vg, int control, int v, int m, AbtM
 }
 
 /*
+ * What the row of variant v against the control shows for metric m of
+ * goal gd: the frequentist test's uplift, interval, p-value and chance to
+ * beat, or the Bayesian engine's posterior mean, credible interval, chance
+ * to win and risks (gd's prior).
+ */
+static void
+variant_result(MetricOutput *out, AbtGoalData *gd, AbtVariantGoal *vg, int control, int v, int m,
+			   RowResult *r)
+{
+	if (out->engine == ENGINE_BAYESIAN)
+	{
+		AbtMetricBayes b;
+
+		abt_metric_bayesian_test(vg[control].n, vg[control].mean[m], vg[control].variance[m],
+								 vg[v].n, vg[v].mean[m], vg[v].variance[m],
+								 out->alpha, &gd->settings.prior, &b);
+		r->uplift = b.uplift;
+		r->ci_low = b.ci_low;
+		r->ci_high = b.ci_high;
+		r->p_value = NAN;
+		r->chance_to_beat = NAN;
+		r->chance_to_win = b.chance_to_win;
+		r->risk_control = b.risk_control;
+		r->risk_variant = b.risk_variant;
+	}
+	else
+	{
+		AbtMetricTest t;
+
+		variant_test(out, vg, control, v, m, &t);
+		r->uplift = t.uplift;
+		r->ci_low = t.ci_low;
+		r->ci_high = t.ci_high;
+		r->p_value = t.p_value;
+		r->chance_to_beat = t.chance_to_beat;
+		r->chance_to_win = NAN;
+		r->risk_control = NAN;
+		r->risk_variant = NAN;
+	}
+}
+
+/*
  * The p-values of an experiment's family, every non-control row of an
  * element with a control, in row order (a NULL p counts in none: NAN);
- * returns their number.
+ * returns their number.  All NAN under the Bayesian engine.
  */
 static int
-family_p_values(MetricOutput *out, AbtConfig *config, text **goals, int ngoals,
-				ExperimentSums *range, VariantGoal *vg, double *p)
+family_p_values(MetricOutput *out, ExperimentGoals *eg, double *p)
 {
 	int			nfamily = 0;
 
-	for (int e = 0; e < config->nelements; e++)
+	for (int e = 0; e < eg->config->nelements; e++)
 	{
-		AbtElement *element = &config->elements[e];
+		AbtElement *element = &eg->config->elements[e];
 		int			control = element_control(element);
 
 		if (control < 0)
 			continue;
-		for (int g = 0; g < ngoals; g++)
+		for (int g = 0; g < eg->ngoals; g++)
 		{
-			element_goal(out, config, range, element, goals[g], vg);
-			for (int m = 0; m < NUM_METRICS; m++)
+			element_goal(out, eg, element, g);
+			for (int m = 0; m < eg->goals[g].nmetrics; m++)
 				for (int v = 0; v < element->nvariants; v++)
 				{
-					AbtMetricTest t;
+					RowResult r;
 
 					if (v == control)
 						continue;
-					variant_test(out, vg, control, v, m, &t);
-					p[nfamily++] = isinf(t.p_value) ? NAN : t.p_value;
+					variant_result(out, &eg->goals[g], eg->vg, control, v, m, &r);
+					p[nfamily++] = isinf(r.p_value) ? NAN : r.p_value;
 				}
 		}
 	}
 	return nfamily;
+}
+
+/* Sets a row's variant, goal and aggregate columns (the same in both engines). */
+static void
+set_variant_columns(MetricOutput *out, ExperimentGoals *eg, AbtElement *element, int v, int g, int m,
+					Datum element_name, Datum variant_name, Datum *values, bool *nulls)
+{
+	AbtVariant *variant = &element->variants[v];
+	AbtVariantGoal *vg = &eg->vg[v];
+	AbtGoalData *gd = &eg->goals[g];
+	Datum		sum = (m == ABT_METRIC_VALUE_PER_VISITOR) ? vg->capped_sum : vg->value_sum;
+	Datum		squares = (m == ABT_METRIC_VALUE_PER_VISITOR) ? vg->capped_sum_squares : vg->value_sum_squares;
+
+	abt_set_column(values, nulls, MS_ELEMENT_ID, UUIDPGetDatum(&element->id));
+	abt_set_column(values, nulls, MS_ELEMENT_NAME, element_name);
+	abt_set_column(values, nulls, MS_VARIANT_ID, UUIDPGetDatum(&variant->id));
+	abt_set_column(values, nulls, MS_VARIANT_NAME, variant_name);
+	abt_set_column(values, nulls, MS_IS_CONTROL, BoolGetDatum(variant->is_control));
+	abt_set_column(values, nulls, MS_GOAL, PointerGetDatum(gd->goal));
+	abt_set_column(values, nulls, MS_METRIC, out->metric_datums[m]);
+	abt_set_column(values, nulls, MS_VISITORS, Int64GetDatum(vg->n));
+	abt_set_column(values, nulls, MS_CONVERTERS, Int64GetDatum(vg->converters));
+	if (sum != (Datum) 0)
+		abt_set_column(values, nulls, MS_VALUE_SUM, sum);
+	if (squares != (Datum) 0)
+		abt_set_column(values, nulls, MS_VALUE_SUM_SQUARES, squares);
+	abt_set_column(values, nulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
+	abt_set_float_column(values, nulls, MS_MEAN, vg->mean[m]);
+	abt_set_float_column(values, nulls, MS_VARIANCE, vg->variance[m]);
+	if (m == ABT_METRIC_VALUE_PER_VISITOR)
+		abt_set_float_column(values, nulls, MS_CAP, gd->cap);
+}
+
+/* Sets a comparison row's result columns, with its adjusted p-values. */
+static void
+set_result_columns(RowResult *r, double holm, double bh, Datum *values, bool *nulls)
+{
+	abt_set_float_column(values, nulls, MS_UPLIFT, r->uplift);
+	abt_set_float_column(values, nulls, MS_CI_LOW, r->ci_low);
+	abt_set_float_column(values, nulls, MS_CI_HIGH, r->ci_high);
+	abt_set_float_column(values, nulls, MS_P_VALUE, r->p_value);
+	abt_set_float_column(values, nulls, MS_CHANCE_TO_BEAT, r->chance_to_beat);
+	abt_set_float_column(values, nulls, MS_P_VALUE_HOLM, holm);
+	abt_set_float_column(values, nulls, MS_P_VALUE_BH, bh);
+	abt_set_float_column(values, nulls, MS_CHANCE_TO_WIN, r->chance_to_win);
+	abt_set_float_column(values, nulls, MS_RISK_CONTROL, r->risk_control);
+	abt_set_float_column(values, nulls, MS_RISK_VARIANT, r->risk_variant);
 }
 
 /*
@@ -554,97 +405,63 @@ family_p_values(MetricOutput *out, AbtConfig *config, text **goals, int ngoals,
  * second computes each row again and hands it to the result at once.
  */
 static bool
-emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, AbtConfig *config,
-				text **goals, int ngoals, ExperimentSums *range)
+emit_experiment(MetricOutput *out, Datum experiment_id, Datum status, ExperimentGoals *eg,
+				text **goals)
 {
-	int64		nrows = 0;
-	int			maxvariants = 1;
-	VariantGoal *vg;
+	int64		nrows = experiment_goals(out, eg, goals, false);
 	double	   *p;
 	double	   *holm;
 	double	   *bh;
 	int		   *order;
 	int			nfamily;
 	int			f = 0;
-	Datum		metric_datums[NUM_METRICS];
 	Datum		values[MS_COLUMNS];
 	bool		nulls[MS_COLUMNS];
 
-	for (int e = 0; e < config->nelements; e++)
-	{
-		nrows += (int64) config->elements[e].nvariants * ngoals * NUM_METRICS;
-		maxvariants = Max(maxvariants, config->elements[e].nvariants);
-	}
 	if (nrows == 0)
 		return false;
-	add_rows(out, nrows);
-	vg = palloc(sizeof(VariantGoal) * maxvariants);
+	add_rows(out, nrows, "abt_metric_stats");
+	experiment_caps(out, eg);
 	p = palloc(sizeof(double) * nrows);
 	holm = palloc(sizeof(double) * nrows);
 	bh = palloc(sizeof(double) * nrows);
 	order = palloc(sizeof(int) * nrows);
-	for (int m = 0; m < NUM_METRICS; m++)
-		metric_datums[m] = CStringGetTextDatum(metric_names[m]);
 
-	nfamily = family_p_values(out, config, goals, ngoals, range, vg, p);
+	nfamily = family_p_values(out, eg, p);
 	abt_metric_adjust_holm(p, nfamily, order, holm);
 	abt_metric_adjust_bh(p, nfamily, order, bh);
 
-	for (int e = 0; e < config->nelements; e++)
+	for (int e = 0; e < eg->config->nelements; e++)
 	{
-		AbtElement *element = &config->elements[e];
+		AbtElement *element = &eg->config->elements[e];
 		int			control = element_control(element);
 		Datum		element_name = CStringGetTextDatum(element->name);
 		Datum	   *variant_names = palloc(sizeof(Datum) * Max(element->nvariants, 1));
 
 		for (int v = 0; v < element->nvariants; v++)
 			variant_names[v] = CStringGetTextDatum(element->variants[v].name);
-		for (int g = 0; g < ngoals; g++)
+		for (int g = 0; g < eg->ngoals; g++)
 		{
-			element_goal(out, config, range, element, goals[g], vg);
-			for (int m = 0; m < NUM_METRICS; m++)
-			{
+			element_goal(out, eg, element, g);
+			for (int m = 0; m < eg->goals[g].nmetrics; m++)
 				for (int v = 0; v < element->nvariants; v++)
 				{
-					AbtVariant *variant = &element->variants[v];
-
 					begin_row(experiment_id, status, false, values, nulls);
-					abt_set_column(values, nulls, MS_ELEMENT_ID, UUIDPGetDatum(&element->id));
-					abt_set_column(values, nulls, MS_ELEMENT_NAME, element_name);
-					abt_set_column(values, nulls, MS_VARIANT_ID, UUIDPGetDatum(&variant->id));
-					abt_set_column(values, nulls, MS_VARIANT_NAME, variant_names[v]);
-					abt_set_column(values, nulls, MS_IS_CONTROL, BoolGetDatum(variant->is_control));
-					abt_set_column(values, nulls, MS_GOAL, PointerGetDatum(goals[g]));
-					abt_set_column(values, nulls, MS_METRIC, metric_datums[m]);
-					abt_set_column(values, nulls, MS_VISITORS, Int64GetDatum(vg[v].n));
-					abt_set_column(values, nulls, MS_CONVERTERS, Int64GetDatum(vg[v].converters));
-					if (vg[v].value_sum != (Datum) 0)
-						abt_set_column(values, nulls, MS_VALUE_SUM, vg[v].value_sum);
-					if (vg[v].value_sum_squares != (Datum) 0)
-						abt_set_column(values, nulls, MS_VALUE_SUM_SQUARES, vg[v].value_sum_squares);
-					abt_set_column(values, nulls, MS_IS_SEQUENTIAL, BoolGetDatum(out->sequential));
-					abt_set_float_column(values, nulls, MS_MEAN, vg[v].mean[m]);
-					abt_set_float_column(values, nulls, MS_VARIANCE, vg[v].variance[m]);
+					set_variant_columns(out, eg, element, v, g, m, element_name, variant_names[v],
+										values, nulls);
 					if (control >= 0 && v != control)
 					{
-						AbtMetricTest t;
+						RowResult r;
 
-						/* the same test as the first pass: the f-th of the family */
-						variant_test(out, vg, control, v, m, &t);
-						abt_set_float_column(values, nulls, MS_UPLIFT, t.uplift);
-						abt_set_float_column(values, nulls, MS_CI_LOW, t.ci_low);
-						abt_set_float_column(values, nulls, MS_CI_HIGH, t.ci_high);
-						abt_set_float_column(values, nulls, MS_P_VALUE, t.p_value);
-						abt_set_float_column(values, nulls, MS_CHANCE_TO_BEAT, t.chance_to_beat);
+						/* the same result as the first pass: the f-th of the family */
+						variant_result(out, &eg->goals[g], eg->vg, control, v, m, &r);
 						Assert(f < nfamily);
-						abt_set_float_column(values, nulls, MS_P_VALUE_HOLM, holm[f]);
-						abt_set_float_column(values, nulls, MS_P_VALUE_BH, bh[f]);
+						set_result_columns(&r, holm[f], bh[f], values, nulls);
 						f++;
 					}
 					tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc,
 										 values, nulls);
 				}
-			}
 		}
 	}
 	Assert(f == nfamily);
@@ -664,7 +481,7 @@ goal_key_hash(const void *key, Size keysize)
 static int
 goal_key_match(const void *key1, const void *key2, Size keysize)
 {
-	return !text_equal(*(text *const *) key1, *(text *const *) key2);
+	return !abt_metric_goal_equal(*(text *const *) key1, *(text *const *) key2);
 }
 
 /*
@@ -674,7 +491,7 @@ goal_key_match(const void *key1, const void *key2, Size keysize)
  * rejected before it is read).
  */
 static void
-read_goal_filter(FunctionCallInfo fcinfo, int argno, MetricOutput *out)
+read_goal_filter(FunctionCallInfo fcinfo, int argno, AbtMetricSums *out)
 {
 	ArrayType  *goals;
 	Datum	   *elems;
@@ -751,6 +568,36 @@ arg_bool(FunctionCallInfo fcinfo, int argno, const char *what)
 	return PG_GETARG_BOOL(argno);
 }
 
+/*
+ * Reads the engine argument: 'frequentist' or 'bayesian' (GrowthBook's
+ * names); the Bayesian engine has no sequential mode.
+ */
+static MetricEngine
+arg_engine(FunctionCallInfo fcinfo, int argno, bool sequential)
+{
+	char	   *engine;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("engine must not be null")));
+	engine = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (strcmp(engine, "frequentist") == 0)
+		return ENGINE_FREQUENTIST;
+	if (strcmp(engine, "bayesian") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown engine \"%s\"", engine),
+				 errhint("The engines are 'frequentist' and 'bayesian'.")));
+	if (sequential)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the Bayesian engine has no sequential mode"),
+				 errdetail("Sequential testing (confidence sequences) is a frequentist method."),
+				 errhint("Call with sequential => false, or with engine => 'frequentist'.")));
+	return ENGINE_BAYESIAN;
+}
+
 /* From _PG_init: abtest.sequential_tuning. */
 void
 abt_metric_stats_init(void)
@@ -767,79 +614,263 @@ abt_metric_stats_init(void)
 							NULL, NULL, NULL);
 }
 
+/* Emits the rows of one experiment with elements and goals (one of each function). */
+typedef bool (*EmitExperiment) (MetricOutput *out, Datum experiment_id, Datum status,
+								ExperimentGoals *eg, text **goals);
+
 /*
- * SQL: abt_metric_stats(experiment_ids uuid[], goals text[], sequential
- * boolean, alpha float8) returns a row per (experiment, element, goal,
- * metric, variant), in the experiments' first places in the array, element
- * position, goal (as given, or byte order), metric, variant position.  An id
- * the caller can't see gets one row with its id alone (status NULL); a
- * visible experiment without variants or without goals to show gets one row
- * with its id and status.  STABLE: every query reads the caller's snapshot.
+ * What abt_metric_stats and abt_metric_power share: reads what the call
+ * needs (SPI) and hands each requested experiment, once, in its first
+ * place's order, to emit; an experiment emit leaves without rows (not
+ * visible, no variants, no goals) gets one row from `empty` (or none).
  */
-Datum
-abt_metric_stats(PG_FUNCTION_ARGS)
+static void
+emit_experiments(FunctionCallInfo fcinfo, MetricOutput *out, Datum ids, Datum *id_values, int nids,
+				 Datum goals, bool goals_null, EmitExperiment emit,
+				 void (*empty) (MetricOutput *out, Datum experiment_id, Datum status, bool visible))
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		ids;
-	Datum	   *id_values;
-	int			nids;
 	HTAB	   *requested;
-	MetricOutput out;
 	MemoryContext rows_context;
 
-	id_values = abt_arg_experiment_ids(fcinfo, 0, &nids);
-	ids = PG_GETARG_DATUM(0);
-	read_goal_filter(fcinfo, 1, &out);
-	out.nrows = 0;
-	out.sequential = arg_bool(fcinfo, 2, "sequential");
-	out.alpha = arg_alpha(fcinfo, 3);
-	out.tuning = (double) abt_sequential_tuning;
-	out.zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
-	abt_begin_analytics_result(fcinfo, MS_COLUMNS, "abt_metric_stats");
-
+	out->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	out->nrows = 0;
+	for (int m = 0; m < ABT_NUM_METRICS; m++)
+		out->metric_datums[m] = CStringGetTextDatum(abt_metric_names[m]);
 	SPI_connect();
 	requested = abt_read_experiments(ids, id_values, nids);
-	out.rsinfo = rsinfo;
-	out.allocations = abt_read_variant_counters(ids);
-	read_goal_sums(&out, ids, PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1));
-	rows_context = AllocSetContextCreate(CurrentMemoryContext, "abt_metric_stats rows",
+	abt_metric_sums_read(&out->sums, ids, goals, goals_null);
+	rows_context = AllocSetContextCreate(CurrentMemoryContext, "abtest metric rows",
 										 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < nids; i++)
 	{
 		AbtRequestedExperiment *r = hash_search(requested, DatumGetUUIDP(id_values[i]),
 												HASH_FIND, NULL);
-		AbtConfig  *config = NULL;
-		ExperimentSums *range;
+		ExperimentGoals eg;
 		MemoryContext oldcontext;
-		text	  **goals = NULL;
-		int			ngoals;
+		text	  **experiment_goals = NULL;
 
 		CHECK_FOR_INTERRUPTS();
 		if (r->emitted)
 			continue;
 		r->emitted = true;
+		eg.experiment_id = &r->id;
+		eg.config = NULL;
 		/* SPI calls return to SPI's context: load first, then switch */
 		if (r->visible)
-			config = abt_config_get(&r->id, r->version, ABT_VERSION_1_1);
+			eg.config = abt_config_get(&r->id, r->version, ABT_VERSION_1_1);
 		oldcontext = MemoryContextSwitchTo(rows_context);
-		range = hash_search(out.experiment_sums, &r->id, HASH_FIND, NULL);
-		ngoals = config ? experiment_goals(&out, range, &goals) : 0;
-		if (config == NULL || config->nelements == 0 || ngoals == 0 ||
-			!emit_experiment(&out, id_values[i], r->status, config, goals, ngoals, range))
+		eg.ngoals = eg.config ? abt_metric_experiment_goals(&out->sums, &r->id, &experiment_goals) : 0;
+		if (eg.config == NULL || eg.config->nelements == 0 || eg.ngoals == 0 ||
+			!emit(out, id_values[i], r->status, &eg, experiment_goals))
 		{
-			Datum		values[MS_COLUMNS];
-			bool		nulls[MS_COLUMNS];
-
-			/* one row: the id alone, or the experiment with nothing to show */
-			add_rows(&out, 1);
-			begin_row(id_values[i], r->status, config == NULL, values, nulls);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			if (empty != NULL)
+				empty(out, id_values[i], r->status, eg.config != NULL);
 		}
 		MemoryContextSwitchTo(oldcontext);
 		MemoryContextReset(rows_context);
 	}
 	SPI_finish();
+}
+
+/* abt_metric_stats' one row of an experiment with nothing to show: its id (and status). */
+static void
+emit_empty_stats(MetricOutput *out, Datum experiment_id, Datum status, bool visible)
+{
+	Datum		values[MS_COLUMNS];
+	bool		nulls[MS_COLUMNS];
+
+	add_rows(out, 1, "abt_metric_stats");
+	begin_row(experiment_id, status, !visible, values, nulls);
+	tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * SQL: abt_metric_stats(experiment_ids uuid[], goals text[], sequential
+ * boolean, alpha float8, engine text) returns a row per (experiment,
+ * element, goal, metric, variant), in the experiments' first places in the
+ * array, element position, goal (as given, or byte order), metric, variant
+ * position.  An id the caller can't see gets one row with its id alone
+ * (status NULL); a visible experiment without variants or without goals to
+ * show gets one row with its id and status.  STABLE: every query reads the
+ * caller's snapshot.
+ */
+Datum
+abt_metric_stats(PG_FUNCTION_ARGS)
+{
+	Datum	   *id_values;
+	int			nids;
+	MetricOutput out;
+
+	id_values = abt_arg_experiment_ids(fcinfo, 0, &nids);
+	read_goal_filter(fcinfo, 1, &out.sums);
+	out.sequential = arg_bool(fcinfo, 2, "sequential");
+	out.alpha = arg_alpha(fcinfo, 3);
+	out.engine = arg_engine(fcinfo, 4, out.sequential);
+	out.tuning = (double) abt_sequential_tuning;
+	out.mde = NAN;
+	abt_begin_analytics_result(fcinfo, MS_COLUMNS, "abt_metric_stats");
+	emit_experiments(fcinfo, &out, PG_GETARG_DATUM(0), id_values, nids,
+					 PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+					 emit_experiment, emit_empty_stats);
 	return (Datum) 0;
+}
+
+/*
+ * Emits abt_metric_power's rows of one experiment: per element with a
+ * control, metric and non-control variant, the power of the fixed-horizon
+ * test at the current sample size for the relative effect out->mde, and
+ * the relative effect with 80% power (NULL where the test is: fewer than 2
+ * visitors a side, a control mean or standard error of 0).
+ */
+static bool
+emit_power(MetricOutput *out, Datum experiment_id, Datum status, ExperimentGoals *eg, text **goals)
+{
+	int64		nrows = experiment_goals(out, eg, goals, true);
+	Datum		values[MP_COLUMNS];
+	bool		nulls[MP_COLUMNS];
+
+	if (nrows == 0)
+		return false;
+	add_rows(out, nrows, "abt_metric_power");
+	experiment_caps(out, eg);
+	for (int e = 0; e < eg->config->nelements; e++)
+	{
+		AbtElement *element = &eg->config->elements[e];
+		int			control = element_control(element);
+
+		if (control < 0)
+			continue;
+		element_goal(out, eg, element, 0);
+		for (int m = 0; m < eg->goals[0].nmetrics; m++)
+			for (int v = 0; v < element->nvariants; v++)
+			{
+				AbtMetricTest t;
+
+				if (v == control)
+					continue;
+				abt_metric_ttest(eg->vg[control].n, eg->vg[control].mean[m], eg->vg[control].variance[m],
+								 eg->vg[v].n, eg->vg[v].mean[m], eg->vg[v].variance[m], out->alpha, &t);
+				memset(nulls, true, sizeof(nulls));
+				abt_set_column(values, nulls, MP_EXPERIMENT_ID, experiment_id);
+				abt_set_column(values, nulls, MP_ELEMENT_ID, UUIDPGetDatum(&element->id));
+				abt_set_column(values, nulls, MP_VARIANT_ID, UUIDPGetDatum(&element->variants[v].id));
+				abt_set_column(values, nulls, MP_METRIC, out->metric_datums[m]);
+				abt_set_float_column(values, nulls, MP_POWER, abt_metric_test_power(t.se, out->mde, out->alpha));
+				abt_set_float_column(values, nulls, MP_MDE_AT_80,
+									 abt_metric_mde(t.se, out->alpha, POWER_TARGET));
+				tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, values, nulls);
+			}
+	}
+	return true;
+}
+
+/* Reads a non-null float8 argument that must be finite (`what` names it). */
+static double
+arg_finite(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	double		value;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	value = PG_GETARG_FLOAT8(argno);
+	if (!isfinite(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite number", what)));
+	return value;
+}
+
+/*
+ * SQL: abt_metric_power(experiment_ids uuid[], goal text, mde float8, alpha
+ * float8) returns, for the goal, a row per (experiment, element, metric,
+ * non-control variant) in abt_metric_stats' order, with the same numbers
+ * (capping included): the power of its two-sided fixed-horizon test for
+ * the relative effect mde (its sign does not matter) and the relative
+ * effect it detects with 80% power.  Experiments the caller can't see, or
+ * without a comparison, have no rows.  STABLE.
+ */
+Datum
+abt_metric_power(PG_FUNCTION_ARGS)
+{
+	Datum	   *id_values;
+	int			nids;
+	MetricOutput out;
+	Datum		goal;
+
+	id_values = abt_arg_experiment_ids(fcinfo, 0, &nids);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("goal must not be null")));
+	goal = PG_GETARG_DATUM(1);
+	out.sums.goal_filter = palloc(sizeof(text *));
+	out.sums.goal_filter[0] = DatumGetTextPP(goal);
+	out.sums.ngoal_filter = 1;
+	out.mde = arg_finite(fcinfo, 2, "mde");
+	out.alpha = arg_alpha(fcinfo, 3);
+	out.sequential = false;
+	out.engine = ENGINE_FREQUENTIST;
+	out.tuning = (double) abt_sequential_tuning;
+	abt_begin_analytics_result(fcinfo, MP_COLUMNS, "abt_metric_power");
+	emit_experiments(fcinfo, &out, PG_GETARG_DATUM(0), id_values, nids,
+					 PointerGetDatum(construct_array(&goal, 1, TEXTOID, -1, false, TYPALIGN_INT)),
+					 false, emit_power, NULL);
+	return (Datum) 0;
+}
+
+/*
+ * SQL: abt_sample_size(mean, variance, mde, alpha, power, variants): the
+ * visitors each variant needs for the two-sided test to detect the
+ * relative effect mde with that power (metric_math.c's
+ * abt_metric_sample_size).  No correction for the number of variants:
+ * `variants` (at least 2) does not change the answer, which is per
+ * variant.  STRICT.
+ */
+Datum
+abt_sample_size(PG_FUNCTION_ARGS)
+{
+	double		mean = PG_GETARG_FLOAT8(0);
+	double		variance = PG_GETARG_FLOAT8(1);
+	double		mde = PG_GETARG_FLOAT8(2);
+	double		alpha = arg_alpha(fcinfo, 3);
+	double		power = PG_GETARG_FLOAT8(4);
+	int32		variants = PG_GETARG_INT32(5);
+	double		n;
+
+	if (!isfinite(mean) || mean == 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mean must be a finite number other than 0"),
+				 errdetail("The effect is relative to the mean.")));
+	if (!(variance > 0.0) || !isfinite(variance))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("variance must be a finite number above 0"),
+				 errhint("A conversion rate p has variance p (1 - p).")));
+	if (!isfinite(mde) || mde == 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mde must be a finite number other than 0"),
+				 errhint("It is relative: 0.05 is a 5%% change.")));
+	if (!(power > alpha && power < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("power must be above alpha and below 1"),
+				 errdetail("It is %g, alpha %g.", power, alpha)));
+	if (variants < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("variants must be at least 2"),
+				 errdetail("It counts the control too.")));
+	n = abt_metric_sample_size(mean, variance, mde, alpha, power);
+	if (!(n <= (double) PG_INT64_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the sample size is out of range for bigint"),
+				 errhint("Plan for a larger effect.")));
+	PG_RETURN_INT64((int64) n);
 }
 
 /* Builds the result tuple of a pure test function from its moments and test. */

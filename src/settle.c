@@ -5,10 +5,16 @@
  *		deletes them, and copies the live totals into element_variants.
  *
  * A fold of one experiment runs in the caller's transaction:
- *  1. the experiment's shared lock, then its fold lock (experiment_lock.c):
- *     a deletion or status change of the experiment and another fold of it
- *     are never in progress at the same time; without `wait` it takes
- *     neither and skips the experiment when one is held;
+ *  1. without `wait` (the settler, abt_settle), first the locks on the
+ *     tables it writes and, on Citus, those Citus takes before it updates
+ *     element_variants (lock_fold_tables_nowait): it skips the experiment
+ *     when one is held, and so never waits for them later with rows or
+ *     locks held that a visitor or a client may wait for;
+ *     then the experiment's shared lock and its fold lock
+ *     (experiment_lock.c): a deletion or status change of the experiment
+ *     and another fold of it are never in progress at the same time;
+ *     without `wait` it takes neither and skips the experiment when one is
+ *     held;
  *  2. the slot rows of variant_counters, and the rollup rows of closed
  *     15-minute buckets (before the current one), are locked FOR UPDATE SKIP
  *     LOCKED, deleted, and their sums added into slot 0 rows (an upsert per
@@ -26,22 +32,28 @@
  * missing rows with an upsert (assign.c), so a row deleted under them is
  * recreated with the right count.
  *
- * Waits: only for slot 0 rows and element_variants rows, which visitors
- * never lock, so a fold cannot be part of a deadlock with visitors
- * (test/specs/settle-*.spec).  Every query names its experiment: Citus can
- * route it to the experiment's shard.
+ * Waits (without `wait`): only for slot 0 rows and element_variants rows,
+ * which visitors never lock and clients lock only under the locks of step
+ * 1, so a fold cannot be part of a deadlock with visitors
+ * (test/specs/settle-visitors.spec) nor with configuration changes and
+ * TRUNCATE (test/specs/settle-truncate.spec; on Citus:
+ * test/client/citus_settler_race.sh).  Every query names its
+ * experiment: Citus can route it to the experiment's shard.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "citus.h"
 #include "experiment_lock.h"
+#include "relations.h"
 #include "rules.h"
 #include "settle.h"
 #include "spi_plans.h"
@@ -242,6 +254,62 @@ enum
 	SETTLE_NCOLS = SETTLE_COL_STALE
 };
 
+/*
+ * The tables a fold writes: first the counter and rollup tables (the
+ * listing reads those), then element_variants.
+ */
+static const AbtRelation fold_tables[] = {
+	ABT_REL_VARIANT_COUNTERS,
+	ABT_REL_EXPERIMENT_TIMELINE,
+	ABT_REL_VARIANT_TIMELINE,
+	ABT_REL_GOAL_COUNTERS,
+	ABT_REL_ELEMENT_VARIANTS
+};
+#define FOLD_TABLES ((int) lengthof(fold_tables))
+#define LISTED_TABLES (FOLD_TABLES - 1)
+
+/*
+ * Takes now, without waiting, `mode` on the first n tables of fold_tables;
+ * returns false, holding none of them, when one is held in a conflicting
+ * mode (a TRUNCATE, a schema change).
+ */
+static bool
+lock_tables_nowait(int n, LOCKMODE mode)
+{
+	int			taken = 0;
+
+	while (taken < n && ConditionalLockRelationOid(abt_relation_required(fold_tables[taken]), mode))
+		taken++;
+	if (taken == n)
+		return true;
+	while (taken-- > 0)
+		UnlockRelationOid(abt_relation_required(fold_tables[taken]), mode);
+	return false;
+}
+
+/*
+ * Takes now, without waiting, the table locks a fold takes (RowExclusiveLock
+ * on each table it writes) and, on Citus, the locks Citus takes before it
+ * updates element_variants (citus.c), before any lock someone could wait
+ * for: from then on the fold waits only for rows no client holds.  Returns
+ * false, holding none of them, when one is held (a TRUNCATE, a
+ * configuration change in progress through the coordinator).  Without it a
+ * fold that waited for them while holding slot rows, the experiment's lock
+ * or another table's lock closed cycles with the transactions holding them
+ * (test/specs/settle-truncate.spec, test/client/citus_settler_race.sh).
+ */
+static bool
+lock_fold_tables_nowait(void)
+{
+	if (!lock_tables_nowait(FOLD_TABLES, RowExclusiveLock))
+		return false;
+	if (abt_citus_lock_reference_update(abt_relation_required(ABT_REL_ELEMENT_VARIANTS)))
+		return true;
+	for (int i = 0; i < FOLD_TABLES; i++)
+		UnlockRelationOid(abt_relation_required(fold_tables[i]), RowExclusiveLock);
+	return false;
+}
+
 /* Runs a fold statement of one experiment; returns its one int8 result. */
 static int64
 run_fold(SPIPlanPtr plan, int nargs, Datum *args, const char *what)
@@ -273,11 +341,15 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 	int			rc;
 	int64		stale;
 	int64		updated;
+	int			guc_level;
 
 	abt_citus_one_shard_at_a_time();
 
-	if (!abt_lock_experiment_fold(experiment_id, wait))
+	/* the settings lock_fold_tables_nowait() changes, put back at the end */
+	guc_level = NewGUCNestLevel();
+	if (!(wait || lock_fold_tables_nowait()) || !abt_lock_experiment_fold(experiment_id, wait))
 	{
+		AtEOXact_GUC(true, guc_level);
 		counts->experiments_busy++;
 		return false;
 	}
@@ -309,16 +381,19 @@ abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *coun
 	counts->variants_updated += updated;
 	counts->variants_skipped += stale - updated;
 	counts->experiments++;
+	AtEOXact_GUC(true, guc_level);
 	return updated == stale;
 }
 
 /*
  * The experiments with slot rows to fold (all: every experiment with
  * counter rows) and those of the uuid[] `retry` (or (Datum) 0), in uuid
- * order; palloc'd, *n long.  The caller is connected to SPI.
+ * order; palloc'd, *n long.  Without `wait`, NULL (*n 0) when one of the
+ * tables it reads is locked by a TRUNCATE or a schema change: the read does
+ * not wait for it.  The caller is connected to SPI.
  */
 pg_uuid_t *
-abt_settle_list(bool all, Datum retry, int *n)
+abt_settle_list(bool all, bool wait, Datum retry, int *n)
 {
 	Oid			argtypes[2] = {TIMESTAMPTZOID, UUIDARRAYOID};
 	Datum		args[2];
@@ -326,6 +401,9 @@ abt_settle_list(bool all, Datum retry, int *n)
 	pg_uuid_t  *ids;
 	int			rc;
 
+	*n = 0;
+	if (!wait && !lock_tables_nowait(LISTED_TABLES, AccessShareLock))
+		return NULL;
 	abt_citus_one_shard_at_a_time();
 
 	args[0] = TimestampTzGetDatum(abt_rollup_bucket(GetCurrentTransactionStartTimestamp()));
@@ -361,7 +439,7 @@ abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
 				   pg_uuid_t **stale, int *nstale)
 {
 	int			n;
-	pg_uuid_t  *ids = abt_settle_list(all, retry, &n);
+	pg_uuid_t  *ids = abt_settle_list(all, wait, retry, &n);
 
 	*stale = palloc(sizeof(pg_uuid_t) * (n + 1));
 	*nstale = 0;

@@ -20,7 +20,7 @@ typedef struct AbtSettleCounts
 } AbtSettleCounts;
 
 extern bool abt_settle_experiment(pg_uuid_t *experiment_id, bool wait, AbtSettleCounts *counts);
-extern pg_uuid_t *abt_settle_list(bool all, Datum retry, int *n);
+extern pg_uuid_t *abt_settle_list(bool all, bool wait, Datum retry, int *n);
 extern void abt_settle_changed(bool wait, bool all, Datum retry, AbtSettleCounts *counts,
 							   pg_uuid_t **stale, int *nstale);
 

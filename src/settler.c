@@ -826,6 +826,7 @@ settle_round(void)
 	pg_uuid_t  *stale;
 	int			nstale = 0;
 	bool		ready;
+	bool		tables_locked = false;
 
 	begin_settler_transaction("abtest: listing experiments to fold");
 	ready = extension_ready();
@@ -844,8 +845,12 @@ settle_round(void)
 													false, TYPALIGN_CHAR));
 		}
 		/* on Citus the coordinator settles; a worker's settler idles */
-		listed = abt_on_citus() && abt_is_citus_worker() ? NULL
-			: abt_settle_list(false, retry, &n);
+		listed = NULL;
+		if (!abt_on_citus() || !abt_is_citus_worker())
+		{
+			listed = abt_settle_list(false, false, retry, &n);
+			tables_locked = listed == NULL;
+		}
 		ids = MemoryContextAlloc(round_context, sizeof(pg_uuid_t) * (n + 1));
 		if (n > 0)
 			memcpy(ids, listed, sizeof(pg_uuid_t) * n);
@@ -856,6 +861,12 @@ settle_round(void)
 	{
 		pgstat_report_activity(STATE_IDLE, NULL);
 		return false;
+	}
+	if (tables_locked)
+	{
+		/* a TRUNCATE or a schema change: next round, the retries kept */
+		pgstat_report_activity(STATE_IDLE, NULL);
+		return true;
 	}
 
 	/*

@@ -11,7 +11,7 @@
 -- counters, rollups, leads and statistics; service_role sees everything.
 -- test/sql/access.sql has the plain-PostgreSQL case.
 BEGIN;
-SELECT plan(178);
+SELECT plan(179);
 
 DO $$
 BEGIN
@@ -70,12 +70,12 @@ CREATE FUNCTION pg_temp.executable(r name) RETURNS text[] LANGUAGE sql AS $$
 $$;
 SELECT is(pg_temp.executable('anon'),
     ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_lead_capture', 'abt_mean_test',
-          'abt_proportion_test'],
+          'abt_proportion_test', 'abt_sample_size'],
     'anon may execute the visitor API, abt_lead_capture and the pure metric tests, nothing else (the default privileges are undone)');
 SELECT is(pg_temp.executable('authenticated'),
     ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_experiment_stats',
-          'abt_gbhash', 'abt_lead_capture', 'abt_mean_test', 'abt_metric_stats', 'abt_proportion_test',
-          'abt_timeline', 'abt_timeline_variants', 'abt_variant_stats'],
+          'abt_gbhash', 'abt_lead_capture', 'abt_mean_test', 'abt_metric_power', 'abt_metric_stats',
+          'abt_proportion_test', 'abt_sample_size', 'abt_timeline', 'abt_timeline_variants', 'abt_variant_stats'],
     'authenticated may execute the visitor API, abt_lead_capture and the analytics, nothing else');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
@@ -86,7 +86,8 @@ SELECT is_empty($$
        AND NOT has_function_privilege('service_role', p.oid, 'EXECUTE')
 $$, 'service_role may execute every function of the extension');
 SELECT is(pg_temp.executable('abt_tap_nobody'),
-    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_mean_test', 'abt_proportion_test'],
+    ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_mean_test', 'abt_proportion_test',
+          'abt_sample_size'],
     'a role without grants may execute the assignment and conversion API, nothing else');
 -- who may choose an event's time, import, and send any goal: a role that may
 -- insert into assignments and conversions itself (src/owner.c)
@@ -102,6 +103,9 @@ SELECT ok(has_column_privilege('authenticated', 'abtest.goals', 'goal', 'INSERT,
           AND has_column_privilege('authenticated', 'abtest.goals', 'experiment_id', 'INSERT')
           AND NOT has_column_privilege('authenticated', 'abtest.goals', 'experiment_id', 'UPDATE'),
           'authenticated declares goals and their maximum, and cannot move a goal to another experiment');
+SELECT ok(bool_and(has_column_privilege('authenticated', 'abtest.goals', c, 'INSERT, UPDATE')),
+          'authenticated sets its goals'' analysis: prior and capping (issue 23)')
+  FROM unnest(ARRAY['prior_proper', 'prior_mean', 'prior_stddev', 'cap_type', 'cap_value', 'cap_ignore_zeros']) c;
 SELECT table_privs_are('abtest', 'goals', 'anon', ARRAY[]::name[], 'anon has no privilege on abtest.goals');
 -- 1.1 (issue 12): pins and namespaces are the owners' configuration
 SELECT table_privs_are('abtest', 'forced_variants', 'authenticated', ARRAY['SELECT', 'DELETE'],
@@ -287,11 +291,10 @@ SELECT results_eq($$SELECT right(experiment_id::text, 2), status, variant_name, 
 SELECT results_eq($$SELECT right(experiment_id::text, 2), status, goal, metric, visitors::int, converters::int
                       FROM abt_metric_stats('{a9000000-0000-4000-8000-0000000000a1, a9000000-0000-4000-8000-0000000000b1}')$$,
                   $$VALUES ('a1', 'active', 'conversion', 'conversion_rate', 3, 1),
-                           ('a1', 'active', 'conversion', 'value_per_visitor', 3, 1),
                            ('a1', 'active', 'signup', 'conversion_rate', 3, 1),
                            ('a1', 'active', 'signup', 'value_per_visitor', 3, 1),
                            ('b1', NULL, NULL, NULL, NULL, NULL)$$,
-                  'abt_metric_stats: A''s experiment with its goals, B''s as an unknown id (status NULL)');
+                  'abt_metric_stats: A''s experiment with its goals (no value rows for ''conversion'', whose events carry no value), B''s as an unknown id (status NULL)');
 SELECT results_eq($$SELECT experiment_id, status, element_id, variant_id, allocations
                       FROM abt_experiment_stats('a9000000-0000-4000-8000-0000000000b1')$$,
                   $$VALUES ('a9000000-0000-4000-8000-0000000000b1'::uuid, NULL::text, NULL::uuid, NULL::uuid, NULL::bigint)$$,

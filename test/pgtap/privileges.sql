@@ -9,7 +9,7 @@
 -- Also: every table and sequence is registered with pg_extension_config_dump
 -- but the goal sums (derived data, rebuilt by a restore).
 BEGIN;
-SELECT plan(71);
+SELECT plan(73);
 
 CREATE EXTENSION abtest;
 
@@ -63,8 +63,13 @@ SELECT ok((SELECT extconfig FROM pg_extension WHERE extname = 'abtest') @> ARRAY
           'pg_dump keeps the rows of abtest.forced_variants');
 -- 1.1 (issue 9): the goal metrics are the owners' business; the engine's
 -- pure functions (aggregates in, statistics out) read nothing
-SELECT function_privs_are('public', 'abt_metric_stats', ARRAY['uuid[]', 'text[]', 'boolean', 'float8'], 'public',
+SELECT function_privs_are('public', 'abt_metric_stats', ARRAY['uuid[]', 'text[]', 'boolean', 'float8', 'text'], 'public',
                           ARRAY[]::name[], 'PUBLIC cannot execute abt_metric_stats');
+SELECT function_privs_are('public', 'abt_metric_power', ARRAY['uuid[]', 'text', 'float8', 'float8'], 'public',
+                          ARRAY[]::name[], 'PUBLIC cannot execute abt_metric_power');
+SELECT function_privs_are('public', 'abt_sample_size',
+                          ARRAY['float8', 'float8', 'float8', 'float8', 'float8', 'integer'],
+                          'public', ARRAY['EXECUTE'], 'PUBLIC can execute abt_sample_size (pure)');
 SELECT function_privs_are('public', 'abt_mean_test',
                           ARRAY['bigint', 'float8', 'float8', 'bigint', 'float8', 'float8', 'boolean', 'float8', 'float8'],
                           'public', ARRAY['EXECUTE'], 'PUBLIC can execute abt_mean_test (pure)');
@@ -80,7 +85,7 @@ SELECT results_eq($$
        AND has_function_privilege('public', p.oid, 'EXECUTE')
      ORDER BY 1$$,
     $$VALUES ('abt_assign'), ('abt_assign_batch'), ('abt_convert'), ('abt_gbhash'), ('abt_mean_test'),
-             ('abt_proportion_test')$$,
+             ('abt_proportion_test'), ('abt_sample_size')$$,
     'PUBLIC can execute exactly the visitor API and the pure metric tests among the extension''s functions in schema public');
 
 -- the writing functions run as their caller (so they can tell a visitor from

@@ -52,6 +52,13 @@ SELECT count(*) FILTER (WHERE c) AS first_conversions
         SELECT abt_convert('ca110000-0000-0000-0000-000000000001', 'u' || i, 'purchase', i)
           FROM generate_series(2, 40, 5) i) t;
 
+-- goals g1 .. g1000 with a value (sums written by hand, as abt_convert
+-- would keep them for one visitor of A with a total of 1): each has both
+-- metrics (a goal whose every visitor total is 0 has no value rows)
+INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)
+SELECT 'ca110000-0000-0000-0000-000000000001', 0, 'ca110000-0000-0000-0002-000000000001', 'g' || i, 1, 1, 1
+  FROM generate_series(1, 1000) i;
+
 --
 -- Goals per call.  1,001 goals: rejected before anything is read; 1,000
 -- distinct goals: every one of them, two metrics and two variants each.
@@ -99,6 +106,10 @@ SELECT ('ca110000-0002-' || lpad(e::text, 4, '0') || '-0000-' || lpad(v::text, 1
 SELECT count(*) AS variants FROM abtest.element_variants v
   JOIN abtest.experiment_elements el ON el.id = v.element_id
  WHERE el.experiment_id = 'ca110000-0000-0000-0000-000000000002';
+-- ... and goals g1 .. g1000 with a value, as in experiment 1
+INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)
+SELECT 'ca110000-0000-0000-0000-000000000002', 0, 'ca110000-0002-0001-0000-000000000001', 'g' || i, 1, 1, 1
+  FROM generate_series(1, 1000) i;
 
 -- Rows per call: 600 variants x 1,000 goals x 2 metrics is 1,200,000 rows
 SELECT pg_temp.try($$SELECT count(*) FROM abt_metric_stats('{ca110000-0000-0000-0000-000000000002}',

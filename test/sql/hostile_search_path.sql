@@ -349,7 +349,7 @@ INSERT INTO pg_temp.answers (round, label, visitor, answer)
 SELECT 1, 'metric stats', pg_catalog.concat_ws(' ', s.variant_name, s.goal),
        pg_catalog.jsonb_build_array(s.visitors, s.converters, s.value_sum, s.value_sum_squares)
   FROM public.abt_metric_stats('{a0000000-0000-0000-0000-000000000011,a0000000-0000-0000-0000-000000000012}') s
- WHERE s.metric OPERATOR(pg_catalog.=) 'value_per_visitor';
+ WHERE s.metric OPERATOR(pg_catalog.=) 'conversion_rate';
 
 SET ROLE abt_hostile;
 SET search_path = hostile, pg_catalog, public, pg_temp;
@@ -371,7 +371,20 @@ SELECT 2, 'metric stats', pg_catalog.concat_ws(' ', s.variant_name, s.goal),
        pg_catalog.jsonb_build_array(s.visitors, s.converters, s.value_sum, s.value_sum_squares)
   FROM public.abt_metric_stats('{a0000000-0000-0000-0000-000000000021,a0000000-0000-0000-0000-000000000022}',
                                sequential => true) s
+ WHERE s.metric OPERATOR(pg_catalog.=) 'conversion_rate';
+-- capping and the Bayesian engine (1.1, issue 23) read abtest.goals,
+-- abtest.visitor_goals and abtest.assignments too: a P90 cap of the
+-- experiment's visitors (one 7.5 among zeros)
+INSERT INTO abtest.goals (experiment_id, goal, cap_type, cap_value) VALUES
+    ('a0000000-0000-0000-0000-000000000021', 'signup', 'percentile', 0.9);
+INSERT INTO pg_temp.answers (round, label, visitor, answer)
+SELECT 2, 'metric capped', pg_catalog.concat_ws(' ', s.variant_name, s.goal),
+       pg_catalog.jsonb_build_array(s.value_sum, s.value_sum_squares, s.cap,
+                                    s.chance_to_win IS NOT NULL OR s.is_control)
+  FROM public.abt_metric_stats('{a0000000-0000-0000-0000-000000000021,a0000000-0000-0000-0000-000000000022}',
+                               goals => '{signup}', engine => 'bayesian') s
  WHERE s.metric OPERATOR(pg_catalog.=) 'value_per_visitor';
+DELETE FROM abtest.goals WHERE goal OPERATOR(pg_catalog.=) 'signup';
 DELETE FROM abtest.experiments WHERE id OPERATOR(pg_catalog.=) 'a0000000-0000-0000-0000-000000000012';
 -- TRUNCATE (1.1): its statement triggers (SECURITY DEFINER) run under the
 -- hostile path too: a configuration table alone is refused, the
@@ -426,16 +439,18 @@ SELECT round, label, visitor,
                                  FROM jsonb_array_elements(answer) WITH ORDINALITY y(a, i))
             ELSE answer::text END AS answer
   FROM answers
- WHERE label NOT IN ('stats', 'metric stats', 'lead capture')
+ WHERE label NOT IN ('stats', 'metric stats', 'metric capped', 'lead capture')
  ORDER BY n;
 SELECT round, count(*) AS lead_ids FROM answers WHERE label = 'lead capture' AND jsonb_typeof(answer) = 'number' GROUP BY 1;
 SELECT status, claimed_by, attempts, last_error, variant_id IS NOT NULL AS has_variant
   FROM abtest.leads WHERE claimed_by = 'hostile-worker' ORDER BY id;
 -- what abt_variant_stats answered under the hostile path: the live counts
 SELECT round, visitor AS variant, answer AS "[allocations, conversions]" FROM answers WHERE label = 'stats' ORDER BY n;
--- what abt_metric_stats answered: the goal sums
-SELECT round, visitor AS "variant goal", answer AS "value_per_visitor: [visitors, converters, value_sum, value_sum_squares]"
+-- what abt_metric_stats answered: the goal sums, and capped
+SELECT round, visitor AS "variant goal", answer AS "[visitors, converters, value_sum, value_sum_squares]"
   FROM answers WHERE label = 'metric stats' ORDER BY n;
+SELECT round, visitor AS "variant goal", answer AS "[capped value_sum, value_sum_squares, cap, chance to win]"
+  FROM answers WHERE label = 'metric capped' ORDER BY n;
 
 --
 -- The real tables hold exactly what the calls wrote: the assignments, and

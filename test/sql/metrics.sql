@@ -160,7 +160,8 @@ SELECT metric, variant_name, visitors, converters, round(mean::numeric, 6) AS me
 SELECT experiment_id, status, goal, metric, variant_name
   FROM abt_metric_stats(ARRAY[pg_temp.e(2), 'b9000000-0000-0000-0000-00000000dead', pg_temp.e(2)], goals => ARRAY['signup'])
  WHERE metric IS DISTINCT FROM 'value_per_visitor';
--- goals: as given (duplicates once), unknown goals with zero sums; NULL: every goal with events
+-- goals: as given (duplicates once), unknown goals with zero sums (and no values: no
+-- value_per_visitor rows); NULL: every goal with events
 SELECT goal, metric, variant_name, visitors, converters, value_sum, mean
   FROM abt_metric_stats(ARRAY[pg_temp.e(2)], goals => ARRAY['nothing', 'signup', 'nothing']);
 SELECT DISTINCT goal FROM abt_metric_stats(ARRAY[pg_temp.e(1), pg_temp.e(2)]) ORDER BY 1;
@@ -186,8 +187,9 @@ SELECT pg_temp.assign(pg_temp.e(4), 'b', 1) AS b_new;
 SELECT abt_convert(pg_temp.e(4), 'a1', 'purchase', 5), abt_convert(pg_temp.e(4), 'b1', 'purchase', 7);
 SELECT metric, variant_name, visitors, converters, mean, variance, uplift, p_value, p_value_holm
   FROM abt_metric_stats(ARRAY[pg_temp.e(4)]);
--- control mean 0 (value_per_visitor of a goal whose events carry no value),
--- and se 0: both NULL, and not in the family
+-- a goal whose events carry no value ('signup') has no value_per_visitor
+-- rows (they would show mean 0 and no test); a control mean of 0 or an se
+-- of 0 leave the test NULL, and out of the family
 SELECT metric, variant_name, round(mean::numeric, 4) AS mean, uplift IS NULL AS uplift_null,
        p_value IS NULL AS p_null, p_value_holm IS NULL AS holm_null
   FROM abt_metric_stats(ARRAY[pg_temp.e(2)]) WHERE NOT is_control;
@@ -379,7 +381,7 @@ SELECT user_id, goal, value_total, events FROM abtest.visitor_goals WHERE experi
 CREATE ROLE abt_metrics_owner;
 GRANT USAGE ON SCHEMA abtest TO abt_metrics_owner;
 GRANT SELECT ON ALL TABLES IN SCHEMA abtest TO abt_metrics_owner;
-GRANT EXECUTE ON FUNCTION abt_metric_stats(uuid[], text[], boolean, float8) TO abt_metrics_owner;
+GRANT EXECUTE ON FUNCTION abt_metric_stats(uuid[], text[], boolean, float8, text) TO abt_metrics_owner;
 UPDATE abtest.experiments SET user_id = '00000000-0000-0000-0000-0000000000aa' WHERE id = pg_temp.e(6);
 CREATE FUNCTION pg_temp.as_owner() RETURNS void LANGUAGE sql AS
 $$ SELECT set_config('request.jwt.claims', '{"sub": "00000000-0000-0000-0000-0000000000aa"}', false) $$;
@@ -390,7 +392,7 @@ SELECT right(experiment_id::text, 1) AS e, status, count(*) AS rows, sum(convert
 RESET ROLE;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS reset;
 -- PUBLIC may not call it
-SELECT has_function_privilege('public', 'abt_metric_stats(uuid[], text[], boolean, float8)', 'EXECUTE') AS public_stats,
+SELECT has_function_privilege('public', 'abt_metric_stats(uuid[], text[], boolean, float8, text)', 'EXECUTE') AS public_stats,
        has_function_privilege('public', 'abt_mean_test(bigint, float8, float8, bigint, float8, float8, boolean, float8, float8)', 'EXECUTE') AS public_mean_test;
 
 --

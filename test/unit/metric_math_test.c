@@ -17,7 +17,16 @@
  * - the Holm and Benjamini-Hochberg cases are those of GrowthBook's
  *	 packages/shared/test/experiments.test.ts ("pvalue correction method");
  * - closed forms (t with 1 and 2 degrees of freedom), hand-computed small
- *	 cases and a brute-force O(n^2) adjustment for larger families.
+ *	 cases and a brute-force O(n^2) adjustment for larger families;
+ * - the Bayesian results, power, MDE and sample sizes come from
+ *	 metric_reference.py bayes (gbstats' EffectBayesianABTest with the
+ *	 risks integrated numerically, the power's root, the smallest whole
+ *	 sample size past the real root), and the rounded ones from gbstats'
+ *	 tests/bayesian/test_tests.py, tests/test_midexperimentpower.py and
+ *	 GrowthBook's packages/shared/test/power.test.ts;
+ * - the percentile against the sorted whole, zeros included, by brute
+ *	 force (test/sql/metric_capping.sql holds it equal to PostgreSQL's
+ *	 percentile_cont).
  * Exit status is non-zero when any test fails.
  */
 #include <math.h>
@@ -25,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metric_math.h"
@@ -36,6 +46,16 @@
 
 /* pi, as C99 has no M_PI */
 #define TEST_PI 3.14159265358979323846
+
+/* qsort comparator of doubles, ascending (the test's own). */
+static int
+test_double_cmp(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
 
 /* Check that every field of a test result is NAN. */
 static void
@@ -949,6 +969,416 @@ test_adjustments(void)
 			   ok && worst <= 1e-15, diag);
 }
 
+/* The Bayesian engine against gbstats' formulas in 50 digits (metric_reference.py bayes). */
+static void
+test_reference_bayesian(void)
+{
+	static const struct
+	{
+		const char *label;
+		int64_t		n_a;
+		double		mean_a;
+		double		var_a;
+		int64_t		n_b;
+		double		mean_b;
+		double		var_b;
+		double		alpha;
+		bool		proper;
+		double		prior_mean;
+		double		prior_sd;
+		double		want[7];	/* uplift, sd, ci_low, ci_high, chance, risk_control, risk_variant */
+	}			cases[] = {
+		{"flat: proportion 49/100 vs 51/100 (gbstats)",
+			100, 0.49000000000000000, 0.24990000000000000, 100, 0.51000000000000000, 0.24990000000000000, 0.05, false, 0.0, 0.30000000000000000,
+			{0.040816326530612245, 0.14725254573469445, -0.24779335974122606, 0.32942601280245055,
+			0.60918130958089802, 0.081395849155163071, 0.040579522624550826}},
+		{"flat: mean 10 vs 10 (gbstats)",
+			10, 10.000000000000000, 0.25000000000000000, 10, 10.500000000000000, 1.0000000000000000, 0.05, false, 0.0, 0.30000000000000000,
+			{0.050000000000000000, 0.035715892820983770, -0.020001863604820868, 0.12000186360482087,
+			0.91923390815662454, 0.051309817163926532, 0.0013098171639265325}},
+		{"proper N(0.1, 0.1): mean 10 vs 10 (gbstats)",
+			10, 10.000000000000000, 0.25000000000000000, 10, 10.500000000000000, 1.0000000000000000, 0.05, true, 0.10000000000000000, 0.31622776601683793,
+			{0.050629778883122173, 0.035490248889580157, -0.018929830742817587, 0.12018938850906193,
+			0.92314990857729564, 0.051856806429433579, 0.0012270275463114067}},
+		{"proper N(0, 0.3^2): mean 3407 vs 3461",
+			3407, 0.41000000000000000, 15.210000000000000, 3461, 0.70000000000000000, 38.440000000000000, 0.05, true, 0.0, 0.30000000000000000,
+			{0.27264488366858030, 0.23517714374509555, -0.18829384805880626, 0.73358361539596687,
+			0.87683652245750454, 0.28697825842311632, 0.014333374754536017}},
+		{"flat: mean 3407 vs 3461, alpha 0.1",
+			3407, 0.41000000000000000, 15.210000000000000, 3461, 0.70000000000000000, 38.440000000000000, 0.1, false, 0.0, 0.30000000000000000,
+			{0.70731707317073171, 0.37879436166814280, 0.084255793512119121, 1.3303783528293443,
+			0.96906910853238147, 0.71187384013881850, 0.0045567669680867929}},
+		{"proper N(0.02, 0.05^2): proportion 50000/1e6 vs 50600/1e6",
+			1000000, 0.050000000000000000, 0.047500000000000000, 1000000, 0.050600000000000000, 0.048039640000000000, 0.05, true, 0.020000000000000000, 0.050000000000000000,
+			{0.012121873333815601, 0.0061713383327585622, 2.6272465197354113e-5, 0.024217474202433847,
+			0.97524777497700732, 0.012179514059479747, 5.7640725664146392e-5}},
+		{"proper N(0, 0.3^2): negative control mean",
+			50, -2.0000000000000000, 4.0816326530612245, 60, -1.5000000000000000, 2.7966101694915254, 0.05, true, 0.0, 0.30000000000000000,
+			{0.19888248513292465, 0.13565509703710778, -0.066996619379092813, 0.46476158964494211,
+			0.92868801869709581, 0.20317569944295306, 0.0042932143100284094}},
+		{"proper N(-0.5, 0.001^2): the prior dominates",
+			28, 0.50000000000000000, 0.25000000000000000, 30, 0.53333333333333333, 0.24888888888888889, 0.05, true, -0.50000000000000000, 0.0010000000000000000,
+			{-0.49999232378517808, 9.9999322684633697e-4, -0.50195227449458090, -0.49803237307577527,
+			0.0, 0.0, 0.49999232378517808}},
+		{"flat: proportion 1000/20000 vs 1150/20000 (z = 3.3)",
+			20000, 0.050000000000000000, 0.047500000000000000, 20000, 0.057500000000000000, 0.054193750000000000, 0.05, false, 0.0, 0.30000000000000000,
+			{0.15000000000000000, 0.048376130477746977, 0.055184526552205477, 0.24481547344779452,
+			0.99903468999045943, 0.15001289562192064, 1.2895621920642809e-5}},
+	};
+	static const char *const fields[] = {"uplift", "sd", "ci_low", "ci_high", "chance_to_win",
+	"risk_control", "risk_variant"};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		AbtMetricPrior prior = {cases[i].proper, cases[i].prior_mean, cases[i].prior_sd};
+		AbtMetricBayes r;
+		double		got[7];
+
+		abt_metric_bayesian_test(cases[i].n_a, cases[i].mean_a, cases[i].var_a,
+								 cases[i].n_b, cases[i].mean_b, cases[i].var_b,
+								 cases[i].alpha, &prior, &r);
+		got[0] = r.uplift;
+		got[1] = r.sd;
+		got[2] = r.ci_low;
+		got[3] = r.ci_high;
+		got[4] = r.chance_to_win;
+		got[5] = r.risk_control;
+		got[6] = r.risk_variant;
+		for (int f = 0; f < 7; f++)
+		{
+			char		name[MAX_LINE];
+			double		want = cases[i].want[f];
+
+			snprintf(name, sizeof(name), "bayesian %s: %s", cases[i].label, fields[f]);
+			/* relative 1e-10, or 1e-13 absolute for values near 0 */
+			check_close(name, got[f], want, fmax(1e-10 * fabs(want), 1e-13));
+		}
+	}
+}
+
+/* gbstats' own Bayesian results (5 decimals): tests/bayesian/test_tests.py. */
+static void
+test_gbstats_bayesian(void)
+{
+	const double tol = 5.0e-6 + 1e-12;
+	AbtMetricPrior flat = {false, 0.0, 0.3};
+	AbtMetricPrior informative = {true, 0.1, sqrt(0.1)};
+	AbtMetricBayes r;
+	AbtMetricTest t;
+	double		ma;
+	double		va;
+	double		mb;
+	double		vb;
+	double		rc;
+	double		rv;
+
+	/* TestBinom.test_bayesian_binomial_ab_test */
+	abt_metric_proportion_moments(100, 49, &ma, &va);
+	abt_metric_proportion_moments(100, 51, &mb, &vb);
+	abt_metric_bayesian_test(100, ma, va, 100, mb, vb, 0.05, &flat, &r);
+	check_close("gbstats binomial: expected 0.04082", r.uplift, 0.04082, tol);
+	check_close("gbstats binomial: ci_low -0.24779", r.ci_low, -0.24779, tol);
+	check_close("gbstats binomial: ci_high 0.32943", r.ci_high, 0.32943, tol);
+	check_close("gbstats binomial: stddev 0.14725", r.sd, 0.14725, tol);
+	check_close("gbstats binomial: chance to win 0.60918", r.chance_to_win, 0.60918, tol);
+	check_close("gbstats binomial: risk control 0.0814", r.risk_control, 0.0814, tol);
+	check_close("gbstats binomial: risk variant 0.04058", r.risk_variant, 0.04058, tol);
+	/* the flat prior's chance to win is the frequentist row's chance to beat */
+	abt_metric_ttest(100, ma, va, 100, mb, vb, 0.05, &t);
+	check_true("flat prior: uplift and chance equal the frequentist test's",
+			   r.uplift == t.uplift && fabs(r.chance_to_win - t.chance_to_beat) <= 1e-15, "");
+
+	/* TestNorm.test_bayesian_gaussian_ab_test */
+	abt_metric_mean_moments(10, 100.0, 1002.25, &ma, &va);
+	abt_metric_mean_moments(10, 105.0, 1111.5, &mb, &vb);
+	abt_metric_bayesian_test(10, ma, va, 10, mb, vb, 0.05, &flat, &r);
+	check_close("gbstats gaussian: expected 0.05", r.uplift, 0.05, tol);
+	check_close("gbstats gaussian: ci_low -0.02", r.ci_low, -0.02, tol);
+	check_close("gbstats gaussian: ci_high 0.12", r.ci_high, 0.12, tol);
+	check_close("gbstats gaussian: stddev 0.03572", r.sd, 0.03572, tol);
+	check_close("gbstats gaussian: chance to win 0.91923", r.chance_to_win, 0.91923, tol);
+	check_close("gbstats gaussian: risk control 0.05131", r.risk_control, 0.05131, tol);
+	check_close("gbstats gaussian: risk variant 0.00131", r.risk_variant, 0.00131, tol);
+
+	/* TestNorm.test_bayesian_gaussian_ab_test_informative: N(0.1, variance 0.1) */
+	abt_metric_bayesian_test(10, ma, va, 10, mb, vb, 0.05, &informative, &r);
+	check_close("gbstats informative prior: expected 0.05063", r.uplift, 0.05063, tol);
+	check_close("gbstats informative prior: ci_low -0.01893", r.ci_low, -0.01893, tol);
+	check_close("gbstats informative prior: ci_high 0.12019", r.ci_high, 0.12019, tol);
+	check_close("gbstats informative prior: stddev 0.03549", r.sd, 0.03549, tol);
+	check_close("gbstats informative prior: chance to win 0.92315", r.chance_to_win, 0.92315, tol);
+	check_close("gbstats informative prior: risk control 0.05186", r.risk_control, 0.05186, tol);
+	check_close("gbstats informative prior: risk variant 0.00123", r.risk_variant, 0.00123, tol);
+
+	/* TestGetRiskNumericalStability: the normal regime to 10 decimals, and the limits */
+	abt_metric_risk(0.1, 0.05, &rc, &rv);
+	check_close("gbstats get_risk(0.1, 0.05): control 0.1004245351", rc, 0.1004245351, 5.0e-11 + 1e-15);
+	check_close("gbstats get_risk(0.1, 0.05): variant 0.0004245351", rv, 0.0004245351, 5.0e-11 + 1e-15);
+	abt_metric_risk(0.01, 4.5e-9, &rc, &rv);
+	check_true("gbstats get_risk(0.01, 4.5e-9) = [0.01, 0]", rc == 0.01 && rv == 0.0, "");
+	abt_metric_risk(-0.01, 4.5e-9, &rc, &rv);
+	check_true("gbstats get_risk(-0.01, 4.5e-9) = [0, 0.01]", rc == 0.0 && rv == 0.01, "");
+	/* either side of the limit |mu/sigma| = 37 the losses agree with the limits */
+	abt_metric_risk(37.0, 1.0, &rc, &rv);
+	check_true("risk at mu/sigma = 37: closed form, variant's loss below 1e-290",
+			   rc == 37.0 && rv >= 0.0 && rv < 1e-290, "");
+	abt_metric_risk(-36.5, 1.0, &rc, &rv);
+	check_true("risk at mu/sigma = -36.5: closed form, control's loss tiny, variant's 36.5",
+			   rc >= 0.0 && rc < 1e-280 && fabs(rv - 36.5) <= 1e-14, "");
+	abt_metric_risk(0.0, 2.0, &rc, &rv);
+	check_rel("risk of N(0, 4): both 2 phi(0) = 2/sqrt(2 pi)", rc, 2.0 / sqrt(2.0 * TEST_PI), 1e-15);
+	check_true("risk of N(0, 4): symmetric", rc == rv, "");
+
+	/* TestBinom.test_missing_data: gbstats' default output, NAN here */
+	abt_metric_bayesian_test(0, NAN, NAN, 0, NAN, NAN, 0.05, &flat, &r);
+	check_true("bayesian missing data (n = 0): all NAN",
+			   isnan(r.uplift) && isnan(r.sd) && isnan(r.chance_to_win) && isnan(r.risk_control) &&
+			   isnan(r.risk_variant) && isnan(r.ci_low) && isnan(r.ci_high), "");
+}
+
+/* The NULL cases of the Bayesian test, the risk and the power functions. */
+static void
+test_bayesian_null_cases(void)
+{
+	AbtMetricPrior flat = {false, 0.0, 0.3};
+	AbtMetricPrior zero_sd = {true, 0.0, 0.0};
+	AbtMetricPrior nan_mean = {true, NAN, 0.3};
+	AbtMetricPrior inf_sd = {true, 0.0, INFINITY};
+	AbtMetricPrior unused = {false, NAN, -1.0};
+	AbtMetricBayes r;
+	double		rc;
+	double		rv;
+
+	abt_metric_bayesian_test(1, 0.5, 0.0, 100, 0.6, 0.24, 0.05, &flat, &r);
+	check_true("bayesian n_a = 1: NAN", isnan(r.uplift) && isnan(r.risk_variant), "");
+	abt_metric_bayesian_test(100, 0.0, 0.0, 100, 0.1, 0.09, 0.05, &flat, &r);
+	check_true("bayesian control mean 0: NAN", isnan(r.uplift) && isnan(r.chance_to_win), "");
+	abt_metric_bayesian_test(100, 5.0, 0.0, 100, 10.0, 0.0, 0.05, &flat, &r);
+	check_true("bayesian se 0: NAN", isnan(r.uplift) && isnan(r.ci_low), "");
+	abt_metric_bayesian_test(100, 0.5, 0.25, 100, 0.6, 0.24, 0.0, &flat, &r);
+	check_true("bayesian alpha 0: NAN", isnan(r.uplift), "");
+	abt_metric_bayesian_test(100, 0.5, 0.25, 100, 0.6, 0.24, 0.05, &zero_sd, &r);
+	check_true("bayesian proper prior with stddev 0: NAN", isnan(r.uplift), "");
+	abt_metric_bayesian_test(100, 0.5, 0.25, 100, 0.6, 0.24, 0.05, &nan_mean, &r);
+	check_true("bayesian proper prior with NAN mean: NAN", isnan(r.uplift), "");
+	abt_metric_bayesian_test(100, 0.5, 0.25, 100, 0.6, 0.24, 0.05, &inf_sd, &r);
+	check_true("bayesian proper prior with infinite stddev: NAN", isnan(r.uplift), "");
+	abt_metric_bayesian_test(100, 0.5, 0.25, 100, 0.6, 0.24, 0.05, &unused, &r);
+	check_true("bayesian improper prior ignores its mean and stddev", isfinite(r.uplift), "");
+	abt_metric_risk(0.1, 0.0, &rc, &rv);
+	check_true("risk sigma 0: NAN", isnan(rc) && isnan(rv), "");
+	abt_metric_risk(INFINITY, 1.0, &rc, &rv);
+	check_true("risk infinite mu: NAN", isnan(rc) && isnan(rv), "");
+	check_true("power se 0, NAN mde, alpha 1: NAN",
+			   isnan(abt_metric_test_power(0.0, 0.05, 0.05)) && isnan(abt_metric_test_power(0.1, NAN, 0.05)) &&
+			   isnan(abt_metric_test_power(0.1, 0.05, 1.0)), "");
+	check_close("power at mde 0 is alpha", abt_metric_test_power(0.1, 0.0, 0.05), 0.05, 1e-15);
+	check_true("mde power <= alpha, power 1, se infinite: NAN",
+			   isnan(abt_metric_mde(0.1, 0.05, 0.05)) && isnan(abt_metric_mde(0.1, 0.05, 1.0)) &&
+			   isnan(abt_metric_mde(INFINITY, 0.05, 0.8)), "");
+	check_true("sample size mean 0, variance 0, mde 0, power <= alpha: NAN",
+			   isnan(abt_metric_sample_size(0.0, 1.0, 0.1, 0.05, 0.8)) &&
+			   isnan(abt_metric_sample_size(1.0, 0.0, 0.1, 0.05, 0.8)) &&
+			   isnan(abt_metric_sample_size(1.0, 1.0, 0.0, 0.05, 0.8)) &&
+			   isnan(abt_metric_sample_size(1.0, 1.0, 0.1, 0.05, 0.05)), "");
+	check_true("sample size beyond 2^62: +Inf",
+			   isinf(abt_metric_sample_size(1.0, 1.0, 1e-12, 0.05, 0.8)), "");
+}
+
+/* Power, MDE and sample size against metric_reference.py and GrowthBook's own tests. */
+static void
+test_power(void)
+{
+	static const struct
+	{
+		double		se;
+		double		mde;
+		double		alpha;
+		double		power;
+	}			power_cases[] = {
+		{0.02, 0.05, 0.05, 0.70541800111380021},
+		{0.1, 0.05, 0.1, 0.14211717416200870},
+		{0.01, -0.03, 0.05, 0.85083876832705609},
+		{0.5, 0.01, 0.01, 0.010014900137005559},
+		{0.001, 0.05, 0.05, 1.0000000000000000},
+	};
+	static const struct
+	{
+		double		se;
+		double		alpha;
+		double		power;
+		double		mde;
+	}			mde_cases[] = {
+		{0.02, 0.05, 0.8, 0.056031635740271578},
+		{1, 0.01, 0.9, 3.8573808687375528},
+		{0.5, 0.2, 0.3, 0.34246221263983597},
+		{0.03, 0.05, 0.999999, 0.20140164880087588},
+		{7, 0.5, 0.6, 5.0474993647802445},
+	};
+	static const struct
+	{
+		double		mean;
+		double		variance;
+		double		mde;
+		double		alpha;
+		double		power;
+		double		n;
+		double		power_at_n;
+	}			size_cases[] = {
+		{0.1, 0.09, 0.05, 0.05, 0.8, 59409, 0.80000643476591354},
+		{0.1, 0.5, 0.3, 0.05, 0.8, 11730, 0.80001049838823654},
+		{10, 3909.9997749994377, 0.05, 0.05, 0.8, 258095, 0.80000022767116774},
+		{0.2, 0.16, -0.1, 0.05, 0.9, 7608, 0.90002349140456111},
+		{50, 2500, 2, 0.1, 0.5, 7, 0.51180796800231291},
+	};
+	/* GrowthBook packages/shared/test/power.test.ts "checks power": weeks 1..9 of 4,500 users, 3 variations */
+	static const double week_power[] = {
+		0.073, 0.17053, 0.0965, 0.29389, 0.1204, 0.41122, 0.14458, 0.51749,
+		0.16895, 0.61037, 0.19342, 0.68938, 0.21791, 0.75513, 0.24235, 0.80886,
+		0.26666, 0.85213,
+	};
+	char		name[MAX_LINE];
+	double		worst = 0.0;
+	double		ma;
+	double		va;
+	double		mb;
+	double		vb;
+	double		se;
+	AbtMetricTest t;
+
+	for (size_t i = 0; i < sizeof(power_cases) / sizeof(power_cases[0]); i++)
+	{
+		snprintf(name, sizeof(name), "power se %g, mde %g, alpha %g", power_cases[i].se,
+				 power_cases[i].mde, power_cases[i].alpha);
+		check_close(name, abt_metric_test_power(power_cases[i].se, power_cases[i].mde, power_cases[i].alpha),
+					power_cases[i].power, 1e-13);
+	}
+	for (size_t i = 0; i < sizeof(mde_cases) / sizeof(mde_cases[0]); i++)
+	{
+		double		m = abt_metric_mde(mde_cases[i].se, mde_cases[i].alpha, mde_cases[i].power);
+
+		snprintf(name, sizeof(name), "mde se %g, alpha %g, power %g", mde_cases[i].se,
+				 mde_cases[i].alpha, mde_cases[i].power);
+		check_rel(name, m, mde_cases[i].mde, 1e-10);
+		snprintf(name, sizeof(name), "power(mde) = %g (se %g, alpha %g)", mde_cases[i].power,
+				 mde_cases[i].se, mde_cases[i].alpha);
+		check_close(name, abt_metric_test_power(mde_cases[i].se, m, mde_cases[i].alpha),
+					mde_cases[i].power, 1e-13);
+	}
+	for (size_t i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++)
+	{
+		snprintf(name, sizeof(name), "sample size mean %g, variance %g, mde %g, alpha %g, power %g: %.0f",
+				 size_cases[i].mean, size_cases[i].variance, size_cases[i].mde, size_cases[i].alpha,
+				 size_cases[i].power, size_cases[i].n);
+		check_close(name, abt_metric_sample_size(size_cases[i].mean, size_cases[i].variance,
+												 size_cases[i].mde, size_cases[i].alpha,
+												 size_cases[i].power),
+					size_cases[i].n, 0.0);
+	}
+
+	/*
+	 * GrowthBook's planning power, powerEstFrequentist with
+	 * powerStandardError: se^2 = v (1 + (1 + m)^2) / (mean^2 n) with n per
+	 * variation.  "calculates power correctly": mean 10, variance
+	 * 3909.9997749994377, effect 0.05, 400,000 users in 3 variations.
+	 */
+	se = sqrt(3909.9997749994377 * (1.0 + 1.05 * 1.05) / (100.0 * (400000.0 / 3.0)));
+	check_close("GrowthBook powerEstFrequentist 400,000 users, 3 variations: 0.52144",
+				abt_metric_test_power(se, 0.05, 0.05), 0.52144, 5.0e-6 + 1e-12);
+	/* "checks power": click_through_rate (rate 0.1, effect 0.05), revenue (0.1, variance 0.5, effect 0.3) */
+	for (int w = 1; w <= 9; w++)
+	{
+		double		n = 1500.0 * w;
+		double		click = abt_metric_test_power(sqrt(0.09 * (1.0 + 1.05 * 1.05) / (0.01 * n)), 0.05, 0.05);
+		double		revenue = abt_metric_test_power(sqrt(0.5 * (1.0 + 1.3 * 1.3) / (0.01 * n)), 0.3, 0.05);
+
+		worst = fmax(worst, fmax(fabs(click - week_power[2 * (w - 1)]),
+								 fabs(revenue - week_power[2 * (w - 1) + 1])));
+	}
+	snprintf(name, sizeof(name), "worst error %.2e", worst);
+	check_true("GrowthBook power.test.ts: 9 weeks x 2 metrics to 5 decimals", worst <= 5.0e-6 + 1e-12, name);
+	/* ... revenue first reaches 80% in week 8 (12,000 per variation), click never in 9 */
+	check_true("sample size of GrowthBook's revenue metric: in week 8 (10,500 < n <= 12,000)",
+			   abt_metric_sample_size(0.1, 0.5, 0.3, 0.05, 0.8) > 10500.0 &&
+			   abt_metric_sample_size(0.1, 0.5, 0.3, 0.05, 0.8) <= 12000.0, "");
+	check_true("sample size of GrowthBook's click-through rate: beyond week 9 (n > 13,500)",
+			   abt_metric_sample_size(0.1, 0.09, 0.05, 0.05, 0.8) > 13500.0, "");
+
+	/*
+	 * gbstats tests/test_midexperimentpower.py: the frequentist test's
+	 * scaling factor 25.45703125 (users added as a multiple of the current
+	 * ones) gives power 0.8 at delta 0.05: the power of se / sqrt(1 + 25.457).
+	 */
+	abt_metric_mean_moments(500, 499.99999999999994, 1499.999999999999, &ma, &va);
+	abt_metric_mean_moments(500, 525.0000000000008, 1551.2499999999998, &mb, &vb);
+	abt_metric_ttest(500, ma, va, 500, mb, vb, 0.05, &t);
+	se = t.se / sqrt(1.0 + 25.45703125);
+	check_close("gbstats mid-experiment power: 0.8 at scaling factor 25.45703125 (4 places)",
+				abt_metric_test_power(se, 0.05, 0.05), 0.8, 5e-5);
+	check_close("gbstats mid-experiment power: MDE at 80% there is delta 0.05",
+				abt_metric_mde(se, 0.05, 0.8), 0.05, 1e-5);
+}
+
+/* PostgreSQL's percentile_cont over values and zeros: by hand and by brute force. */
+static void
+test_percentile(void)
+{
+	double		v[8];
+	double		values[NBIG];
+	double		full[NBIG + 200];
+	uint64_t	state = 1181783497276652981ULL;
+	int			nfull = 0;
+	bool		ok = true;
+	char		diag[MAX_LINE] = "";
+
+	memcpy(v, (double[]) {3, 1, 2}, 3 * sizeof(double));
+	check_close("percentile {3, 1, 2} at 0.5: 2", abt_metric_percentile(v, 3, 0, 0.5), 2.0, 0.0);
+	check_close("percentile {1, 2, 3} at 0.25: 1.5", abt_metric_percentile(v, 3, 0, 0.25), 1.5, 0.0);
+	memcpy(v, (double[]) {20, -5, 10}, 3 * sizeof(double));
+	/* with two zeros: -5, 0, 0, 10, 20 */
+	check_close("percentile {20, -5, 10} + 2 zeros at 0.5: 0", abt_metric_percentile(v, 3, 2, 0.5), 0.0, 0.0);
+	check_close("... at 0.9: 10 + 0.6 (20 - 10) = 16", abt_metric_percentile(v, 3, 2, 0.9), 16.0, 1e-14);
+	check_close("... at 0.1: -5 + 0.4 (0 + 5) = -3", abt_metric_percentile(v, 3, 2, 0.1), -3.0, 1e-15);
+	check_close("... at 0: the minimum", abt_metric_percentile(v, 3, 2, 0.0), -5.0, 0.0);
+	check_close("... at 1: the maximum", abt_metric_percentile(v, 3, 2, 1.0), 20.0, 0.0);
+	check_close("percentile of zeros only: 0", abt_metric_percentile(v, 0, 4, 0.99), 0.0, 0.0);
+	check_close("percentile of one value: it", abt_metric_percentile(v, 1, 0, 0.3), v[0], 0.0);
+	check_true("percentile of nothing, p outside [0, 1], NAN p: NAN",
+			   isnan(abt_metric_percentile(v, 0, 0, 0.5)) && isnan(abt_metric_percentile(v, 3, 0, 1.5)) &&
+			   isnan(abt_metric_percentile(v, 3, 0, -0.1)) && isnan(abt_metric_percentile(v, 3, 0, NAN)), "");
+
+	/* NBIG values with ties and negatives, plus 200 zeros: against the sorted whole */
+	for (int i = 0; i < NBIG; i++)
+	{
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		values[i] = (double) ((int64_t) (state % 2001) - 400) / 8.0;	/* ties, zeros, negatives */
+		full[nfull++] = values[i];
+	}
+	for (int i = 0; i < 200; i++)
+		full[nfull++] = 0.0;
+	qsort(full, nfull, sizeof(double), test_double_cmp);
+	for (int k = 0; k <= 1000; k++)
+	{
+		double		p = k / 1000.0;
+		double		pos = p * (double) (nfull - 1);
+		int64_t		first = (int64_t) floor(pos);
+		int64_t		second = (int64_t) ceil(pos);
+		double		want = full[first] + ((pos - (double) first) * (full[second] - full[first]));
+		double		got = abt_metric_percentile(values, NBIG, 200, p);
+
+		if (first == second)
+			want = full[first];
+		if (got != want && ok)
+		{
+			snprintf(diag, sizeof(diag), "p %g: got %.17g, want %.17g", p, got, want);
+			ok = false;
+		}
+	}
+	check_true("percentile of 300 values and 200 zeros at 1,001 p: exactly the sorted whole's", ok, diag);
+}
+
 int
 main(void)
 {
@@ -959,6 +1389,11 @@ main(void)
 	test_gbstats_published();
 	test_null_cases();
 	test_adjustments();
+	test_reference_bayesian();
+	test_gbstats_bayesian();
+	test_bayesian_null_cases();
+	test_power();
+	test_percentile();
 
 	return tap_finish();
 }

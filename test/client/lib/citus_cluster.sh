@@ -3,6 +3,11 @@
 # loopback, in $CLUSTER (data directories and sockets), never an existing
 # server.  Needs ABT_BIN; defines PORT_COORD, PORT_W1, PORT_W2 once started.
 #
+#   citus_test_begin NAME      a client test's start: its own $WORK (owned by
+#                              postgres), $CLUSTER and $DB, a clean
+#                              environment, cleanup on exit; skips the whole
+#                              test (a "1..0 # SKIP" plan) when Citus is
+#                              missing.  Needs lib/tap.sh and ABT_TMP.
 #   citus_missing              why Citus cannot run here (prints it), or 1
 #   citus_start DB [SETTING...] initdb, start, CREATE DATABASE DB with citus,
 #                              workers added; SETTINGs go to postgresql.conf
@@ -18,6 +23,28 @@ citus_missing() {
         return 0
     fi
     return 1
+}
+
+citus_test_begin() {
+    local why
+    WORK=$ABT_TMP/$1.$$_$RANDOM
+    CLUSTER=$WORK/cluster
+    DB=abt
+    export LC_ALL=C.UTF-8 PGTZ=UTC PGCONNECT_TIMEOUT=5
+    unset PGHOSTADDR PGSERVICE PGDATABASE PGOPTIONS PGPASSWORD PGDATA
+    if why=$(citus_missing); then
+        echo "1..0 # SKIP $why"
+        exit 0
+    fi
+    trap citus_test_cleanup EXIT
+    trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+    { mkdir -p "$WORK" && chown postgres: "$WORK"; } || bail "cannot create $WORK"
+}
+
+citus_test_cleanup() {
+    trap - EXIT HUP INT TERM
+    citus_stop
+    if [ "${ABT_KEEP:-0}" = 1 ]; then diag "ABT_KEEP=1: kept $WORK"; else rm -rf -- "$WORK"; fi
 }
 
 citus_as_pg() { (cd / && runuser -u postgres -- env LC_ALL=C.UTF-8 "$@"); }
