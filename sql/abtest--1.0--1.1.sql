@@ -797,6 +797,52 @@ SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
                          @extschema@.abt_metric_power(uuid[], text, float8, float8),
                          abtest.experiment_metrics_deleted()']);
 
+/* ----------------------------------- many conversions in one call (1.1, issue 22) */
+
+/*
+ * The bulk form of abt_convert, for imports (as abt_assign_bulk is
+ * abt_assign's): row i is abt_convert(experiment_id, user_ids[i], goals[i],
+ * "values"[i], ats[i]), rows in the order given.  A NULL array means the
+ * default for every row (goal 'conversion', no value, now()); an array
+ * shorter than user_ids is an error, not padding.  N rows cost O(N): the
+ * counts of a transaction's later conversions are kept in the backend and
+ * written once per row they touch (src/deltas.c).  Not for visitors: one
+ * call could record any number of made-up events; abt_convert's own rules
+ * (declared goals, bounds, who may pass an at) apply to every row.
+ */
+CREATE FUNCTION @extschema@.abt_convert_bulk(experiment_id uuid, user_ids text[],
+                                              goals text[] DEFAULT NULL,
+                                              "values" numeric[] DEFAULT NULL,
+                                              ats timestamptz[] DEFAULT NULL)
+RETURNS TABLE (user_id text, first_conversion boolean)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+ROWS 1000 AS $$
+DECLARE
+    n integer := pg_catalog.cardinality(user_ids);
+BEGIN
+    IF user_ids IS NULL
+       OR (goals IS NOT NULL AND pg_catalog.cardinality(goals) OPERATOR(pg_catalog.<>) n)
+       OR ("values" IS NOT NULL AND pg_catalog.cardinality("values") OPERATOR(pg_catalog.<>) n)
+       OR (ats IS NOT NULL AND pg_catalog.cardinality(ats) OPERATOR(pg_catalog.<>) n) THEN
+        RAISE EXCEPTION 'abt_convert_bulk: user_ids must not be NULL, and goals, values and ats must be NULL or as long as user_ids (%)', n
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT u.id, @extschema@.abt_convert(abt_convert_bulk.experiment_id, u.id,
+                                         COALESCE(u.goal, 'conversion'), u.value,
+                                         COALESCE(u.at, pg_catalog.now()))
+      FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(goals),
+                      pg_catalog.unnest("values"), pg_catalog.unnest(ats)) AS u(id, goal, value, at);
+END $$;
+COMMENT ON FUNCTION @extschema@.abt_convert_bulk(uuid, text[], text[], numeric[], timestamptz[]) IS
+'abt_convert for many events of one experiment in one call, rows in the order given (NULL arrays: the defaults; trusted callers only)';
+REVOKE ALL ON FUNCTION @extschema@.abt_convert_bulk(uuid, text[], text[], numeric[], timestamptz[]) FROM PUBLIC;
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'], revoke_all => ARRAY[
+    'FUNCTION @extschema@.abt_convert_bulk(uuid, text[], text[], numeric[], timestamptz[])']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'EXECUTE ON FUNCTION @extschema@.abt_convert_bulk(uuid, text[], text[], numeric[], timestamptz[])']);
+
 /* ------------------------------------------- the settler (1.1, issue 11) */
 
 /*

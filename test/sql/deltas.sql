@@ -166,4 +166,53 @@ COMMIT;
 SELECT pg_temp.check_conversions();
 SELECT pg_temp.check();
 
+-- abt_convert_bulk: rows in the order given, true for a first conversion,
+-- false for a later one, NULL without an assignment; per-row goals, values
+-- and times; the counts exact afterwards
+SELECT user_id, first_conversion
+  FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001',
+                        ARRAY['one-450', 'one-1', 'nobody', 'two-300', 'one-451'],
+                        ARRAY['buy', 'buy', 'buy', 'signup', NULL],
+                        ARRAY[4, 1.5, 9, NULL, 2]::numeric[],
+                        ARRAY[now(), now(), now(), now(), NULL]::timestamptz[]);
+SELECT user_id, goal, value FROM abtest.conversions
+ WHERE experiment_id = '7d000000-0000-4000-8000-000000000001' AND user_id IN ('one-450', 'one-451')
+ ORDER BY user_id;
+-- 2,000 events of one statement over the 100 visitors one-401 to one-500,
+-- 98 of them not converted yet; the NULL arrays mean the defaults
+SELECT count(*) FILTER (WHERE first_conversion) AS first, count(*) AS rows
+  FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001',
+                        ARRAY(SELECT 'one-' || (401 + g % 100) FROM generate_series(1, 2000) g));
+SELECT pg_temp.check_conversions();
+SELECT pg_temp.check();
+-- bad arrays: 22023, nothing recorded
+SELECT count(*) AS events_before FROM abtest.conversions
+ WHERE experiment_id = '7d000000-0000-4000-8000-000000000001' \gset
+DO $$
+DECLARE state text;
+BEGIN
+    FOR state IN
+        SELECT s FROM (VALUES
+            ($q$SELECT * FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001', ARRAY['one-1', 'one-2'], ARRAY['buy'])$q$),
+            ($q$SELECT * FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001', ARRAY['one-1'], NULL, ARRAY[1, 2]::numeric[])$q$),
+            ($q$SELECT * FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001', ARRAY['one-1'], NULL, NULL, '{}')$q$),
+            ($q$SELECT * FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001', NULL)$q$)) v(s)
+    LOOP
+        BEGIN
+            EXECUTE state;
+            RAISE NOTICE 'no error: %', state;
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE NOTICE '22023: %', SQLERRM;
+        END;
+    END LOOP;
+END $$;
+SELECT count(*) = :events_before AS nothing_recorded FROM abtest.conversions
+ WHERE experiment_id = '7d000000-0000-4000-8000-000000000001';
+-- a visitor role (PUBLIC's rights) may not call it: 42501
+CREATE ROLE regress_abtest_deltas_visitor;
+SET ROLE regress_abtest_deltas_visitor;
+SELECT * FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001', ARRAY['one-1']);
+RESET ROLE;
+
 DELETE FROM abtest.experiments WHERE id = '7d000000-0000-4000-8000-000000000001';
+DROP ROLE regress_abtest_deltas_visitor;
