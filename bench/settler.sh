@@ -25,7 +25,11 @@
 #     1.5x of small).
 #
 # Env: BENCH_DURATION (s, default 12), BENCH_ROUNDS (default 2), BENCH_BIG,
-# BENCH_SMALL, BENCH_SKIP (letters of parts to skip, e.g. "D"), ABT_KEEP=1.
+# BENCH_SMALL, BENCH_SKIP (letters of parts to skip, e.g. "D"), ABT_KEEP=1,
+# BENCH_PREFILL (default 0): before A, that many new visitors of the hot
+# experiment arrive as single calls in statements of 5,000 (issue 22: such a
+# bulk must not leave the hot path slower), then VACUUM ANALYZE; A then
+# starts right after, and the counter and rollup tables' pages are shown.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ABT_ROOT" || exit 2
@@ -35,6 +39,7 @@ ROUNDS=${BENCH_ROUNDS:-2}
 BIG=${BENCH_BIG:-8000000}
 SMALL=${BENCH_SMALL:-2000000}
 SKIP=${BENCH_SKIP:-}
+PREFILL=${BENCH_PREFILL:-0}
 PGB=$ABT_BIN/pgbench
 
 abt_tmp_init || exit 2
@@ -148,6 +153,24 @@ chmod 644 "$W"/*.sql
 
 echo "# bench/settler.sh: $(date -u '+%F %T UTC'), pgbench -T $DURATION, $ROUNDS rounds"
 echo
+# counter_pages: the pages of the tables every new visitor's count touches
+counter_pages() {
+    q "SELECT string_agg(c.relname || ' ' || pg_relation_size(c.oid) / 8192 || ' pages', ', ' ORDER BY c.relname)
+         FROM pg_class c WHERE c.relnamespace = 'abtest'::regnamespace
+          AND c.relname IN ('variant_counters', 'variant_timeline', 'experiment_timeline')"
+}
+if [ "$PREFILL" -gt 0 ]; then
+    echo "# before the prefill: $(counter_pages)"
+    start=$(date +%s.%N)
+    for ((i = 0; i < PREFILL; i += 5000)); do
+        q "SELECT count(abt_assign('$HOT', 'p' || g)) FROM generate_series($i + 1, $i + 5000) g" >/dev/null
+    done
+    end=$(date +%s.%N)
+    q "VACUUM ANALYZE"
+    echo "# $PREFILL new visitors of the hot experiment in statements of 5,000:" \
+         "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; after VACUUM ANALYZE: $(counter_pages)"
+    echo
+fi
 # ------------------------------------------------------------------ A
 if [[ $SKIP != *A* ]]; then
     declare -A TPS=() M=()
