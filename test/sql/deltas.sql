@@ -180,9 +180,18 @@ SELECT user_id, goal, value FROM abtest.conversions
  ORDER BY user_id;
 -- 2,000 events of one statement over the 100 visitors one-401 to one-500,
 -- 98 of them not converted yet; the NULL arrays mean the defaults
+BEGIN;
 SELECT count(*) FILTER (WHERE first_conversion) AS first, count(*) AS rows
   FROM abt_convert_bulk('7d000000-0000-4000-8000-000000000001',
                         ARRAY(SELECT 'one-' || (401 + g % 100) FROM generate_series(1, 2000) g));
+-- O(N): the 98 first conversions and 2,000 events wrote the counter rows
+-- (4 variants) and the goal sums rows a few times in all, not once per
+-- first conversion or event (one write each would be 196 and 4,000)
+SELECT relname, n_tup_ins + n_tup_upd < 98 AS fewer_writes_than_first_conversions
+  FROM pg_stat_xact_user_tables
+ WHERE relid IN ('abtest.variant_counters'::regclass, 'abtest.goal_counters'::regclass)
+ ORDER BY relname;
+COMMIT;
 SELECT pg_temp.check_conversions();
 SELECT pg_temp.check();
 -- bad arrays: 22023, nothing recorded
