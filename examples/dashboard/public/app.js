@@ -134,7 +134,7 @@ function renderExperiment(d) {
     <h1 id="title">${esc(d.name)} ${statusBadge(d.status)}</h1>
     <p class="meta">abt_metric_stats, ${seq}; updated <span id="computed">${esc(d.computedAt)}</span></p>
     ${sections}
-    <h2>Hourly timeline <span class="goal">· abt_timeline, last ${d.timeline.length} hours</span></h2>
+    <h2>Hourly timeline <span class="goal">· abt_timeline, new visitors per hour and their conversions</span></h2>
     <div class="chart"><canvas id="timeline"></canvas></div>`;
   drawTimeline(d.timeline);
 }
