@@ -210,8 +210,8 @@ CREATE TABLE abtest.goals (
     cap_type        text,
     cap_value       float8,
     cap_ignore_zeros boolean    NOT NULL DEFAULT false,
-    cuped_lookback  interval    CHECK (cuped_lookback OPERATOR(pg_catalog.>) '0'::pg_catalog.interval
-                                       AND cuped_lookback OPERATOR(pg_catalog.<=) '365 days'::pg_catalog.interval),
+    -- CUPED (issue 20): the pre-exposure window of the goal's covariate
+    cuped_lookback  interval,
     CONSTRAINT goals_pkey PRIMARY KEY (experiment_id, goal),
     CONSTRAINT goals_experiment_fkey FOREIGN KEY (experiment_id)
         REFERENCES abtest.experiments (id) ON DELETE CASCADE,
@@ -243,7 +243,11 @@ CREATE TABLE abtest.goals (
              WHEN cap_type OPERATOR(pg_catalog.=) 'percentile'
              THEN cap_value IS NOT NULL
                   AND cap_value OPERATOR(pg_catalog.>) 0 AND cap_value OPERATOR(pg_catalog.<) 1
-             ELSE false END)
+             ELSE false END),
+    -- GrowthBook's lookback: some time before the assignment, at most a year
+    CONSTRAINT goals_cuped_lookback_check CHECK (
+        cuped_lookback OPERATOR(pg_catalog.>) '0'::pg_catalog.interval
+        AND cuped_lookback OPERATOR(pg_catalog.<=) '365 days'::pg_catalog.interval)
 );
 COMMENT ON TABLE abtest.goals IS
 'Goals an experiment accepts from visitors'' conversions, with the largest value a visitor may send (none declared: any goal), and how abt_metric_stats analyses each (prior, capping)';
@@ -634,6 +638,7 @@ CREATE TABLE abtest.goal_counters (
     converters          bigint  NOT NULL DEFAULT 0,
     value_sum           numeric NOT NULL DEFAULT 0,
     value_sum_squares   numeric NOT NULL DEFAULT 0,
+    -- CUPED (issue 20, abt_track): x, the visitor's pre-exposure value
     covariate_visitors  bigint  NOT NULL DEFAULT 0,
     covariate_sum       numeric NOT NULL DEFAULT 0,
     covariate_sum_squares numeric NOT NULL DEFAULT 0,
