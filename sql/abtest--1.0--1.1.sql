@@ -210,6 +210,8 @@ CREATE TABLE abtest.goals (
     cap_type        text,
     cap_value       float8,
     cap_ignore_zeros boolean    NOT NULL DEFAULT false,
+    -- CUPED (issue 20): the pre-exposure window of the goal's covariate
+    cuped_lookback  interval,
     CONSTRAINT goals_pkey PRIMARY KEY (experiment_id, goal),
     CONSTRAINT goals_experiment_fkey FOREIGN KEY (experiment_id)
         REFERENCES abtest.experiments (id) ON DELETE CASCADE,
@@ -241,7 +243,11 @@ CREATE TABLE abtest.goals (
              WHEN cap_type OPERATOR(pg_catalog.=) 'percentile'
              THEN cap_value IS NOT NULL
                   AND cap_value OPERATOR(pg_catalog.>) 0 AND cap_value OPERATOR(pg_catalog.<) 1
-             ELSE false END)
+             ELSE false END),
+    -- GrowthBook's lookback: some time before the assignment, at most a year
+    CONSTRAINT goals_cuped_lookback_check CHECK (
+        cuped_lookback OPERATOR(pg_catalog.>) '0'::pg_catalog.interval
+        AND cuped_lookback OPERATOR(pg_catalog.<=) '365 days'::pg_catalog.interval)
 );
 COMMENT ON TABLE abtest.goals IS
 'Goals an experiment accepts from visitors'' conversions, with the largest value a visitor may send (none declared: any goal), and how abt_metric_stats analyses each (prior, capping)';
@@ -632,6 +638,13 @@ CREATE TABLE abtest.goal_counters (
     converters          bigint  NOT NULL DEFAULT 0,
     value_sum           numeric NOT NULL DEFAULT 0,
     value_sum_squares   numeric NOT NULL DEFAULT 0,
+    -- CUPED (issue 20, abt_track): x, the visitor's pre-exposure value
+    covariate_visitors  bigint  NOT NULL DEFAULT 0,
+    covariate_sum       numeric NOT NULL DEFAULT 0,
+    covariate_sum_squares numeric NOT NULL DEFAULT 0,
+    covariate_converters bigint NOT NULL DEFAULT 0,
+    cross_sum           numeric NOT NULL DEFAULT 0,
+    cross_converters    bigint  NOT NULL DEFAULT 0,
     CONSTRAINT goal_counters_pkey PRIMARY KEY (experiment_id, slot, variant_id, goal)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE abtest.goal_counters IS
@@ -697,19 +710,21 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
 CREATE FUNCTION @extschema@.abt_metric_stats(experiment_ids uuid[], goals text[] DEFAULT NULL,
                                               sequential boolean DEFAULT false,
                                               alpha float8 DEFAULT 0.05,
-                                              engine text DEFAULT 'frequentist')
+                                              engine text DEFAULT 'frequentist',
+                                              cuped boolean DEFAULT true)
 RETURNS TABLE (experiment_id uuid, status text, element_id uuid, element_name text,
                variant_id uuid, variant_name text, is_control boolean, goal text, metric text,
                visitors bigint, converters bigint, value_sum numeric, value_sum_squares numeric,
                mean float8, variance float8, uplift float8, ci_low float8, ci_high float8,
                p_value float8, chance_to_beat_control float8, p_value_holm float8,
                p_value_bh float8, is_sequential boolean, chance_to_win float8,
-               risk_control float8, risk_variant float8, cap float8)
+               risk_control float8, risk_variant float8, cap float8,
+               cuped boolean, theta float8, covariate_mean float8)
 AS 'MODULE_PATHNAME', 'abt_metric_stats'
 LANGUAGE C STABLE PARALLEL SAFE SECURITY INVOKER
 ROWS 24;
-COMMENT ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text) IS
-'Live per-goal results (conversion rate and value per visitor, capped as abtest.goals says) of several experiments against each element''s control: GrowthBook''s frequentist t-test on the relative uplift, fixed-horizon or sequential, with Holm and BH adjusted p-values, or its Bayesian engine (engine => ''bayesian'': chance to win, risks, credible interval)';
+COMMENT ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text, boolean) IS
+'Live per-goal results (conversion rate and value per visitor, capped as abtest.goals says) of several experiments against each element''s control: GrowthBook''s frequentist t-test on the relative uplift, fixed-horizon or sequential, with Holm and BH adjusted p-values, or its Bayesian engine (engine => ''bayesian'': chance to win, risks, credible interval); CUPED (GrowthBook''s regression adjustment on the visitors'' pre-exposure values) for goals with a cuped_lookback, unless cuped => false';
 
 /*
  * Power (issue 23): for one goal, each variant against its element's
@@ -773,7 +788,7 @@ COMMENT ON FUNCTION @extschema@.abt_proportion_test(bigint, bigint, bigint, bigi
 'GrowthBook''s test of a conversion rate (visitors, converters per variant) on the relative uplift of B over A';
 
 -- Results are the experiment owners' business (as abt_variant_stats).
-REVOKE ALL ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.abt_metric_power(uuid[], text, float8, float8) FROM PUBLIC;
 
 /*
@@ -785,15 +800,15 @@ REVOKE ALL ON FUNCTION @extschema@.abt_metric_power(uuid[], text, float8, float8
  */
 SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], revoke_all => ARRAY[
     'TABLE abtest.visitor_goals, abtest.goal_counters',
-    'FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text),
+    'FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text, boolean),
               @extschema@.abt_metric_power(uuid[], text, float8, float8), abtest.experiment_metrics_deleted()']);
 SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
     'SELECT ON abtest.visitor_goals, abtest.goal_counters',
-    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text),
+    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text, boolean),
                          @extschema@.abt_metric_power(uuid[], text, float8, float8)']);
 SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
     'ALL ON abtest.visitor_goals, abtest.goal_counters',
-    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text),
+    'EXECUTE ON FUNCTION @extschema@.abt_metric_stats(uuid[], text[], boolean, float8, text, boolean),
                          @extschema@.abt_metric_power(uuid[], text, float8, float8),
                          abtest.experiment_metrics_deleted()']);
 

@@ -4,8 +4,8 @@
  *		mean or proportion metric, the frequentist two-sample test on the
  *		relative uplift (fixed-horizon and sequential), the Bayesian one,
  *		power, MDE and sample size, the percentile of a percentile cap,
- *		Student's t distribution, and Holm-Bonferroni / Benjamini-Hochberg
- *		adjusted p-values.
+ *		Student's t distribution, Holm-Bonferroni / Benjamini-Hochberg
+ *		adjusted p-values, and CUPED's regression adjustment.
  *
  * The test is GrowthBook's frequentist engine (gbstats, frequentist/tests.py:
  * TwoSidedTTest and SequentialTwoSidedTTest with difference_type
@@ -43,6 +43,16 @@
  * z = Phi^-1(1 - alpha/2).  The MDE at a power is that equation solved for
  * m; the planning standard error of n visitors per variant is
  * powerStandardError's: se^2 = v (1 + (1 + m)^2) / (mean^2 n).
+ *
+ * CUPED is gbstats' regression adjustment (models/statistics.py,
+ * RegressionAdjustedStatistic and compute_theta; models/tests.py,
+ * frequentist_variance_relative_cuped): each visitor's outcome y is paired
+ * with a pre-exposure covariate x, theta is the regression slope of y on x
+ * over control and variant together, the adjusted means y - theta x enter
+ * the uplift over the control's unadjusted mean, and the variance is the
+ * delta method's on the control's (y, x) and the variant's y - theta x
+ * (abt_metric_cuped_effect).  The adjusted effect then goes through the
+ * same fixed-horizon, sequential or Bayesian test as an unadjusted one.
  *
  * The percentile of a percentile cap is PostgreSQL's percentile_cont, the
  * function GrowthBook's SQL uses on PostgreSQL (its dialect's
@@ -494,21 +504,44 @@ test_set_null(AbtMetricTest *result)
 }
 
 /*
- * Uplift, delta-method standard error, Welch dof and chance to beat shared
- * by both tests.  False (result all NAN) with fewer than 2 visitors on
- * either side, a NAN, infinite or negative moment, a control mean of 0, or
- * a standard error of 0.
+ * Fills the rest of an effect from its uplift and se and the two sides'
+ * variances of the mean (w = variance / n): the Welch dof
+ * (w_A + w_B)^2 / (w_A^2/(n_A - 1) + w_B^2/(n_B - 1)) and the chance to
+ * beat Phi(uplift / se).  False (all NAN) for an se or dof that is not
+ * finite and positive.
  */
 static bool
-effect_moments(int64_t n_a, double mean_a, double var_a,
-			   int64_t n_b, double mean_b, double var_b,
-			   AbtMetricTest *result)
+effect_finish(double uplift, double se, double na, double wa, double nb, double wb,
+			  AbtMetricTest *result)
+{
+	double		dof;
+
+	if (!(se > 0.0) || !isfinite(se) || !isfinite(uplift))
+		return false;
+	dof = (wb + wa) * (wb + wa) / (wb * wb / (nb - 1.0) + wa * wa / (na - 1.0));
+	if (!(dof > 0.0))
+		return false;
+	result->uplift = uplift;
+	result->se = se;
+	result->dof = dof;
+	result->chance_to_beat = abt_normal_sf(-uplift / se);
+	return true;
+}
+
+/*
+ * Uplift, delta-method standard error, Welch dof and chance to beat shared
+ * by every test (p and interval NAN).  False (result all NAN) with fewer
+ * than 2 visitors on either side, a NAN, infinite or negative moment, a
+ * control mean of 0, or a standard error of 0.
+ */
+bool
+abt_metric_effect(int64_t n_a, double mean_a, double var_a,
+				  int64_t n_b, double mean_b, double var_b,
+				  AbtMetricTest *result)
 {
 	double		na;
 	double		nb;
 	double		ratio;
-	double		wa;
-	double		wb;
 	double		se;
 
 	test_set_null(result);
@@ -528,56 +561,78 @@ effect_moments(int64_t n_a, double mean_a, double var_a,
 	 */
 	ratio = mean_b / mean_a;
 	se = sqrt((var_b / nb + var_a * ratio * ratio / na) / (mean_a * mean_a));
-	if (!(se > 0.0) || !isfinite(se))
-		return false;
+	return effect_finish((mean_b - mean_a) / fabs(mean_a), se, na, var_a / na, nb, var_b / nb,
+						 result);
+}
 
-	wa = var_a / na;
-	wb = var_b / nb;
-	result->uplift = (mean_b - mean_a) / fabs(mean_a);
-	result->se = se;
-	result->dof = (wb + wa) * (wb + wa) /
-		(wb * wb / (nb - 1.0) + wa * wa / (na - 1.0));
-	result->chance_to_beat = abt_normal_sf(-result->uplift / se);
-	return true;
+/*
+ * Completes an effect (abt_metric_effect, abt_metric_cuped_effect) into the
+ * frequentist test: the fixed-horizon two-sided Welch t-test,
+ * p = 2 P(T_dof > |uplift/se|) and the 1 - alpha interval
+ * uplift -+ t_{1-alpha/2, dof} se; or, sequential, the confidence
+ * sequence of gbstats' SequentialTwoSidedTTest: with N = n_A + n_B (n),
+ * rho^2 = (-2 ln alpha + ln(-2 ln alpha + 1)) / N*,
+ * halfwidth = se sqrt(N) sqrt(2 (N rho^2 + 1) ln(sqrt(N rho^2 + 1)/alpha)
+ * / (N rho)^2), p = min(1, 1/e) with
+ * e = exp(rho^2 st^2 / (2 (N rho^2 + 1))) / sqrt(N rho^2 + 1),
+ * st^2 = uplift^2 N / se^2; p is taken in logs, so a huge e cannot
+ * overflow.  All NAN for an undefined effect, alpha outside (0, 1), or
+ * (sequential) a tuning that is not finite and positive.
+ */
+void
+abt_metric_effect_test(int64_t n_total, bool sequential, double alpha, double tuning,
+					   AbtMetricTest *result)
+{
+	double		half;
+
+	if (isnan(result->se) || !(alpha > 0.0 && alpha < 1.0) ||
+		(sequential && (!(tuning > 0.0) || !isfinite(tuning))))
+	{
+		test_set_null(result);
+		return;
+	}
+	if (!sequential)
+	{
+		double		p = 2.0 * t_sf(fabs(result->uplift / result->se), result->dof);
+
+		result->p_value = fmin(p, 1.0);
+		half = abt_metric_t_quantile(1.0 - 0.5 * alpha, result->dof) * result->se;
+	}
+	else
+	{
+		double		n = (double) n_total;
+		double		l = -2.0 * log(alpha);
+		double		rho2 = (l + log(l + 1.0)) / tuning;
+		double		nr = n * rho2 + 1.0;
+		double		st2;
+		double		log_inv_e;
+
+		/* s sqrt(X / (N^2 rho^2)) with s = se sqrt(N) is se sqrt(X / (N rho^2)) */
+		half = result->se * sqrt(2.0 * nr * (0.5 * log(nr) - log(alpha)) / (n * rho2));
+		st2 = (result->uplift / result->se) * (result->uplift / result->se) * n;
+		log_inv_e = 0.5 * log(nr) - rho2 * st2 / (2.0 * nr);
+		result->p_value = exp(fmin(log_inv_e, 0.0));
+	}
+	result->ci_low = result->uplift - half;
+	result->ci_high = result->uplift + half;
 }
 
 /*
  * Fixed-horizon two-sided Welch t-test of B (variant) against A (control)
- * on the relative uplift: p = 2 P(T_dof > |uplift/se|) and the 1 - alpha
- * interval uplift -+ t_{1-alpha/2, dof} se.  All NAN as effect_moments
- * says, or when alpha is not in (0, 1).
+ * on the relative uplift (abt_metric_effect, then abt_metric_effect_test).
  */
 void
 abt_metric_ttest(int64_t n_a, double mean_a, double var_a,
 				 int64_t n_b, double mean_b, double var_b,
 				 double alpha, AbtMetricTest *result)
 {
-	double		half;
-	double		p;
-
-	if (!(alpha > 0.0 && alpha < 1.0) ||
-		!effect_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, result))
-	{
-		test_set_null(result);
-		return;
-	}
-
-	p = 2.0 * t_sf(fabs(result->uplift / result->se), result->dof);
-	result->p_value = fmin(p, 1.0);
-	half = abt_metric_t_quantile(1.0 - 0.5 * alpha, result->dof) * result->se;
-	result->ci_low = result->uplift - half;
-	result->ci_high = result->uplift + half;
+	abt_metric_effect(n_a, mean_a, var_a, n_b, mean_b, var_b, result);
+	abt_metric_effect_test(n_a + n_b, false, alpha, 0.0, result);
 }
 
 /*
- * Sequential two-sided test (gbstats SequentialTwoSidedTTest): with
- * N = n_A + n_B, rho^2 = (-2 ln alpha + ln(-2 ln alpha + 1)) / N*,
- * halfwidth = se sqrt(N) sqrt(2 (N rho^2 + 1) ln(sqrt(N rho^2 + 1)/alpha)
- * / (N rho)^2), p = min(1, 1/e) with
- * e = exp(rho^2 st^2 / (2 (N rho^2 + 1))) / sqrt(N rho^2 + 1),
- * st^2 = uplift^2 N / se^2.  p is taken in logs, so a huge e cannot
- * overflow.  dof and chance_to_beat are filled as in the fixed test.  All
- * NAN as abt_metric_ttest, or when tuning is not finite and positive.
+ * Sequential two-sided test (gbstats SequentialTwoSidedTTest) with tuning
+ * N*: abt_metric_effect, then abt_metric_effect_test.
  */
 void
 abt_metric_sequential_ttest(int64_t n_a, double mean_a, double var_a,
@@ -585,34 +640,133 @@ abt_metric_sequential_ttest(int64_t n_a, double mean_a, double var_a,
 							double alpha, double tuning,
 							AbtMetricTest *result)
 {
-	double		n;
-	double		l;
-	double		rho2;
-	double		nr;
-	double		half;
-	double		st2;
-	double		log_inv_e;
+	abt_metric_effect(n_a, mean_a, var_a, n_b, mean_b, var_b, result);
+	abt_metric_effect_test(n_a + n_b, true, alpha, tuning, result);
+}
 
-	if (!(alpha > 0.0 && alpha < 1.0) || !(tuning > 0.0) || !isfinite(tuning) ||
-		!effect_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, result))
+/*
+ * One variant's CUPED moments from its sums, as gbstats' statistics: the
+ * means of y and x, their variances and their covariance.  A proportion's
+ * (ProportionStatistic) are the population's: m (1 - m) and
+ * sum_xy/n - sum_x sum_y/n^2; a mean's (SampleMeanStatistic) the sample's,
+ * with n - 1 (abt_metric_mean_moments, and (sum_xy - sum_x sum_y/n)/(n - 1)).
+ * False for n < 1, sums that are not finite or impossible.
+ */
+typedef struct CupedMoments
+{
+	double		mean_y;
+	double		var_y;
+	double		mean_x;
+	double		var_x;
+	double		cov;
+} CupedMoments;
+
+static bool
+cuped_moments(bool proportion, int64_t n, double sum_y, double sum_y2, double sum_x,
+			  double sum_x2, double sum_xy, CupedMoments *m)
+{
+	double		dn = (double) n;
+
+	if (n < 1 || !isfinite(sum_y) || !isfinite(sum_x) || !isfinite(sum_xy))
+		return false;
+	if (proportion)
 	{
-		test_set_null(result);
-		return;
+		m->mean_y = sum_y / dn;
+		m->mean_x = sum_x / dn;
+		m->var_y = m->mean_y * (1.0 - m->mean_y);
+		m->var_x = m->mean_x * (1.0 - m->mean_x);
+		m->cov = sum_xy / dn - sum_x * sum_y / (dn * dn);
 	}
+	else
+	{
+		abt_metric_mean_moments(n, sum_y, sum_y2, &m->mean_y, &m->var_y);
+		abt_metric_mean_moments(n, sum_x, sum_x2, &m->mean_x, &m->var_x);
+		m->cov = (n > 1) ? (sum_xy - sum_x * sum_y / dn) / (dn - 1.0) : 0.0;
+	}
+	return isfinite(m->var_y) && isfinite(m->var_x) && isfinite(m->cov);
+}
 
-	n = (double) n_a + (double) n_b;
-	l = -2.0 * log(alpha);
-	rho2 = (l + log(l + 1.0)) / tuning;
-	nr = n * rho2 + 1.0;
+/*
+ * CUPED's theta pooled over control A and variant B, gbstats' compute_theta:
+ * the covariance of y and x over both variants' visitors together divided
+ * by the variance of x there (the joint statistics of n_A + n_B visitors
+ * from the summed sums), 0 when either joint variance is 0 (no covariate
+ * or no outcome variation: no adjustment).  NAN for sums that are not
+ * finite or impossible, or no visitor.
+ */
+double
+abt_metric_cuped_theta(bool proportion, const AbtCupedSums *a, const AbtCupedSums *b)
+{
+	CupedMoments joint;
 
-	/* s sqrt(X / (N^2 rho^2)) with s = se sqrt(N) is se sqrt(X / (N rho^2)) */
-	half = result->se * sqrt(2.0 * nr * (0.5 * log(nr) - log(alpha)) / (n * rho2));
-	result->ci_low = result->uplift - half;
-	result->ci_high = result->uplift + half;
+	if (a->n < 0 || b->n < 0 ||
+		!cuped_moments(proportion, a->n + b->n, a->sum_y + b->sum_y, a->sum_y2 + b->sum_y2,
+					   a->sum_x + b->sum_x, a->sum_x2 + b->sum_x2, a->sum_xy + b->sum_xy,
+					   &joint))
+		return NAN;
+	if (joint.var_x == 0.0 || joint.var_y == 0.0)
+		return 0.0;
+	return joint.cov / joint.var_x;
+}
 
-	st2 = (result->uplift / result->se) * (result->uplift / result->se) * n;
-	log_inv_e = 0.5 * log(nr) - rho2 * st2 / (2.0 * nr);
-	result->p_value = exp(fmin(log_inv_e, 0.0));
+/*
+ * CUPED's effect of B (variant) against A (control) under theta, as gbstats
+ * with RegressionAdjustedStatistic on both sides (models/tests.py,
+ * EffectMoments with frequentist_variance_relative_cuped):
+ *	 adjusted mean	a_V = y_V - theta x_V,	uplift = (a_B - a_A) / |y_A|
+ *	 adjusted var	v_V = var_y + theta^2 var_x - 2 theta cov	(per variant)
+ *	 se^2 = (v_B / n_B + (var_yA r^2 - 2 theta cov_A r + theta^2 var_xA) / n_A) / y_A^2,
+ *			r = y_B / y_A (the delta method on the control's y and x)
+ *	 dof	= Welch's on v_A / n_A and v_B / n_B.
+ * With theta 0 it is abt_metric_effect on the unadjusted moments.  False
+ * (all NAN) as abt_metric_effect (fewer than 2 visitors a side, impossible
+ * sums, y_A = 0, se 0), for a theta that is not finite, or, as gbstats, an
+ * adjusted control mean of 0.
+ */
+bool
+abt_metric_cuped_effect(bool proportion, const AbtCupedSums *a, const AbtCupedSums *b,
+						double theta, AbtMetricTest *result)
+{
+	CupedMoments ma;
+	CupedMoments mb;
+	double		na;
+	double		nb;
+	double		adj_a;
+	double		adj_b;
+	double		var_adj_a;
+	double		var_adj_b;
+	double		r;
+	double		ctrl;
+	double		se;
+
+	test_set_null(result);
+	if (a->n < 2 || b->n < 2 || !isfinite(theta) ||
+		!cuped_moments(proportion, a->n, a->sum_y, a->sum_y2, a->sum_x, a->sum_x2, a->sum_xy, &ma) ||
+		!cuped_moments(proportion, b->n, b->sum_y, b->sum_y2, b->sum_x, b->sum_x2, b->sum_xy, &mb) ||
+		ma.mean_y == 0.0)
+		return false;
+	na = (double) a->n;
+	nb = (double) b->n;
+	adj_a = ma.mean_y - theta * ma.mean_x;
+	adj_b = mb.mean_y - theta * mb.mean_x;
+	if (adj_a == 0.0)
+		return false;
+	var_adj_a = ma.var_y + theta * theta * ma.var_x - 2.0 * theta * ma.cov;
+	var_adj_b = mb.var_y + theta * theta * mb.var_x - 2.0 * theta * mb.cov;
+	r = mb.mean_y / ma.mean_y;
+	ctrl = ma.var_y * r * r - 2.0 * theta * ma.cov * r + theta * theta * ma.var_x;
+	se = sqrt((var_adj_b / nb + ctrl / na) / (ma.mean_y * ma.mean_y));
+	return effect_finish((adj_b - adj_a) / fabs(ma.mean_y), se, na, var_adj_a / na,
+						 nb, var_adj_b / nb, result);
+}
+
+/* A variant's covariate mean x/n (CUPED), NAN without visitors or with a sum that is not finite. */
+double
+abt_metric_cuped_covariate_mean(const AbtCupedSums *s)
+{
+	if (s->n < 1 || !isfinite(s->sum_x))
+		return NAN;
+	return s->sum_x / (double) s->n;
 }
 
 /* Standard normal quantile Phi^-1(p), 0 < p < 1. */
@@ -642,10 +796,7 @@ bayes_set_null(AbtMetricBayes *result)
 /*
  * GrowthBook's Bayesian test of B (variant) against A (control) on the
  * relative effect (gbstats EffectBayesianABTest.compute_result, see the file
- * header): the posterior of the effect from the uplift and delta-method se
- * of effect_moments and the prior.  All NAN as effect_moments says, when
- * alpha is not in (0, 1), or for a proper prior whose mean is not finite or
- * whose stddev is not finite and positive.
+ * header): abt_metric_effect, then abt_metric_bayesian_effect.
  */
 void
 abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
@@ -654,6 +805,22 @@ abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
 						 AbtMetricBayes *result)
 {
 	AbtMetricTest data;
+
+	abt_metric_effect(n_a, mean_a, var_a, n_b, mean_b, var_b, &data);
+	abt_metric_bayesian_effect(&data, alpha, prior, result);
+}
+
+/*
+ * The Bayesian result from an effect (abt_metric_effect,
+ * abt_metric_cuped_effect): the posterior of the relative effect from its
+ * uplift and se (the data) and the prior.  All NAN for an undefined effect,
+ * alpha outside (0, 1), or a proper prior whose mean is not finite or whose
+ * stddev is not finite and positive.
+ */
+void
+abt_metric_bayesian_effect(const AbtMetricTest *data, double alpha, const AbtMetricPrior *prior,
+						   AbtMetricBayes *result)
+{
 	double		mean;
 	double		sd;
 	double		half;
@@ -664,7 +831,7 @@ abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
 	if (prior->proper &&
 		(!isfinite(prior->mean) || !(prior->stddev > 0.0) || !isfinite(prior->stddev)))
 		return;
-	if (!effect_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, &data))
+	if (isnan(data->se))
 		return;
 
 	if (prior->proper)
@@ -675,7 +842,7 @@ abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
 		 * overflow: (d + mu0 q) / (1 + q) and se / sqrt(1 + q).  A q beyond
 		 * double's range leaves the prior alone.
 		 */
-		double		r = data.se / prior->stddev;
+		double		r = data->se / prior->stddev;
 		double		q = r * r;
 
 		if (isinf(q))
@@ -685,14 +852,14 @@ abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
 		}
 		else
 		{
-			mean = (data.uplift + prior->mean * q) / (1.0 + q);
-			sd = data.se / sqrt(1.0 + q);
+			mean = (data->uplift + prior->mean * q) / (1.0 + q);
+			sd = data->se / sqrt(1.0 + q);
 		}
 	}
 	else
 	{
-		mean = data.uplift;
-		sd = data.se;
+		mean = data->uplift;
+		sd = data->se;
 	}
 
 	half = normal_upper_quantile(0.5 * alpha) * sd;

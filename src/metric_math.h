@@ -5,8 +5,9 @@
  *		on the relative uplift (fixed-horizon and sequential) and its
  *		Bayesian one (with or without a Gaussian prior), power, minimum
  *		detectable effect and sample size, the percentile of a percentile
- *		cap, Student's t distribution, and Holm-Bonferroni /
- *		Benjamini-Hochberg adjusted p-values.
+ *		cap, Student's t distribution, Holm-Bonferroni /
+ *		Benjamini-Hochberg adjusted p-values, and CUPED (GrowthBook's
+ *		regression adjustment on a pre-exposure covariate).
  *
  * Plain C99 with no PostgreSQL headers, so that the same file builds inside
  * the extension and in the standalone unit test (test/unit).  Every function
@@ -61,6 +62,21 @@ typedef struct AbtMetricPrior
 	double		stddev;
 } AbtMetricPrior;
 
+/*
+ * One variant's sums for CUPED: n visitors, their outcomes y and their
+ * pre-exposure covariates x (both 0/1 for a proportion metric, where
+ * sum_y2 and sum_x2 are unused: y^2 = y).
+ */
+typedef struct AbtCupedSums
+{
+	int64_t		n;
+	double		sum_y;
+	double		sum_y2;
+	double		sum_x;
+	double		sum_x2;
+	double		sum_xy;
+} AbtCupedSums;
+
 /* Mean and sample variance (n - 1) of a metric from n, sum y and sum y^2 */
 extern void abt_metric_mean_moments(int64_t n, double sum, double sum_squares,
 									double *mean, double *variance);
@@ -80,11 +96,39 @@ extern void abt_metric_sequential_ttest(int64_t n_a, double mean_a, double var_a
 										double alpha, double tuning,
 										AbtMetricTest *result);
 
+/*
+ * The effect alone (uplift, delta-method se, Welch dof, chance to beat; p
+ * and interval NAN): false, all NAN, when the comparison is undefined
+ */
+extern bool abt_metric_effect(int64_t n_a, double mean_a, double var_a,
+							  int64_t n_b, double mean_b, double var_b,
+							  AbtMetricTest *result);
+
+/* CUPED's theta pooled over control A and variant B (gbstats compute_theta) */
+extern double abt_metric_cuped_theta(bool proportion, const AbtCupedSums *a,
+									 const AbtCupedSums *b);
+
+/* CUPED's effect of B against A under theta (gbstats RegressionAdjustedStatistic) */
+extern bool abt_metric_cuped_effect(bool proportion, const AbtCupedSums *a,
+									const AbtCupedSums *b, double theta,
+									AbtMetricTest *result);
+
+/* A variant's covariate mean x/n (CUPED), NAN without visitors */
+extern double abt_metric_cuped_covariate_mean(const AbtCupedSums *s);
+
+/* Completes an effect into the fixed-horizon or sequential test (n: n_A + n_B) */
+extern void abt_metric_effect_test(int64_t n, bool sequential, double alpha, double tuning,
+								   AbtMetricTest *result);
+
 /* Bayesian test of B against A: normal posterior of the relative effect */
 extern void abt_metric_bayesian_test(int64_t n_a, double mean_a, double var_a,
 									 int64_t n_b, double mean_b, double var_b,
 									 double alpha, const AbtMetricPrior *prior,
 									 AbtMetricBayes *result);
+
+/* The Bayesian test from an effect (abt_metric_effect, abt_metric_cuped_effect) */
+extern void abt_metric_bayesian_effect(const AbtMetricTest *effect, double alpha,
+									   const AbtMetricPrior *prior, AbtMetricBayes *result);
 
 /* Expected losses of a N(mu, sigma^2) effect: of keeping the control, of choosing the variant */
 extern void abt_metric_risk(double mu, double sigma, double *risk_control,

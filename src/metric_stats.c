@@ -4,7 +4,8 @@
  *		call (conversion rate and value per visitor of every variant against
  *		its element's control: GrowthBook's frequentist engine, fixed-horizon
  *		or sequential, with Holm and Benjamini-Hochberg adjusted p-values, or
- *		its Bayesian engine); abt_metric_power, the power of those tests at
+ *		its Bayesian engine; CUPED, its regression adjustment, for goals with
+ *		a lookback); abt_metric_power, the power of those tests at
  *		the current sample size; and the engine alone as the pure functions
  *		abt_mean_test, abt_proportion_test and abt_sample_size.
  *
@@ -86,6 +87,9 @@ enum
 	MS_RISK_CONTROL,
 	MS_RISK_VARIANT,
 	MS_CAP,
+	MS_CUPED,
+	MS_THETA,
+	MS_COVARIATE_MEAN,
 	MS_COLUMNS
 };
 
@@ -133,6 +137,7 @@ typedef struct MetricOutput
 	int64		nrows;			/* rows of the result so far (ABT_MAX_RESULT_ROWS) */
 	MetricEngine engine;
 	bool		sequential;
+	bool		cuped;			/* CUPED for goals with a lookback (abt_metric_stats' argument) */
 	double		alpha;
 	double		tuning;
 	double		mde;			/* abt_metric_power's */
@@ -160,6 +165,8 @@ typedef struct RowResult
 	double		chance_to_win;
 	double		risk_control;
 	double		risk_variant;
+	bool		cuped;			/* regression adjusted */
+	double		theta;			/* CUPED's theta; NAN: not adjusted or undefined */
 } RowResult;
 
 /* Starts a row with the experiment's columns; everything else NULL. */
@@ -257,36 +264,62 @@ element_goal(MetricOutput *out, ExperimentGoals *eg, AbtElement *element, int g)
 								&element->variants[v], &eg->vg[v]);
 }
 
-/* The frequentist test of variant v against the control for metric m, as the call asks. */
-static void
-variant_test(MetricOutput *out, AbtVariantGoal *vg, int control, int v, int m, AbtMetricTest *t)
+/*
+ * Whether variant vg's metric m of goal gd enters CUPED: the call asks for
+ * it, the goal has a lookback, every visitor of the variant has its
+ * covariate, and the metric is not capped (the covariate would have to be
+ * capped as well, per visitor: docs/analytics.md, "CUPED").
+ */
+static bool
+variant_cuped(MetricOutput *out, AbtGoalData *gd, AbtVariantGoal *vg, int m)
 {
-	if (out->sequential)
-		abt_metric_sequential_ttest(vg[control].n, vg[control].mean[m], vg[control].variance[m],
-									vg[v].n, vg[v].mean[m], vg[v].variance[m],
-									out->alpha, out->tuning, t);
+	return out->cuped && gd->settings.cuped && vg->covariates &&
+		!(m == ABT_METRIC_VALUE_PER_VISITOR && !isnan(gd->cap));
+}
+
+/*
+ * The effect of variant v against the control for metric m of goal gd
+ * (uplift, se, dof, chance to beat): CUPED's, with theta pooled over the
+ * two, when both enter CUPED; else the unadjusted one.  Sets r->cuped and
+ * r->theta.
+ */
+static void
+variant_effect(MetricOutput *out, AbtGoalData *gd, AbtVariantGoal *vg, int control, int v, int m,
+			   AbtMetricTest *t, RowResult *r)
+{
+	bool		proportion = (m == ABT_METRIC_CONVERSION_RATE);
+
+	r->cuped = variant_cuped(out, gd, &vg[control], m) && variant_cuped(out, gd, &vg[v], m);
+	r->theta = NAN;
+	if (r->cuped)
+	{
+		r->theta = abt_metric_cuped_theta(proportion, &vg[control].cuped[m], &vg[v].cuped[m]);
+		abt_metric_cuped_effect(proportion, &vg[control].cuped[m], &vg[v].cuped[m], r->theta, t);
+	}
 	else
-		abt_metric_ttest(vg[control].n, vg[control].mean[m], vg[control].variance[m],
-						 vg[v].n, vg[v].mean[m], vg[v].variance[m], out->alpha, t);
+		abt_metric_effect(vg[control].n, vg[control].mean[m], vg[control].variance[m],
+						  vg[v].n, vg[v].mean[m], vg[v].variance[m], t);
 }
 
 /*
  * What the row of variant v against the control shows for metric m of
  * goal gd: the frequentist test's uplift, interval, p-value and chance to
- * beat, or the Bayesian engine's posterior mean, credible interval, chance
- * to win and risks (gd's prior).
+ * beat (fixed-horizon or sequential, as the call asks), or the Bayesian
+ * engine's posterior mean, credible interval, chance to win and risks
+ * (gd's prior); both on CUPED's effect where it applies.
  */
 static void
 variant_result(MetricOutput *out, AbtGoalData *gd, AbtVariantGoal *vg, int control, int v, int m,
 			   RowResult *r)
 {
+	AbtMetricTest t;
+
+	variant_effect(out, gd, vg, control, v, m, &t, r);
 	if (out->engine == ENGINE_BAYESIAN)
 	{
 		AbtMetricBayes b;
 
-		abt_metric_bayesian_test(vg[control].n, vg[control].mean[m], vg[control].variance[m],
-								 vg[v].n, vg[v].mean[m], vg[v].variance[m],
-								 out->alpha, &gd->settings.prior, &b);
+		abt_metric_bayesian_effect(&t, out->alpha, &gd->settings.prior, &b);
 		r->uplift = b.uplift;
 		r->ci_low = b.ci_low;
 		r->ci_high = b.ci_high;
@@ -298,9 +331,7 @@ variant_result(MetricOutput *out, AbtGoalData *gd, AbtVariantGoal *vg, int contr
 	}
 	else
 	{
-		AbtMetricTest t;
-
-		variant_test(out, vg, control, v, m, &t);
+		abt_metric_effect_test(vg[control].n + vg[v].n, out->sequential, out->alpha, out->tuning, &t);
 		r->uplift = t.uplift;
 		r->ci_low = t.ci_low;
 		r->ci_high = t.ci_high;
@@ -376,6 +407,16 @@ set_variant_columns(MetricOutput *out, ExperimentGoals *eg, AbtElement *element,
 	abt_set_float_column(values, nulls, MS_VARIANCE, vg->variance[m]);
 	if (m == ABT_METRIC_VALUE_PER_VISITOR)
 		abt_set_float_column(values, nulls, MS_CAP, gd->cap);
+
+	/*
+	 * CUPED: the variant's own eligibility (a comparison row's becomes the
+	 * pair's in set_result_columns), and its covariate mean where its
+	 * covariates are complete.
+	 */
+	abt_set_column(values, nulls, MS_CUPED, BoolGetDatum(variant_cuped(out, gd, vg, m)));
+	if (gd->settings.cuped && vg->covariates)
+		abt_set_float_column(values, nulls, MS_COVARIATE_MEAN,
+							 abt_metric_cuped_covariate_mean(&vg->cuped[m]));
 }
 
 /* Sets a comparison row's result columns, with its adjusted p-values. */
@@ -392,6 +433,8 @@ set_result_columns(RowResult *r, double holm, double bh, Datum *values, bool *nu
 	abt_set_float_column(values, nulls, MS_CHANCE_TO_WIN, r->chance_to_win);
 	abt_set_float_column(values, nulls, MS_RISK_CONTROL, r->risk_control);
 	abt_set_float_column(values, nulls, MS_RISK_VARIANT, r->risk_variant);
+	abt_set_column(values, nulls, MS_CUPED, BoolGetDatum(r->cuped));
+	abt_set_float_column(values, nulls, MS_THETA, r->theta);
 }
 
 /*
@@ -686,10 +729,18 @@ emit_empty_stats(MetricOutput *out, Datum experiment_id, Datum status, bool visi
 
 /*
  * SQL: abt_metric_stats(experiment_ids uuid[], goals text[], sequential
- * boolean, alpha float8, engine text) returns a row per (experiment,
+ * boolean, alpha float8, engine text, cuped boolean) returns a row per (experiment,
  * element, goal, metric, variant), in the experiments' first places in the
  * array, element position, goal (as given, or byte order), metric, variant
- * position.  An id the caller can't see gets one row with its id alone
+ * position.  With cuped (the default), a goal with a cuped_lookback has
+ * its rows regression adjusted where both sides' covariates are complete
+ * and the metric is not capped (variant_cuped): the comparison's uplift,
+ * interval, p-value (and so Holm and BH) or posterior use CUPED's effect;
+ * mean and variance stay the unadjusted ones.  cuped says whether a
+ * comparison row is adjusted (a control's row: whether its own data
+ * qualify), theta is the pair's (comparison rows), covariate_mean the
+ * variant's mean covariate (goals with a lookback, complete covariates).
+ * An id the caller can't see gets one row with its id alone
  * (status NULL); a visible experiment without variants or without goals to
  * show gets one row with its id and status.  STABLE: every query reads the
  * caller's snapshot.
@@ -706,6 +757,7 @@ abt_metric_stats(PG_FUNCTION_ARGS)
 	out.sequential = arg_bool(fcinfo, 2, "sequential");
 	out.alpha = arg_alpha(fcinfo, 3);
 	out.engine = arg_engine(fcinfo, 4, out.sequential);
+	out.cuped = arg_bool(fcinfo, 5, "cuped");
 	out.tuning = (double) abt_sequential_tuning;
 	out.mde = NAN;
 	abt_begin_analytics_result(fcinfo, MS_COLUMNS, "abt_metric_stats");
@@ -811,6 +863,7 @@ abt_metric_power(PG_FUNCTION_ARGS)
 	out.mde = arg_finite(fcinfo, 2, "mde");
 	out.alpha = arg_alpha(fcinfo, 3);
 	out.sequential = false;
+	out.cuped = false;
 	out.engine = ENGINE_FREQUENTIST;
 	out.tuning = (double) abt_sequential_tuning;
 	abt_begin_analytics_result(fcinfo, MP_COLUMNS, "abt_metric_power");

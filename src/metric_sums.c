@@ -6,6 +6,10 @@
  *		capping), the capped sums of a capped goal, and each variant's
  *		aggregates and moments of both metrics.
  *
+ * CUPED (issue 20) reads the same rows' covariate sums (the schema's
+ * comments on abtest.goal_counters, kept by the write path) and
+ * whether a goal has a cuped_lookback; metric_math.c adjusts.
+ *
  * Two queries whatever the number of experiments: the goal counters' slot
  * rows (summed here) and the goals' settings, both under kept generic
  * plans; the variants' allocations come from analytics.c.  abt_convert
@@ -67,7 +71,13 @@ enum
 	SUMS_VARIANT_ID,
 	SUMS_CONVERTERS,
 	SUMS_VALUE_SUM,
-	SUMS_VALUE_SUM_SQUARES
+	SUMS_VALUE_SUM_SQUARES,
+	SUMS_COVARIATE_VISITORS,
+	SUMS_COVARIATE_SUM,
+	SUMS_COVARIATE_SUM_SQUARES,
+	SUMS_COVARIATE_CONVERTERS,
+	SUMS_CROSS_SUM,
+	SUMS_CROSS_CONVERTERS
 };
 enum
 {
@@ -78,7 +88,8 @@ enum
 	SETTINGS_PRIOR_STDDEV,
 	SETTINGS_CAP_TYPE,
 	SETTINGS_CAP_VALUE,
-	SETTINGS_CAP_IGNORE_ZEROS
+	SETTINGS_CAP_IGNORE_ZEROS,
+	SETTINGS_CUPED
 };
 enum
 {
@@ -98,7 +109,9 @@ static SPIPlanPtr excess_plan = NULL;
  * SQL aggregate and sort cost more than the rest of a page's call).
  */
 static const char *goal_sums_sql =
-"SELECT gc.experiment_id, gc.goal, gc.variant_id, gc.converters, gc.value_sum, gc.value_sum_squares"
+"SELECT gc.experiment_id, gc.goal, gc.variant_id, gc.converters, gc.value_sum, gc.value_sum_squares,"
+"       gc.covariate_visitors, gc.covariate_sum, gc.covariate_sum_squares, gc.covariate_converters,"
+"       gc.cross_sum, gc.cross_converters"
 "  FROM abtest.goal_counters gc"
 " WHERE gc.experiment_id OPERATOR(pg_catalog.=) ANY ($1)"
 "   AND ($2 IS NULL OR gc.goal OPERATOR(pg_catalog.=) ANY ($2))";
@@ -106,7 +119,7 @@ static const char *goal_sums_sql =
 /* The settings of the requested experiments' goals ($2 as above). */
 static const char *settings_sql =
 "SELECT g.experiment_id, g.goal, g.prior_proper, g.prior_mean, g.prior_stddev,"
-"       g.cap_type, g.cap_value, g.cap_ignore_zeros"
+"       g.cap_type, g.cap_value, g.cap_ignore_zeros, g.cuped_lookback IS NOT NULL"
 "  FROM abtest.goals g"
 " WHERE g.experiment_id OPERATOR(pg_catalog.=) ANY ($1)"
 "   AND ($2 IS NULL OR g.goal OPERATOR(pg_catalog.=) ANY ($2))";
@@ -153,6 +166,13 @@ typedef struct AbtGoalSum
 	int64		converters;
 	Datum		value_sum;		/* numeric; (Datum) 0 when the slots' sum overflowed */
 	Datum		value_sum_squares;	/* numeric, or (Datum) 0 likewise */
+	/* CUPED's (the schema's comments): the same for the covariate x and x y */
+	int64		covariate_visitors;
+	int64		covariate_converters;
+	int64		cross_converters;
+	Datum		covariate_sum;
+	Datum		covariate_sum_squares;
+	Datum		cross_sum;
 } AbtGoalSum;
 
 /* An experiment's rows in the AbtGoalSum array: [start, start + count). */
@@ -306,6 +326,53 @@ run_select(SPIPlanPtr plan, Datum *args, const char *nulls, const char *what)
 	abt_check_spi(rc, SPI_OK_SELECT, what);
 }
 
+/* Adds two counts of a goal sum, an error when the total is out of bigint's range. */
+static int64
+add_counts(int64 a, int64 b)
+{
+	int64		result;
+
+	if (pg_add_s64_overflow(a, b, &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range")));
+	return result;
+}
+
+/* The counts and sums of one goal_sums_sql row (pointing into SPI's result). */
+static void
+read_goal_sum_row(HeapTuple tuple, TupleDesc desc, AbtGoalSum *row)
+{
+	bool		isnull;
+
+	row->converters = DatumGetInt64(SPI_getbinval(tuple, desc, SUMS_CONVERTERS, &isnull));
+	row->value_sum = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM, &isnull);
+	row->value_sum_squares = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM_SQUARES, &isnull);
+	row->covariate_visitors = DatumGetInt64(SPI_getbinval(tuple, desc, SUMS_COVARIATE_VISITORS, &isnull));
+	row->covariate_sum = SPI_getbinval(tuple, desc, SUMS_COVARIATE_SUM, &isnull);
+	row->covariate_sum_squares = SPI_getbinval(tuple, desc, SUMS_COVARIATE_SUM_SQUARES, &isnull);
+	row->covariate_converters = DatumGetInt64(SPI_getbinval(tuple, desc, SUMS_COVARIATE_CONVERTERS, &isnull));
+	row->cross_sum = SPI_getbinval(tuple, desc, SUMS_CROSS_SUM, &isnull);
+	row->cross_converters = DatumGetInt64(SPI_getbinval(tuple, desc, SUMS_CROSS_CONVERTERS, &isnull));
+}
+
+/* Adds another slot's row of the same (experiment, goal, variant) into s. */
+static void
+add_goal_sum(AbtGoalSum *s, AbtGoalSum *row)
+{
+	s->converters = add_counts(s->converters, row->converters);
+	s->covariate_visitors = add_counts(s->covariate_visitors, row->covariate_visitors);
+	s->covariate_converters = add_counts(s->covariate_converters, row->covariate_converters);
+	s->cross_converters = add_counts(s->cross_converters, row->cross_converters);
+	s->value_sum = combine_sums(s->value_sum, row->value_sum, numeric_add_opt_error);
+	s->value_sum_squares = combine_sums(s->value_sum_squares, row->value_sum_squares,
+										numeric_add_opt_error);
+	s->covariate_sum = combine_sums(s->covariate_sum, row->covariate_sum, numeric_add_opt_error);
+	s->covariate_sum_squares = combine_sums(s->covariate_sum_squares, row->covariate_sum_squares,
+											numeric_add_opt_error);
+	s->cross_sum = combine_sums(s->cross_sum, row->cross_sum, numeric_add_opt_error);
+}
+
 /*
  * Reads the per-goal sums: the slot rows summed per (experiment, goal,
  * variant) into sums->sums (a hash table on the way), sorted so that each
@@ -340,11 +407,10 @@ read_goal_sums(AbtMetricSums *sums, Datum ids, Datum goals, bool goals_null)
 		AbtGoalSum *s;
 		bool		found;
 		bool		isnull;
-		int64		converters = DatumGetInt64(SPI_getbinval(tuple, desc, SUMS_CONVERTERS, &isnull));
-		Datum		value_sum = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM, &isnull);
-		Datum		value_sum_squares = SPI_getbinval(tuple, desc, SUMS_VALUE_SUM_SQUARES, &isnull);
+		AbtGoalSum	row;
 
 		CHECK_FOR_INTERRUPTS();
+		read_goal_sum_row(tuple, desc, &row);
 		key.experiment_id = DatumGetUUIDP(SPI_getbinval(tuple, desc, SUMS_EXPERIMENT_ID, &isnull));
 		key.variant_id = DatumGetUUIDP(SPI_getbinval(tuple, desc, SUMS_VARIANT_ID, &isnull));
 		key.goal = DatumGetTextPP(SPI_getbinval(tuple, desc, SUMS_GOAL, &isnull));
@@ -353,22 +419,13 @@ read_goal_sums(AbtMetricSums *sums, Datum ids, Datum goals, bool goals_null)
 		{
 			entry->index = n++;
 			s = &sums->sums[entry->index];
+			*s = row;
 			s->experiment_id = key.experiment_id;
 			s->variant_id = key.variant_id;
 			s->goal = key.goal;
-			s->converters = converters;
-			s->value_sum = value_sum;
-			s->value_sum_squares = value_sum_squares;
 			continue;
 		}
-		s = &sums->sums[entry->index];
-		if (pg_add_s64_overflow(s->converters, converters, &s->converters))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("bigint out of range")));
-		s->value_sum = combine_sums(s->value_sum, value_sum, numeric_add_opt_error);
-		s->value_sum_squares = combine_sums(s->value_sum_squares, value_sum_squares,
-											numeric_add_opt_error);
+		add_goal_sum(&sums->sums[entry->index], &row);
 	}
 	hash_destroy(keys);
 	if (n > 1)
@@ -438,6 +495,7 @@ read_settings(AbtMetricSums *sums, Datum ids, Datum goals, bool goals_null)
 		if (isnull)
 			s->cap_type = ABT_CAP_NONE;
 		s->cap_ignore_zeros = DatumGetBool(SPI_getbinval(tuple, desc, SETTINGS_CAP_IGNORE_ZEROS, &isnull));
+		s->cuped = DatumGetBool(SPI_getbinval(tuple, desc, SETTINGS_CUPED, &isnull));
 	}
 }
 
@@ -566,6 +624,7 @@ abt_metric_goal_settings(AbtMetricSums *sums, pg_uuid_t *experiment_id, text *go
 		gd->settings.cap_type = ABT_CAP_NONE;
 		gd->settings.cap_value = NAN;
 		gd->settings.cap_ignore_zeros = false;
+		gd->settings.cuped = false;
 	}
 	gd->nmetrics = goal_has_values(sums, experiment_range(sums, experiment_id), goal) ?
 		ABT_NUM_METRICS : ABT_METRIC_CONVERSION_RATE + 1;
@@ -751,6 +810,33 @@ cap_sums(AbtGoalData *gd, pg_uuid_t *variant_id, AbtVariantGoal *vg)
 	}
 }
 
+/*
+ * A variant's CUPED sums of both metrics (metric_math.h's AbtCupedSums,
+ * from its goal sums s, NULL: none) and whether its covariates are
+ * complete: taken for every one of its visitors (covariate_visitors = n).
+ * conversion_rate pairs the 0/1 outcome (converters) with the 0/1
+ * covariate (covariate_converters, their product cross_converters);
+ * value_per_visitor the visitor's total with its total in the lookback
+ * window, uncapped.
+ */
+static void
+variant_cuped_sums(AbtGoalSum *s, AbtVariantGoal *vg)
+{
+	AbtCupedSums *c = &vg->cuped[ABT_METRIC_CONVERSION_RATE];
+	AbtCupedSums *v = &vg->cuped[ABT_METRIC_VALUE_PER_VISITOR];
+
+	vg->covariates = (s ? s->covariate_visitors : 0) == vg->n;
+	c->n = v->n = vg->n;
+	c->sum_y = c->sum_y2 = (double) vg->converters;
+	c->sum_x = c->sum_x2 = s ? (double) s->covariate_converters : 0.0;
+	c->sum_xy = s ? (double) s->cross_converters : 0.0;
+	v->sum_y = numeric_to_double(vg->value_sum);
+	v->sum_y2 = numeric_to_double(vg->value_sum_squares);
+	v->sum_x = s ? numeric_to_double(s->covariate_sum) : 0.0;
+	v->sum_x2 = s ? numeric_to_double(s->covariate_sum_squares) : 0.0;
+	v->sum_xy = s ? numeric_to_double(s->cross_sum) : 0.0;
+}
+
 /* Fills a variant's aggregates and moments for a goal (capped as gd says). */
 void
 abt_metric_variant_goal(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalData *gd,
@@ -774,6 +860,7 @@ abt_metric_variant_goal(AbtMetricSums *sums, pg_uuid_t *experiment_id, AbtGoalDa
 	}
 	else
 		cap_sums(gd, &variant->id, vg);
+	variant_cuped_sums(s, vg);
 	abt_metric_proportion_moments(vg->n, vg->converters,
 								  &vg->mean[ABT_METRIC_CONVERSION_RATE],
 								  &vg->variance[ABT_METRIC_CONVERSION_RATE]);

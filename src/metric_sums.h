@@ -2,9 +2,9 @@
  * metric_sums.h
  *		What abt_metric_stats and abt_metric_power read of a page of
  *		experiments (metric_sums.c): the per-goal sums over slots, each
- *		goal's settings (abtest.goals: prior, capping), the capped sums of a
- *		capped goal, and each variant's aggregates and moments of both
- *		metrics.
+ *		goal's settings (abtest.goals: prior, capping, CUPED), the capped
+ *		sums of a capped goal, and each variant's aggregates and moments of
+ *		both metrics, with its CUPED sums.
  */
 #ifndef ABT_METRIC_SUMS_H
 #define ABT_METRIC_SUMS_H
@@ -40,6 +40,7 @@ typedef struct AbtGoalSettings
 	AbtCapType	cap_type;
 	double		cap_value;		/* the cap, or the percentile */
 	bool		cap_ignore_zeros;
+	bool		cuped;			/* a cuped_lookback: visitors carry a covariate */
 } AbtGoalSettings;
 
 /* One variant's capped excess over the cap: sum of (y - cap) and of (y^2 - cap^2). */
@@ -73,6 +74,8 @@ typedef struct AbtVariantGoal
 	Datum		capped_sum_squares;
 	double		mean[ABT_NUM_METRICS];
 	double		variance[ABT_NUM_METRICS];
+	bool		covariates;		/* every visitor's covariate was taken (CUPED may apply) */
+	AbtCupedSums cuped[ABT_NUM_METRICS];	/* outcome and covariate sums (uncapped) */
 } AbtVariantGoal;
 
 /* What a call reads once, for all its experiments. */

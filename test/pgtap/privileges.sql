@@ -63,7 +63,7 @@ SELECT ok((SELECT extconfig FROM pg_extension WHERE extname = 'abtest') @> ARRAY
           'pg_dump keeps the rows of abtest.forced_variants');
 -- 1.1 (issue 9): the goal metrics are the owners' business; the engine's
 -- pure functions (aggregates in, statistics out) read nothing
-SELECT function_privs_are('public', 'abt_metric_stats', ARRAY['uuid[]', 'text[]', 'boolean', 'float8', 'text'], 'public',
+SELECT function_privs_are('public', 'abt_metric_stats', ARRAY['uuid[]', 'text[]', 'boolean', 'float8', 'text', 'boolean'], 'public',
                           ARRAY[]::name[], 'PUBLIC cannot execute abt_metric_stats');
 SELECT function_privs_are('public', 'abt_metric_power', ARRAY['uuid[]', 'text', 'float8', 'float8'], 'public',
                           ARRAY[]::name[], 'PUBLIC cannot execute abt_metric_power');

@@ -242,7 +242,7 @@ SELECT (SELECT count(*) FROM before_fold) AS rows,
 CREATE ROLE abt_capping_owner;
 GRANT USAGE ON SCHEMA abtest TO abt_capping_owner;
 GRANT SELECT ON ALL TABLES IN SCHEMA abtest TO abt_capping_owner;
-GRANT EXECUTE ON FUNCTION abt_metric_stats(uuid[], text[], boolean, float8, text) TO abt_capping_owner;
+GRANT EXECUTE ON FUNCTION abt_metric_stats(uuid[], text[], boolean, float8, text, boolean) TO abt_capping_owner;
 UPDATE abtest.experiments SET user_id = '00000000-0000-0000-0000-0000000000cc' WHERE id = pg_temp.e(2);
 SELECT set_config('request.jwt.claims', '{"sub": "00000000-0000-0000-0000-0000000000cc"}', false) IS NOT NULL AS owner;
 SET ROLE abt_capping_owner;

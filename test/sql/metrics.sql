@@ -381,7 +381,7 @@ SELECT user_id, goal, value_total, events FROM abtest.visitor_goals WHERE experi
 CREATE ROLE abt_metrics_owner;
 GRANT USAGE ON SCHEMA abtest TO abt_metrics_owner;
 GRANT SELECT ON ALL TABLES IN SCHEMA abtest TO abt_metrics_owner;
-GRANT EXECUTE ON FUNCTION abt_metric_stats(uuid[], text[], boolean, float8, text) TO abt_metrics_owner;
+GRANT EXECUTE ON FUNCTION abt_metric_stats(uuid[], text[], boolean, float8, text, boolean) TO abt_metrics_owner;
 UPDATE abtest.experiments SET user_id = '00000000-0000-0000-0000-0000000000aa' WHERE id = pg_temp.e(6);
 CREATE FUNCTION pg_temp.as_owner() RETURNS void LANGUAGE sql AS
 $$ SELECT set_config('request.jwt.claims', '{"sub": "00000000-0000-0000-0000-0000000000aa"}', false) $$;
@@ -392,7 +392,7 @@ SELECT right(experiment_id::text, 1) AS e, status, count(*) AS rows, sum(convert
 RESET ROLE;
 SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS reset;
 -- PUBLIC may not call it
-SELECT has_function_privilege('public', 'abt_metric_stats(uuid[], text[], boolean, float8, text)', 'EXECUTE') AS public_stats,
+SELECT has_function_privilege('public', 'abt_metric_stats(uuid[], text[], boolean, float8, text, boolean)', 'EXECUTE') AS public_stats,
        has_function_privilege('public', 'abt_mean_test(bigint, float8, float8, bigint, float8, float8, boolean, float8, float8)', 'EXECUTE') AS public_mean_test;
 
 --

@@ -26,7 +26,12 @@
  *	 GrowthBook's packages/shared/test/power.test.ts;
  * - the percentile against the sorted whole, zeros included, by brute
  *	 force (test/sql/metric_capping.sql holds it equal to PostgreSQL's
- *	 percentile_cont).
+ *	 percentile_cont);
+ * - CUPED (theta, the adjusted fixed-horizon and sequential tests) from
+ *	 gbstats' own code run by test/unit/cuped_reference.py on its unit
+ *	 tests' aggregates and on a random experiment's, and the rounded values
+ *	 of those unit tests (tests/test_gbstats.py,
+ *	 tests/frequentist/test_tests.py).
  * Exit status is non-zero when any test fails.
  */
 #include <math.h>
@@ -1379,6 +1384,192 @@ test_percentile(void)
 	check_true("percentile of 300 values and 200 zeros at 1,001 p: exactly the sorted whole's", ok, diag);
 }
 
+/*
+ * CUPED against gbstats' own code (test/unit/cuped_reference.py, run on
+ * GrowthBook's packages/stats): its unit tests' regression-adjustment
+ * aggregates and the pairs of a random three-variant experiment, value
+ * (mean) and conversion (0/1) metrics: theta (compute_theta), then
+ * TwoSidedTTest's uplift, se, dof, p and interval, and
+ * SequentialTwoSidedTTest's p and interval (N* 5000), alpha 0.05.
+ */
+static void
+test_cuped_reference(void)
+{
+	static const struct
+	{
+		const char *label;
+		bool		proportion;
+		double		a[6];		/* n, sum y, sum y^2, sum x, sum x^2, sum xy */
+		double		b[6];
+		double		want[7];	/* theta, uplift, se, dof, p, ci_low, ci_high */
+		double		seq[3];		/* p, ci_low, ci_high */
+	}			cases[] = {
+		{"gbstats RA_STATISTICS_DF count", false,
+			{3001, 300, 600, 210, 415, -20},
+			{3000, 222, 555, 120, 405, -10},
+			{-0.073211940348135454, -0.28170715384572759, 0.097104876445109622, 5995.2404225074397, 0.0037325486152390841, -0.47206764569207416, -0.091346661999381046},
+			{0.071978827876605866, -0.57658247907456439, 0.013168171383109217}},
+		{"gbstats RA_STATISTICS_DF binomial", true,
+			{3001, 300, 300, 210, 210, -20},
+			{3000, 222, 222, 120, 120, -10},
+			{-0.18824642118593798, -0.31620216016628988, 0.062015549489114259, 5904.4503394378808, 3.5255068531192535e-07, -0.43777532507774308, -0.19462899525483665},
+			{2.5248307658570884e-05, -0.50452282947051974, -0.12788149086205999}},
+		{"gbstats test_sequential_test_runs_ra", false,
+			{3000, 1396.8699999999999, 52377.976699999999, 16.870000000000001, 527.97670000000005, 1},
+			{3461, 2422.6999999999998, 134698.29000000001, 22.699999999999999, 1348.29, 1},
+			{-0.011403222553755095, 0.50338399560199698, 0.33341199182116854, 6087.3819612476618, 0.13114746054543458, -0.15022145744574433, 1.1569894486497383},
+			{1, -0.50969417407074102, 1.516462165274735}},
+		{"random purchase value variant 1", false,
+			{1500, 20301.16, 912612.65480000002, 21166.619999999999, 954991.04319999996, 503756.16710000002},
+			{1400, 21578.970000000001, 1033057.6777, 20449.900000000001, 933728.0514, 547531.24250000005},
+			{0.34865312930716102, 0.12608991577222989, 0.059156251606185553, 2838.2569914812402, 0.033135921856409345, 0.010096328467327095, 0.24208350307713267},
+			{0.3662228421564106, -0.055190952767384005, 0.30737078431184378}},
+		{"random purchase conversion variant 1", true,
+			{1500, 525, 525, 544, 544, 300},
+			{1400, 507, 507, 515, 515, 296},
+			{0.32596727873497339, 0.029859804982025659, 0.048832303421085466, 2883.9740117634428, 0.5409323803749464, -0.065889935582144774, 0.12560954554619608},
+			{1, -0.11978392897015568, 0.17950353893420701}},
+		{"random purchase value variant 2", false,
+			{1500, 20301.16, 912612.65480000002, 21166.619999999999, 954991.04319999996, 503756.16710000002},
+			{1600, 21002.029999999999, 922969.44530000002, 21986.75, 997250.14309999999, 494286.00959999999},
+			{0.31304106718869379, -0.021590835951382781, 0.050442053602673315, 3078.7577917274325, 0.66865743203558958, -0.12049432639331807, 0.07731265449055251},
+			{1, -0.17582297153179374, 0.13264129962902818}},
+		{"random purchase conversion variant 2", true,
+			{1500, 525, 525, 544, 544, 300},
+			{1600, 547, 547, 556, 556, 310},
+			{0.32354545454545458, -0.0091939826839826377, 0.045642342763138791, 3080.7194100150718, 0.84037145114291789, -0.098686490588985695, 0.08029852522102042},
+			{1, -0.14875047363697849, 0.13036250826901322}},
+		{"random signup value variant 1", false,
+			{1500, 818.10000000000002, 2733.4155999999998, 855.59000000000003, 2784.4146999999998, 884.71630000000005},
+			{1400, 822.98000000000002, 2871.9407999999999, 751.36000000000001, 2526.0189999999998, 873.69749999999999},
+			{0.19209489677182334, 0.089691820213115878, 0.088256070986204679, 2854.7191481559839, 0.30958790694835803, -0.083360271696649904, 0.26274391212288167},
+			{1, -0.18076374057498656, 0.36014738100121835}},
+		{"random signup conversion variant 1", true,
+			{1500, 273, 273, 291, 291, 106},
+			{1400, 259, 259, 253, 253, 96},
+			{0.23125561769699388, 0.033364813536750797, 0.077467757412012228, 2881.9961539944411, 0.66672388504279922, -0.11853299369150716, 0.18526262076500877},
+			{1, -0.20403059212477462, 0.2707602191982762}},
+		{"random signup value variant 2", false,
+			{1500, 818.10000000000002, 2733.4155999999998, 855.59000000000003, 2784.4146999999998, 884.71630000000005},
+			{1600, 991.69000000000005, 3530.2204999999999, 984.20000000000005, 3286.489, 1250.9049},
+			{0.21320360680473485, 0.11893893899574534, 0.088891527299239326, 3097.3708309298263, 0.18098704723405823, -0.055353361076043911, 0.29323123906753457},
+			{1, -0.15285669800106963, 0.39073457599256034}},
+		{"random signup conversion variant 2", true,
+			{1500, 273, 273, 291, 291, 106},
+			{1600, 306, 306, 325, 325, 108},
+			{0.20046217872304828, 0.040773530874462574, 0.077199313223218713, 3094.2952302074546, 0.59742668855142211, -0.11059355103515049, 0.19214061278407563},
+			{1, -0.19527187357209735, 0.27681893532102253}},
+	};
+	static const char *const fields[] = {"theta", "uplift", "se", "dof", "p", "ci_low", "ci_high",
+	"sequential p", "sequential ci_low", "sequential ci_high"};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		AbtCupedSums a = {(int64_t) cases[i].a[0], cases[i].a[1], cases[i].a[2], cases[i].a[3],
+		cases[i].a[4], cases[i].a[5]};
+		AbtCupedSums b = {(int64_t) cases[i].b[0], cases[i].b[1], cases[i].b[2], cases[i].b[3],
+		cases[i].b[4], cases[i].b[5]};
+		AbtMetricTest fixed;
+		AbtMetricTest seq;
+		double		got[10];
+		double		want[10];
+
+		got[0] = abt_metric_cuped_theta(cases[i].proportion, &a, &b);
+		abt_metric_cuped_effect(cases[i].proportion, &a, &b, got[0], &fixed);
+		seq = fixed;
+		abt_metric_effect_test(a.n + b.n, false, 0.05, 0.0, &fixed);
+		abt_metric_effect_test(a.n + b.n, true, 0.05, 5000.0, &seq);
+		got[1] = fixed.uplift;
+		got[2] = fixed.se;
+		got[3] = fixed.dof;
+		got[4] = fixed.p_value;
+		got[5] = fixed.ci_low;
+		got[6] = fixed.ci_high;
+		got[7] = seq.p_value;
+		got[8] = seq.ci_low;
+		got[9] = seq.ci_high;
+		memcpy(want, cases[i].want, sizeof(cases[i].want));
+		memcpy(want + 7, cases[i].seq, sizeof(cases[i].seq));
+		for (int f = 0; f < 10; f++)
+		{
+			char		name[MAX_LINE];
+
+			snprintf(name, sizeof(name), "cuped %s: %s", cases[i].label, fields[f]);
+			/* relative 1e-9, or 1e-14 absolute near 0 (gbstats' p is 1 - cdf) */
+			check_close(name, got[f], want[f], fmax(1e-9 * fabs(want[f]), 1e-14));
+		}
+	}
+}
+
+/*
+ * CUPED: gbstats' published values (rounded as its tests round: 9 decimals
+ * in tests/test_gbstats.py, 5 in tests/frequentist/test_tests.py), theta 0
+ * (no covariate variance, gbstats' TestComputeTheta) giving exactly the
+ * unadjusted test, and the undefined cases.
+ */
+static void
+test_cuped_cases(void)
+{
+	AbtCupedSums a = {3001, 300.0, 600.0, 210.0, 415.0, -20.0};
+	AbtCupedSums b = {3000, 222.0, 555.0, 120.0, 405.0, -10.0};
+	AbtCupedSums pa = {3001, 300.0, 300.0, 210.0, 210.0, -20.0};
+	AbtCupedSums pb = {3000, 222.0, 222.0, 120.0, 120.0, -10.0};
+	AbtCupedSums sa = {3000, 1396.87, 52377.9767, 16.87, 527.9767, 1.0};
+	AbtCupedSums sb = {3461, 2422.7, 134698.29, 22.7, 1348.29, 1.0};
+	AbtCupedSums za = {3001, 300.0, 600.0, 0.0, 0.0, 0.0};
+	AbtCupedSums zb = {3000, 222.0, 555.0, 0.0, 0.0, 0.0};
+	AbtMetricTest t;
+	AbtMetricTest u;
+	double		mean_a,
+				var_a,
+				mean_b,
+				var_b;
+
+	abt_metric_cuped_effect(false, &a, &b, abt_metric_cuped_theta(false, &a, &b), &t);
+	abt_metric_effect_test(a.n + b.n, false, 0.05, 0.0, &t);
+	check_close("cuped gbstats test_analyze_metric_df_ra: uplift -0.281707154", t.uplift, -0.281707154, 5e-10);
+	check_close("cuped gbstats test_analyze_metric_df_ra: p 0.003732549", t.p_value, 0.003732549, 5e-10);
+	abt_metric_cuped_effect(true, &pa, &pb, abt_metric_cuped_theta(true, &pa, &pb), &t);
+	abt_metric_effect_test(pa.n + pb.n, false, 0.05, 0.0, &t);
+	check_close("cuped gbstats test_analyze_metric_df_ra_proportion: uplift -0.31620216", t.uplift, -0.31620216, 5e-9);
+	check_close("cuped gbstats test_analyze_metric_df_ra_proportion: p 0.000000353", t.p_value, 0.000000353, 5e-10);
+	abt_metric_cuped_effect(false, &sa, &sb, abt_metric_cuped_theta(false, &sa, &sb), &t);
+	abt_metric_effect_test(sa.n + sb.n, true, 0.05, 5000.0, &t);
+	check_true("cuped gbstats test_sequential_test_runs_ra: 0.50338 (se 0.33341), ci -0.50969..1.51646, p 1",
+			   fabs(t.uplift - 0.50338) <= 5e-6 && fabs(t.se - 0.33341) <= 5e-6 &&
+			   fabs(t.ci_low + 0.50969) <= 5e-6 && fabs(t.ci_high - 1.51646) <= 5e-6 && t.p_value == 1.0, "");
+
+	/* no covariate variance: theta 0, and the adjusted test is the unadjusted one, bit for bit */
+	check_true("cuped theta of covariates all 0: 0 (gbstats TestComputeTheta)",
+			   abt_metric_cuped_theta(false, &za, &zb) == 0.0 && abt_metric_cuped_theta(true, &za, &zb) == 0.0, "");
+	abt_metric_cuped_effect(false, &a, &b, 0.0, &t);
+	abt_metric_mean_moments(a.n, a.sum_y, a.sum_y2, &mean_a, &var_a);
+	abt_metric_mean_moments(b.n, b.sum_y, b.sum_y2, &mean_b, &var_b);
+	abt_metric_effect(a.n, mean_a, var_a, b.n, mean_b, var_b, &u);
+	check_true("cuped with theta 0 = the unadjusted effect exactly",
+			   t.uplift == u.uplift && t.se == u.se && t.dof == u.dof && t.chance_to_beat == u.chance_to_beat, "");
+
+	/* undefined: NAN, as the unadjusted test */
+	za.n = 1;
+	check_true("cuped with 1 visitor a side: NAN",
+			   !abt_metric_cuped_effect(false, &za, &b, 0.1, &t) && isnan(t.uplift) && isnan(t.se), "");
+	za = (AbtCupedSums) {10, 0.0, 0.0, 3.0, 5.0, 0.0};
+	check_true("cuped with a control mean of 0: NAN", !abt_metric_cuped_effect(false, &za, &b, 0.1, &t), "");
+	za = (AbtCupedSums) {10, 5.0, 5.0, 5.0, 5.0, 5.0};
+	check_true("cuped with an adjusted control mean of 0 (gbstats' baseline rule): NAN",
+			   !abt_metric_cuped_effect(true, &za, &pb, 1.0, &t), "");
+	check_true("cuped with theta NAN or infinite: NAN",
+			   !abt_metric_cuped_effect(false, &a, &b, NAN, &t) && !abt_metric_cuped_effect(false, &a, &b, INFINITY, &t), "");
+	za = (AbtCupedSums) {10, 5.0, 5.0, 5.0, 5.0, NAN};
+	check_true("cuped with a NAN sum (an overflowed numeric): theta and effect NAN",
+			   isnan(abt_metric_cuped_theta(false, &za, &b)) && !abt_metric_cuped_effect(false, &za, &b, 0.1, &t), "");
+	za = (AbtCupedSums) {0, 0.0, 0.0, 0.0, 0.0, 0.0};
+	zb = za;
+	check_true("cuped without visitors: theta and covariate mean NAN",
+			   isnan(abt_metric_cuped_theta(true, &za, &zb)) && isnan(abt_metric_cuped_covariate_mean(&za)), "");
+	check_close("cuped covariate mean 210/3001", abt_metric_cuped_covariate_mean(&a), 210.0 / 3001.0, 0.0);
+}
+
 int
 main(void)
 {
@@ -1394,6 +1585,8 @@ main(void)
 	test_bayesian_null_cases();
 	test_power();
 	test_percentile();
+	test_cuped_reference();
+	test_cuped_cases();
 
 	return tap_finish();
 }
