@@ -21,8 +21,9 @@ GRANT EXECUTE ON FUNCTION public.abt_variant_stats(uuid[]), public.abt_experimen
     TO :"group";
 -- 1.1: the per-goal analytics and the goal sums they read
 GRANT SELECT ON abtest.goals, abtest.visitor_goals, abtest.goal_counters TO :"group";
-GRANT EXECUTE ON FUNCTION public.abt_metric_stats(uuid[], text[], boolean, float8, text)
-    TO :"group";
+-- (named without its arguments: the only function of that name, whatever
+-- arguments a later version adds)
+GRANT EXECUTE ON FUNCTION public.abt_metric_stats TO :"group";
 
 -- REPLICATION: a temporary logical slot on the publication; the role still
 -- reads the statistics only through :group's grants and the owner policies
