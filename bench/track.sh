@@ -99,6 +99,10 @@ run() { # SCRIPT ROUND
     if awk -v a="$tps" -v b="${TPS[$1]:-0}" 'BEGIN { exit !(a > b) }'; then TPS[$1]=$tps; fi
     printf '# round %s %-11s %8.0f tps (load %s)\n' "$2" "$1" "$tps" "$(cut -d' ' -f1 /proc/loadavg)"
 }
+# the lookup of the visitor's experiments, as track.c runs it
+echo "# plan of track.c's experiments_sql:"
+q "EXPLAIN (COSTS OFF) SELECT e.id, e.config_version, a.assigned_at FROM abtest.experiments e
+   JOIN abtest.assignments a ON a.experiment_id = e.id WHERE a.user_id = 'k20-1' ORDER BY e.id" | sed 's/^/#   /'
 echo "# bench/track.sh: $(date -u '+%F %T UTC'), 4 clients, pgbench -T $DURATION, $ROUNDS rounds, $N visitors per K, load $(cut -d' ' -f1-3 /proc/loadavg)"
 MAIN=(track_1 convert_1 track_5 convert_5 track_20 convert_20 insert nobody assign)
 for r in $(seq 1 "$ROUNDS"); do

@@ -834,13 +834,16 @@ CREATE TABLE abtest.visitor_events (
     user_id     text        NOT NULL,
     goal        text        NOT NULL,
     value       numeric,
-    at          timestamptz NOT NULL
+    at          timestamptz NOT NULL,
+    id          bigint      GENERATED ALWAYS AS IDENTITY,
+    -- a new visitor's window of a goal: one range scan of the key (user_id
+    -- first: the distribution column on Citus)
+    CONSTRAINT visitor_events_pkey PRIMARY KEY (user_id, goal, at, id)
 );
 COMMENT ON TABLE abtest.visitor_events IS
 'abt_track''s events of goals some experiment declares with a CUPED lookback: the history a new visitor''s covariates are taken from';
--- a new visitor's window of a goal: one range scan
-CREATE INDEX visitor_events_user_goal_at ON abtest.visitor_events (user_id, goal, at);
 SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_events', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_events_id_seq', '');
 
 CREATE TABLE abtest.visitor_covariates (
     experiment_id   uuid    NOT NULL,
