@@ -21,6 +21,8 @@
 #   assign_idx  the same with an index on abtest.assignments (user_id): what
 #               the alternative design of the lookup would cost every new
 #               visitor
+#   track_1_idx, nobody_126_idx
+#               track_1 and nobody with that index and 126 experiments
 #
 # Env: BENCH_DURATION (s, default 5), BENCH_ROUNDS (default 2),
 #      BENCH_VISITORS (default 2000).
@@ -63,7 +65,8 @@ for i in $(seq 7 26); do
     q "SELECT count(*) FROM abt_assign_bulk(bench_id(0, $i), ARRAY(SELECT 'k20-' || n FROM generate_series(1, $N) n))" >/dev/null
 done
 q "CREATE TABLE bench_events (user_id text NOT NULL, goal text NOT NULL, value numeric, at timestamptz NOT NULL);
-   CREATE INDEX ON bench_events (user_id, goal, at); VACUUM ANALYZE"
+   CREATE INDEX ON bench_events (user_id, goal, at)"
+q "VACUUM ANALYZE"
 
 W=$ABT_TMP/track
 mkdir -p "$W" && chmod 755 "$W"
@@ -121,6 +124,10 @@ q "INSERT INTO abtest.experiments (id, name, status) SELECT bench_id(0, i), 'e' 
 for r in $(seq 1 "$ROUNDS"); do run nobody_126 "$r"; done
 q "CREATE INDEX bench_assignments_user ON abtest.assignments (user_id)"
 for r in $(seq 1 "$ROUNDS"); do run assign_idx "$r"; done
+# abt_track with that index (the planner takes it by itself)
+cp "$W/track_1.sql" "$W/track_1_idx.sql"; cp "$W/nobody.sql" "$W/nobody_126_idx.sql"; chmod 644 "$W"/*.sql
+q "ANALYZE abtest.assignments"
+for r in $(seq 1 "$ROUNDS"); do run track_1_idx "$r"; run nobody_126_idx "$r"; done
 
 ratio() { awk -v a="${TPS[$1]:-0}" -v b="${TPS[$2]:-1}" 'BEGIN { printf "%.2f", a / b }'; }
 echo
@@ -131,4 +138,6 @@ for k in 1 5 20; do
 done
 echo "| abt_track of a visitor in no experiment (26 experiments) / bare INSERT | $(ratio nobody insert) (${TPS[nobody]} / ${TPS[insert]}) |"
 echo "| the same with 126 experiments / bare INSERT | $(ratio nobody_126 insert) (${TPS[nobody_126]} / ${TPS[insert]}) |"
+echo "| with that index, 126 experiments: abt_track of a visitor in 1 / 1 abt_convert | $(ratio track_1_idx convert_1) (${TPS[track_1_idx]} / ${TPS[convert_1]}) |"
+echo "| with that index, 126 experiments: abt_track of a visitor in none / bare INSERT | $(ratio nobody_126_idx insert) (${TPS[nobody_126_idx]} / ${TPS[insert]}) |"
 echo "| new visitor's abt_assign with an index on assignments (user_id) / without | $(ratio assign_idx assign) (${TPS[assign_idx]} / ${TPS[assign]}) |"
