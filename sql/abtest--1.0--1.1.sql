@@ -261,6 +261,8 @@ COMMENT ON COLUMN abtest.goals.cap_type IS
 'Capping of each visitor''s total before the value sums: NULL (none), ''absolute'' (at cap_value) or ''percentile'' (at that percentile of every assigned visitor''s total)';
 COMMENT ON COLUMN abtest.goals.cap_value IS 'The absolute cap (above 0), or the percentile in (0, 1) (0.99: P99)';
 COMMENT ON COLUMN abtest.goals.cap_ignore_zeros IS 'Percentile caps only: leave visitors whose total is 0 out of the percentile';
+COMMENT ON COLUMN abtest.goals.cuped_lookback IS
+'CUPED: a new visitor''s covariate for the goal is the sum of its abt_track events of the goal in [assigned_at - cuped_lookback, assigned_at) (NULL: no covariate; GrowthBook''s default is 14 days)';
 SELECT pg_catalog.pg_extension_config_dump('abtest.goals', '');
 
 -- abtest.element_changed() reads only experiment_id: it serves goals too.
@@ -286,9 +288,9 @@ SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'],
 SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
     'SELECT, DELETE ON abtest.goals',
     'INSERT (experiment_id, goal, max_value, created_at, prior_proper, prior_mean, prior_stddev,
-             cap_type, cap_value, cap_ignore_zeros),
+             cap_type, cap_value, cap_ignore_zeros, cuped_lookback),
      UPDATE (goal, max_value, prior_proper, prior_mean, prior_stddev, cap_type, cap_value,
-             cap_ignore_zeros) ON abtest.goals']);
+             cap_ignore_zeros, cuped_lookback) ON abtest.goals']);
 SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY['ALL ON abtest.goals']);
 
 /* ------------------------------- experiments that share a page (1.1, issue 12) */
@@ -680,10 +682,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM abtest.visitor_goals WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
     DELETE FROM abtest.goal_counters WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
+    DELETE FROM abtest.visitor_covariates WHERE experiment_id OPERATOR(pg_catalog.=) OLD.id;
     RETURN OLD;
 END $$;
 COMMENT ON FUNCTION abtest.experiment_metrics_deleted() IS
-'Trigger: deleting an experiment deletes its visitor_goals and goal_counters rows';
+'Trigger: deleting an experiment deletes its visitor_goals, goal_counters and visitor_covariates rows';
 CREATE TRIGGER experiment_metrics_deleted AFTER DELETE ON abtest.experiments
     FOR EACH ROW EXECUTE FUNCTION abtest.experiment_metrics_deleted();
 
@@ -857,6 +860,95 @@ SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated'], revoke_all => ARRAY
     'FUNCTION @extschema@.abt_convert_bulk(uuid, text[], text[], numeric[], timestamptz[])']);
 SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
     'EXECUTE ON FUNCTION @extschema@.abt_convert_bulk(uuid, text[], text[], numeric[], timestamptz[])']);
+
+/* ------------------- one event for every experiment, CUPED's history (1.1, issue 20) */
+
+/*
+ * abt_track(user_id, goal, value, at) records one event of a visitor in
+ * every experiment where the visitor has an assignment made at or before
+ * the event, as abt_convert would in each (docs/conversions.md).  It also
+ * keeps the event as pre-exposure history when some experiment declares
+ * its goal with a CUPED lookback (abtest.goals.cuped_lookback): a new
+ * visitor of such an experiment takes, per goal with a lookback, its
+ * covariate x from that history (the sum of its values in
+ * [assigned_at - lookback, assigned_at), and whether there was any), kept
+ * in abtest.visitor_covariates and summed into goal_counters' covariate
+ * columns; each later event of the goal adds x times its value to
+ * cross_sum (and 1 to cross_converters when the visitor becomes a
+ * converter with a covariate flag of 1).  abt_metric_stats reads the sums
+ * only.  Events of goals no experiment looks back on are not kept.
+ */
+CREATE TABLE abtest.visitor_events (
+    user_id     text        NOT NULL,
+    goal        text        NOT NULL,
+    value       numeric,
+    at          timestamptz NOT NULL,
+    id          bigint      GENERATED ALWAYS AS IDENTITY,
+    -- a new visitor's window of a goal: one range scan of the key (user_id
+    -- first: the distribution column on Citus)
+    CONSTRAINT visitor_events_pkey PRIMARY KEY (user_id, goal, at, id)
+);
+COMMENT ON TABLE abtest.visitor_events IS
+'abt_track''s events of goals some experiment declares with a CUPED lookback: the history a new visitor''s covariates are taken from';
+SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_events', '');
+SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_events_id_seq', '');
+
+CREATE TABLE abtest.visitor_covariates (
+    experiment_id   uuid    NOT NULL,
+    user_id         text    NOT NULL,
+    goal            text    NOT NULL,
+    covariate       numeric NOT NULL DEFAULT 0,
+    had_event       boolean NOT NULL DEFAULT false,
+    CONSTRAINT visitor_covariates_pkey PRIMARY KEY (experiment_id, user_id, goal)
+);
+COMMENT ON TABLE abtest.visitor_covariates IS
+'Per visitor and goal with a CUPED lookback, taken at its assignment: x, the sum of its history''s values in the lookback window (NULL counts 0), and whether it had an event there';
+-- kept by pg_dump: its rows are not derivable once the history is gone;
+-- abtest.rebuild_goal_sums() sums them again into goal_counters
+SELECT pg_catalog.pg_extension_config_dump('abtest.visitor_covariates', '');
+
+-- abt_track's check whether an event is history: one probe of a small index
+CREATE INDEX goals_cuped_goal ON abtest.goals (goal)
+    WHERE cuped_lookback IS NOT NULL;
+
+-- History is the server side's; owners read their experiments' covariates.
+ALTER TABLE abtest.visitor_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE abtest.visitor_covariates ENABLE ROW LEVEL SECURITY;
+CREATE POLICY owner_read ON abtest.visitor_covariates FOR SELECT
+    USING (abtest.owns_experiment(experiment_id));
+
+/*
+ * abt_track runs as its caller and acts as the tables' owner from inside
+ * (src/owner.c), as abt_convert: a caller that may INSERT into
+ * abtest.conversions is trusted (any time, goal and value within 1e15 in
+ * absolute value); anyone else is a visitor: now(), a value from 0 to the
+ * goal's max_value (else 1e15), attributed only to experiments that accept
+ * the goal (docs/conversions.md).  Visitors need it: PUBLIC keeps EXECUTE,
+ * as for abt_convert.
+ */
+CREATE FUNCTION @extschema@.abt_track(user_id text, goal text, value numeric DEFAULT NULL,
+                                      at timestamptz DEFAULT pg_catalog.now())
+RETURNS integer
+AS 'MODULE_PATHNAME', 'abt_track'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY INVOKER;
+COMMENT ON FUNCTION @extschema@.abt_track(text, text, numeric, timestamptz) IS
+'Records one event of a visitor in every experiment where it was assigned at or before the event (as abt_convert in each), keeps it as CUPED history when a goal looks back on it; returns the number of experiments counted (visitors: now, declared goals, values from 0)';
+
+/*
+ * Supabase's roles, when they exist: each first loses what Supabase's
+ * default privileges may have given it; visitors and signed-in users get
+ * abt_track (as abt_convert), owners read their covariates, the server
+ * side gets everything.
+ */
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], revoke_all => ARRAY[
+    'TABLE abtest.visitor_events, abtest.visitor_covariates',
+    'FUNCTION @extschema@.abt_track(text, text, numeric, timestamptz)']);
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'], grants => ARRAY[
+    'EXECUTE ON FUNCTION @extschema@.abt_track(text, text, numeric, timestamptz)']);
+SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY[
+    'SELECT ON abtest.visitor_covariates']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'ALL ON abtest.visitor_events, abtest.visitor_covariates']);
 
 /* ------------------------------------------- the settler (1.1, issue 11) */
 
@@ -1163,7 +1255,7 @@ CREATE OR REPLACE FUNCTION abtest.experiment_metrics_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM abtest.delete_experiment_rows(OLD.id, abtest.on_shard(TG_RELID),
-        ARRAY['visitor_goals', 'goal_counters']::name[]);
+        ARRAY['visitor_goals', 'goal_counters', 'visitor_covariates']::name[]);
     RETURN OLD;
 END $$;
 
@@ -1256,7 +1348,8 @@ BEGIN
     -- what grows with traffic: by experiment, all on the same nodes
     FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
                                       'experiment_timeline', 'variant_timeline',
-                                      'visitor_goals', 'goal_counters']::name[] LOOP
+                                      'visitor_goals', 'goal_counters',
+                                      'visitor_covariates']::name[] LOOP
         target := pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass;
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
                         WHERE p.logicalrelid OPERATOR(pg_catalog.=) target) THEN
@@ -1266,13 +1359,22 @@ BEGIN
         colocate_with := 'abtest.assignments';
     END LOOP;
 
+    -- a visitor's history (abt_track, CUPED): by visitor, read and written
+    -- by one visitor's id at a time, on no experiment's nodes in particular
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'abtest.visitor_events'::pg_catalog.regclass) THEN
+        PERFORM pg_catalog.create_distributed_table('abtest.visitor_events', 'user_id',
+                                                    colocate_with => 'none');
+    END IF;
+
     -- Citus copied the rows into the shards and left them in the local
     -- tables too: removed once every table is distributed (the foreign keys
     -- between local tables would stop it before)
     FOREACH table_name IN ARRAY ARRAY['forced_variants', 'goals', 'element_variants',
                                       'experiment_elements', 'experiments', 'assignments',
                                       'conversions', 'variant_counters', 'experiment_timeline',
-                                      'variant_timeline', 'visitor_goals', 'goal_counters']::name[] LOOP
+                                      'variant_timeline', 'visitor_goals', 'goal_counters',
+                                      'visitor_covariates', 'visitor_events']::name[] LOOP
         PERFORM pg_catalog.truncate_local_data_after_distributing_table(
             pg_catalog.format('abtest.%I', table_name)::pg_catalog.regclass);
     END LOOP;
@@ -1670,6 +1772,9 @@ CREATE EVENT TRIGGER abtest_publication_table_restoring ON ddl_command_start
  * overflow now or in any later fold.  abtest.conversions keeps the values
  * as they were.  For events written through abt_convert at 1.1 (within the
  * bound) the result equals what abt_convert kept, summed over slots.
+ * CUPED's columns (issue 20) are summed from abtest.visitor_covariates
+ * (which pg_dump keeps: the history they were taken from may be gone) with
+ * the rebuilt totals y: the same sums abt_track and abt_convert kept.
  *
  * It replaces every row, under an EXCLUSIVE lock on both tables: the
  * writers of the sums (abt_convert, the settler's fold) wait for it, and it
@@ -1685,7 +1790,8 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    LOCK TABLE abtest.visitor_goals, abtest.goal_counters IN EXCLUSIVE MODE;
+    LOCK TABLE abtest.visitor_goals, abtest.goal_counters, abtest.visitor_covariates
+        IN EXCLUSIVE MODE;
     DELETE FROM abtest.visitor_goals;
     DELETE FROM abtest.goal_counters;
     WITH per_visitor AS (
@@ -1706,12 +1812,36 @@ BEGIN
            AND a.user_id OPERATOR(pg_catalog.=) p.user_id),
     visitors AS (
         INSERT INTO abtest.visitor_goals (experiment_id, user_id, goal, value_total, events)
-        SELECT s.experiment_id, s.user_id, s.goal, s.y, s.events FROM assigned s)
+        SELECT s.experiment_id, s.user_id, s.goal, s.y, s.events FROM assigned s),
+    -- CUPED's covariates (issue 20), taken at assignment and kept by pg_dump
+    covariates AS (
+        SELECT k.experiment_id, k.user_id, k.goal, k.covariate AS x, k.had_event, a.variants
+          FROM abtest.visitor_covariates k
+          JOIN abtest.assignments a
+            ON a.experiment_id OPERATOR(pg_catalog.=) k.experiment_id
+           AND a.user_id OPERATOR(pg_catalog.=) k.user_id),
+    per_goal AS (
+        SELECT COALESCE(s.experiment_id, k.experiment_id) AS experiment_id,
+               COALESCE(s.goal, k.goal) AS goal, COALESCE(s.variants, k.variants) AS variants,
+               s.y, k.x, k.had_event
+          FROM assigned s
+          FULL JOIN covariates k
+            ON k.experiment_id OPERATOR(pg_catalog.=) s.experiment_id
+           AND k.user_id OPERATOR(pg_catalog.=) s.user_id
+           AND k.goal OPERATOR(pg_catalog.=) s.goal)
     INSERT INTO abtest.goal_counters (experiment_id, slot, variant_id, goal, converters,
-                                      value_sum, value_sum_squares)
-    SELECT s.experiment_id, 0, v.value::pg_catalog.uuid, s.goal, pg_catalog.count(*),
-           pg_catalog.sum(s.y), pg_catalog.sum(s.y OPERATOR(pg_catalog.*) s.y)
-      FROM assigned s, pg_catalog.jsonb_each_text(s.variants) v
+                                      value_sum, value_sum_squares, covariate_visitors,
+                                      covariate_sum, covariate_sum_squares, covariate_converters,
+                                      cross_sum, cross_converters)
+    SELECT s.experiment_id, 0, v.value::pg_catalog.uuid, s.goal, pg_catalog.count(s.y),
+           COALESCE(pg_catalog.sum(s.y), 0),
+           COALESCE(pg_catalog.sum(s.y OPERATOR(pg_catalog.*) s.y), 0),
+           pg_catalog.count(s.x), COALESCE(pg_catalog.sum(s.x), 0),
+           COALESCE(pg_catalog.sum(s.x OPERATOR(pg_catalog.*) s.x), 0),
+           pg_catalog.count(*) FILTER (WHERE s.had_event),
+           COALESCE(pg_catalog.sum(s.x OPERATOR(pg_catalog.*) s.y), 0),
+           pg_catalog.count(*) FILTER (WHERE s.had_event AND s.y IS NOT NULL)
+      FROM per_goal s, pg_catalog.jsonb_each_text(s.variants) v
      GROUP BY s.experiment_id, v.value, s.goal;
 END $$;
 COMMENT ON FUNCTION abtest.rebuild_goal_sums() IS
@@ -1742,6 +1872,8 @@ COMMENT ON FUNCTION abtest.goal_sums_after_restore() IS
 CREATE TRIGGER goal_sums_after_restore AFTER INSERT ON abtest.conversions
     FOR EACH STATEMENT EXECUTE FUNCTION abtest.goal_sums_after_restore();
 CREATE TRIGGER goal_sums_after_restore AFTER INSERT ON abtest.assignments
+    FOR EACH STATEMENT EXECUTE FUNCTION abtest.goal_sums_after_restore();
+CREATE TRIGGER goal_sums_after_restore AFTER INSERT ON abtest.visitor_covariates
     FOR EACH STATEMENT EXECUTE FUNCTION abtest.goal_sums_after_restore();
 
 -- The update of a 1.0 database: its events' sums (a fresh installation's
@@ -1851,7 +1983,7 @@ BEGIN
     END IF;
     FOREACH table_name IN ARRAY ARRAY['assignments', 'conversions', 'variant_counters',
                                       'experiment_timeline', 'variant_timeline',
-                                      'visitor_goals', 'goal_counters']::name[] LOOP
+                                      'visitor_goals', 'goal_counters', 'visitor_covariates']::name[] LOOP
         -- a select list: Citus cannot plan an empty one over a distributed table
         EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM abtest.%I)', table_name) INTO has_rows;
         IF has_rows THEN

@@ -37,6 +37,7 @@
 #include "owner.h"
 #include "rules.h"
 #include "statement.h"
+#include "track.h"
 
 PG_FUNCTION_INFO_V1(abt_assign);
 PG_FUNCTION_INFO_V1(abt_assign_batch);
@@ -328,13 +329,12 @@ missing_variants(HeapTuple tuple, TupleDesc desc, int col, pg_uuid_t *chosen, in
  * caller's api_version, experiment_lock.c).
  */
 static bool
-store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
-					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk,
-					 AbtVersion api_version)
+store_assignment_rows(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
+					  AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk,
+					  pg_uuid_t *chosen, AbtVersion api_version)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *map;
-	pg_uuid_t  *chosen;
 	Datum	   *chosen_datums;
 	Datum		args[7];
 	bool		inserted;
@@ -345,7 +345,6 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 				 errmsg("experiment has no elements"),
 				 errhint("Add elements with variants before activating the experiment.")));
 
-	chosen = palloc(sizeof(pg_uuid_t) * config->nelements);
 	chosen_datums = palloc(sizeof(Datum) * config->nelements);
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < config->nelements; i++)
@@ -447,6 +446,33 @@ store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 	if (inserted)
 		bulk_count(bulk, chosen, config->nelements);
 	return inserted;
+}
+
+/*
+ * store_assignment_rows, then (1.1) the new visitor's CUPED covariates
+ * where the experiment has goals with a lookback (track.c; one cached
+ * boolean: other experiments pay nothing).
+ */
+static bool
+store_new_assignment(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
+					 AbtConfig *config, Jsonb **stored_map, BulkCounts *bulk,
+					 AbtVersion api_version)
+{
+	pg_uuid_t  *chosen = palloc(sizeof(pg_uuid_t) * (config->nelements + 1));
+	bool		has_lookback = api_version >= ABT_VERSION_1_1 && config->has_lookback;
+
+	if (!store_assignment_rows(experiment_id, user_id, at, config, stored_map, bulk, chosen,
+							   api_version))
+		return false;
+	if (has_lookback)
+	{
+		/* the configuration may have been evicted meanwhile: fetched again */
+		int64		version = config->version;
+
+		config = abt_config_get(experiment_id, version, api_version);
+		abt_take_covariates(experiment_id, user_id, at, config, chosen, config->nelements);
+	}
+	return true;
 }
 
 /*

@@ -37,12 +37,14 @@
 #include "lib/ilist.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "checks.h"
 #include "config_cache.h"
@@ -79,7 +81,8 @@ enum
 	LOAD_VARIANT_WEIGHT,
 	LOAD_VARIANT_IS_CONTROL,
 	LOAD_VARIANT_POSITION,
-	LOAD_HAS_FORCED				/* 1.1 */
+	LOAD_HAS_FORCED,			/* 1.1 */
+	LOAD_HAS_LOOKBACK			/* 1.1 */
 };
 
 /*
@@ -101,25 +104,31 @@ enum
  * 1.1 adds whether an owner pinned any visitor of the experiment
  * (abtest.forced_variants, which a 1.0 database lacks), so that only
  * experiments with pins pay for looking a visitor's pins up.  A pin's
- * change gives the experiment a new config_version.
+ * change gives the experiment a new config_version.  It also adds whether
+ * a goal of the experiment has a CUPED lookback (issue 20), so that only
+ * such experiments pay for taking a new visitor's covariates.
  */
 static const char *const load_sql[ABT_NUM_VERSIONS] = {
 	[ABT_VERSION_1_0] = LOAD_SQL(""),
 	[ABT_VERSION_1_1] = LOAD_SQL(","
 								 "       EXISTS (SELECT FROM abtest.forced_variants f"
-								 "                WHERE f.experiment_id OPERATOR(pg_catalog.=) e.id)"),
+								 "                WHERE f.experiment_id OPERATOR(pg_catalog.=) e.id),"
+								 "       EXISTS (SELECT FROM abtest.goals g"
+								 "                WHERE g.experiment_id OPERATOR(pg_catalog.=) e.id"
+								 "                  AND g.cuped_lookback IS NOT NULL)"),
 };
 
 /* The goals an experiment declares for visitors' conversions (1.1: abtest.goals). */
 static const char *goals_sql =
-"SELECT g.goal, g.max_value"
+"SELECT g.goal, g.max_value, g.cuped_lookback"
 "  FROM abtest.goals g"
 " WHERE g.experiment_id OPERATOR(pg_catalog.=) $1";
 
 enum
 {
 	GOALS_GOAL = 1,
-	GOALS_MAX_VALUE
+	GOALS_MAX_VALUE,
+	GOALS_CUPED_LOOKBACK
 };
 
 /*
@@ -451,6 +460,9 @@ config_load(AbtConfig *config, pg_uuid_t *experiment_id, AbtVersion api_version)
 		config->has_forced = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 														SPI_tuptable->tupdesc,
 														LOAD_HAS_FORCED, &isnull));
+		config->has_lookback = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc,
+														  LOAD_HAS_LOOKBACK, &isnull));
 	}
 	oldcontext = MemoryContextSwitchTo(config->context);
 	config_build(config, SPI_tuptable, SPI_processed);
@@ -535,10 +547,13 @@ abt_config_load_goals(AbtConfig *config)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		Datum		max_value;
+		Datum		lookback;
 
 		config->goals[r].name = copy_text(tuple, desc, GOALS_GOAL);
 		max_value = SPI_getbinval(tuple, desc, GOALS_MAX_VALUE, &isnull);
 		config->goals[r].max_value = isnull ? NULL : DatumGetNumericCopy(max_value);
+		lookback = SPI_getbinval(tuple, desc, GOALS_CUPED_LOOKBACK, &isnull);
+		config->goals[r].lookback = isnull ? NULL : DatumGetIntervalP(datumCopy(lookback, false, sizeof(Interval)));
 	}
 	config->ngoals = (int) SPI_processed;
 	MemoryContextSwitchTo(oldcontext);

@@ -37,6 +37,7 @@ typedef struct AbtConfig
 	AbtGoal    *goals;
 	AbtVersion	loaded;			/* the columns loaded: 1.1 knows has_forced */
 	bool		has_forced;		/* abtest.forced_variants pins someone (1.1) */
+	bool		has_lookback;	/* a goal has a CUPED lookback (1.1, issue 20) */
 } AbtConfig;
 
 /* config_cache.c */

@@ -38,6 +38,7 @@
 #include "checks.h"
 #include "citus.h"
 #include "config_cache.h"
+#include "convert.h"
 #include "deltas.h"
 #include "experiment_config.h"
 #include "experiment_lock.h"
@@ -56,7 +57,9 @@ PG_FUNCTION_INFO_V1(abt_convert_1_1);
  * as abt_rollup_bucket computes it for new visitors), $6 the assignment
  * row's ctid as the lookup read it, and for 1.1: $7 goal, $8 value (NULL
  * stored as NULL), $9 the variants the visitor saw (the assignment's jsonb
- * map, as the lookup read it), $10 the value counted (0 for NULL).
+ * map, as the lookup read it), $10 the value counted (0 for NULL), $11
+ * whether the goal has a CUPED lookback in the experiment (its covariate
+ * row is read only then).
  */
 enum
 {
@@ -70,6 +73,7 @@ enum
 	P_VALUE,
 	P_VARIANTS,
 	P_COUNTED,
+	P_COVARIATES,
 	NUM_PARAMS
 };
 #define NUM_PARAMS_1_0 (P_CTID + 1)
@@ -78,7 +82,7 @@ static Oid	param_types[NUM_PARAMS] = {
 	[P_EXPERIMENT] = UUIDOID,[P_VISITOR] = TEXTOID,[P_AT] = TIMESTAMPTZOID,
 	[P_SLOT] = INT4OID,[P_ROLLUP_WIDTH] = INTERVALOID,[P_CTID] = TIDOID,
 	[P_GOAL] = TEXTOID,[P_VALUE] = NUMERICOID,[P_VARIANTS] = JSONBOID,
-	[P_COUNTED] = NUMERICOID
+	[P_COUNTED] = NUMERICOID,[P_COVARIATES] = BOOLOID
 };
 
 /*
@@ -128,9 +132,11 @@ static Oid	param_types[NUM_PARAMS] = {
 /*
  * The event and the per-goal sums (1.1).  visitor: the visitor's new total
  * y of the goal, and whether this is its first event of the goal (events =
- * 1 after the upsert).  sums: per variant, in variant order (as
- * variant_counters), converters, y's sum and y^2's sum moved from (y - v)
- * to y: y^2 - (y - v)^2 = (2y - v) v.
+ * 1 after the upsert).  cov: its CUPED covariate x and flag, if the goal
+ * has a lookback and the visitor's were taken (issue 20).  sums: per
+ * variant, in variant order (as variant_counters), converters, y's sum and
+ * y^2's sum moved from (y - v) to y: y^2 - (y - v)^2 = (2y - v) v, x y's
+ * sum moved by x v, and converters with the flag.
  * The event's id is given from the identity's sequence: the statement also
  * runs on a shard, whose copy of the table has no identity
  * (local_shards.c).
@@ -146,7 +152,11 @@ static Oid	param_types[NUM_PARAMS] = {
 "  ON CONFLICT ON CONSTRAINT visitor_goals_pkey" \
 "  DO UPDATE SET value_total = g.value_total OPERATOR(pg_catalog.+) $10," \
 "                events = g.events OPERATOR(pg_catalog.+) 1" \
-"  RETURNING g.events OPERATOR(pg_catalog.=) 1 AS first, g.value_total AS y)"
+"  RETURNING g.events OPERATOR(pg_catalog.=) 1 AS first, g.value_total AS y)," \
+" cov AS (" \
+"  SELECT k.covariate AS x, k.had_event AS flag FROM abtest.visitor_covariates k" \
+"   WHERE $11 AND k.experiment_id OPERATOR(pg_catalog.=) $1" \
+"     AND k.user_id OPERATOR(pg_catalog.=) $2 AND k.goal OPERATOR(pg_catalog.=) $7)"
 
 #define GOAL_SUMS_CTES \
 " goal_seen AS (" \
@@ -155,15 +165,20 @@ static Oid	param_types[NUM_PARAMS] = {
 "   ORDER BY 1)," \
 " sums AS (" \
 "  INSERT INTO abtest.goal_counters AS c" \
-"         (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)" \
+"         (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares," \
+"          cross_sum, cross_converters)" \
 "  SELECT $1, $4, goal_seen.variant_id, $7, CASE WHEN visitor.first THEN 1 ELSE 0 END, $10," \
 "         (visitor.y OPERATOR(pg_catalog.+) visitor.y OPERATOR(pg_catalog.-) $10)" \
-"           OPERATOR(pg_catalog.*) $10" \
+"           OPERATOR(pg_catalog.*) $10," \
+"         COALESCE((SELECT cov.x FROM cov), 0) OPERATOR(pg_catalog.*) $10," \
+"         CASE WHEN visitor.first AND COALESCE((SELECT cov.flag FROM cov), false) THEN 1 ELSE 0 END" \
 "    FROM visitor, goal_seen" \
 "  ON CONFLICT ON CONSTRAINT goal_counters_pkey" \
 "  DO UPDATE SET converters = c.converters OPERATOR(pg_catalog.+) excluded.converters," \
 "                value_sum = c.value_sum OPERATOR(pg_catalog.+) excluded.value_sum," \
-"                value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares)"
+"                value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares," \
+"                cross_sum = c.cross_sum OPERATOR(pg_catalog.+) excluded.cross_sum," \
+"                cross_converters = c.cross_converters OPERATOR(pg_catalog.+) excluded.cross_converters)"
 
 #define EVENT_METRICS_CTES EVENT_VISITOR_CTES "," GOAL_SUMS_CTES
 
@@ -177,7 +192,7 @@ static AbtStatement first_conversion = {
 /* 1.0: $1 experiment, $2 visitor, $3 goal, $4 value, $5 time */
 static Oid	event_types[5] = {UUIDOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID};
 
-static AbtStatement event = {
+static AbtStatement event_1_0 = {
 	.what = "recording a conversion event",
 	.sql = "INSERT INTO abtest.conversions (experiment_id, user_id, goal, value, created_at)"
 	" VALUES ($1, $2, $3, $4, $5)",
@@ -211,14 +226,17 @@ static AbtStatement first_event_metrics = {
  * transaction (deltas.c): nothing counted, the counts returned for the
  * backend's deltas.  Columns: converted (1 when this call set
  * converted_at), the assignment's bucket, and (1.1) whether this is the
- * visitor's first event of the goal and its new total y.
+ * visitor's first event of the goal, its new total y, and its covariate x
+ * and flag (NULL: none).
  */
 enum
 {
 	DEFERRED_COL_CONVERTED = 1,
 	DEFERRED_COL_BUCKET,
 	DEFERRED_COL_FIRST_OF_GOAL,
-	DEFERRED_COL_TOTAL
+	DEFERRED_COL_TOTAL,
+	DEFERRED_COL_COVARIATE,
+	DEFERRED_COL_FLAG
 };
 
 static AbtStatement first_conversion_deferred = {
@@ -230,7 +248,8 @@ static AbtStatement first_conversion_deferred = {
 static AbtStatement event_visitor_deferred = {
 	.what = "recording a conversion event",
 	.sql = "WITH" EVENT_VISITOR_CTES
-	" SELECT 0::pg_catalog.int8, NULL::pg_catalog.timestamptz, visitor.first, visitor.y FROM visitor",
+	" SELECT 0::pg_catalog.int8, NULL::pg_catalog.timestamptz, visitor.first, visitor.y,"
+	"        (SELECT x FROM cov), (SELECT flag FROM cov) FROM visitor",
 	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
 };
 
@@ -238,7 +257,8 @@ static AbtStatement first_event_visitor_deferred = {
 	.what = "recording a conversion event",
 	.sql = CONV_CTE "," EVENT_VISITOR_CTES
 	" SELECT (SELECT pg_catalog.count(*) FROM conv), (SELECT bucket FROM conv),"
-	"        (SELECT first FROM visitor), (SELECT y FROM visitor)",
+	"        (SELECT first FROM visitor), (SELECT y FROM visitor),"
+	"        (SELECT x FROM cov), (SELECT flag FROM cov)",
 	.nargs = NUM_PARAMS, .argtypes = param_types, .result = SPI_OK_SELECT, .on_shards = true
 };
 
@@ -263,8 +283,8 @@ seen_variants(Jsonb *variants, int *n)
 /*
  * Runs a deferred statement and adds what it returned to the deltas: the
  * first conversion's counts, and (1.1, with_goal) the event's share of the
- * goal sums, as GOAL_SUMS_CTES computes it: y^2 - (y - v)^2 = (2y - v) v.
- * Returns whether this call converted the visitor.
+ * goal sums, as GOAL_SUMS_CTES computes it: y^2 - (y - v)^2 = (2y - v) v,
+ * x v.  Returns whether this call converted the visitor.
  */
 static bool
 run_deferred(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, char *nulls,
@@ -297,9 +317,20 @@ run_deferred(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, cha
 																	  DirectFunctionCall2(numeric_add, y, y),
 																	  v),
 												  v);
+		AbtGoalSums sums = {0};
+		bool		no_covariate;
+		Datum		x = SPI_getbinval(tuple, desc, DEFERRED_COL_COVARIATE, &no_covariate);
 
-		abt_deltas_add_goal(experiment_id, goal, seen, n, first_of_goal, DatumGetNumeric(v),
-							DatumGetNumeric(squares));
+		sums.converters = first_of_goal ? 1 : 0;
+		sums.value_sum = DatumGetNumeric(v);
+		sums.value_sum_squares = DatumGetNumeric(squares);
+		if (!no_covariate)
+		{
+			sums.cross_sum = DatumGetNumeric(DirectFunctionCall2(numeric_mul, x, v));
+			sums.cross_converters = first_of_goal &&
+				DatumGetBool(SPI_getbinval(tuple, desc, DEFERRED_COL_FLAG, &isnull)) ? 1 : 0;
+		}
+		abt_deltas_add_goal(experiment_id, goal, seen, n, &sums);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return converted;
@@ -331,22 +362,12 @@ check_trusted_value(Numeric value)
 }
 
 /*
- * The rules a visitor's event must meet (owner.c: a caller that may not
- * insert into abtest.conversions itself):
- * a goal of at most ABT_MAX_VISITOR_GOAL_CHARS characters and, when the
- * experiment declares goals (abtest.goals), one of them, with a value
- * between 0 and the goal's max_value when it has one.  From api_version
- * 1.1 on (the value enters the goal sums) a value without a declared
- * max_value lies between 0 and ABT_MAX_EVENT_VALUE.  Trusted callers'
- * events are not held to them: refunds, imports, any goal.  Reads only:
- * a rejected event has written nothing.
+ * A visitor's goal: at most ABT_MAX_VISITOR_GOAL_CHARS characters
+ * (abt_track checks it once, before looking for experiments).
  */
-static void
-check_visitor_event(pg_uuid_t *experiment_id, int64 config_version, text *goal, Numeric value,
-					AbtVersion api_version)
+void
+abt_check_visitor_goal(text *goal)
 {
-	AbtConfig  *config;
-	AbtGoal    *declared = NULL;
 	int			nchars = pg_mbstrlen_with_len(VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal));
 
 	if (nchars > ABT_MAX_VISITOR_GOAL_CHARS)
@@ -355,20 +376,55 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 config_version, text *goal, 
 				 errmsg("conversion goal is too long"),
 				 errdetail("It has %d characters; a visitor's event may have at most %d.",
 						   nchars, ABT_MAX_VISITOR_GOAL_CHARS)));
-	config = abt_config_get(experiment_id, config_version, api_version);
-	abt_config_load_goals(config);
-	for (int i = 0; i < config->ngoals && declared == NULL; i++)
+}
+
+/* The goal of that name the configuration declares, or NULL (goals loaded). */
+static AbtGoal *
+declared_goal(AbtConfig *config, text *goal)
+{
+	for (int i = 0; i < config->ngoals; i++)
 		if (strlen(config->goals[i].name) == VARSIZE_ANY_EXHDR(goal) &&
 			memcmp(config->goals[i].name, VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal)) == 0)
-			declared = &config->goals[i];
+			return &config->goals[i];
+	return NULL;
+}
+
+/*
+ * The rules a visitor's event must meet (owner.c: a caller that may not
+ * insert into abtest.conversions itself):
+ * a goal of at most ABT_MAX_VISITOR_GOAL_CHARS characters and, when the
+ * experiment declares goals (abtest.goals), one of them, with a value
+ * between 0 and the goal's max_value when it has one.  From api_version
+ * 1.1 on (the value enters the goal sums) a value without a declared
+ * max_value lies between 0 and ABT_MAX_EVENT_VALUE.  Trusted callers'
+ * events are not held to them: refunds, imports, any goal.  Reads only:
+ * a rejected event has written nothing.  An undeclared goal is an error,
+ * or (skip_undeclared: abt_track) makes it return false: the experiment
+ * does not count the event.
+ */
+static bool
+check_visitor_event(pg_uuid_t *experiment_id, int64 config_version, text *goal, Numeric value,
+					AbtVersion api_version, bool skip_undeclared)
+{
+	AbtConfig  *config;
+	AbtGoal    *declared;
+
+	abt_check_visitor_goal(goal);
+	config = abt_config_get(experiment_id, config_version, api_version);
+	abt_config_load_goals(config);
+	declared = declared_goal(config, goal);
 	if (declared == NULL && config->ngoals > 0)
+	{
+		if (skip_undeclared)
+			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("conversion goal \"%s\" is not declared for this experiment",
 						text_to_cstring(goal)),
 				 errdetail("The experiment declares its goals in abtest.goals; a visitor's event must name one of them.")));
+	}
 	if (value == NULL)
-		return;
+		return true;
 	if (declared != NULL && declared->max_value != NULL)
 	{
 		if (numeric_cmp_int64(value, 0) < 0 ||
@@ -389,6 +445,164 @@ check_visitor_event(pg_uuid_t *experiment_id, int64 config_version, text *goal, 
 				 errdetail("A visitor's event may carry a value from 0 to " INT64_FORMAT
 						   " (1e15) when its goal declares no max_value.", ABT_MAX_EVENT_VALUE),
 				 errhint("A goal's max_value in abtest.goals sets a lower maximum; negative values (refunds) come from a trusted caller.")));
+	return true;
+}
+
+/*
+ * Reads and checks an event's arguments (user_id, goal, value and at from
+ * argument `first` on), before anything is read: the ids' limits, a finite
+ * value, the time a visitor may give (now) and a trusted caller's value
+ * (1.1: within ABT_MAX_EVENT_VALUE); fills *event.
+ */
+void
+abt_event_init(AbtEvent *event, FunctionCallInfo fcinfo, int first, AbtVersion api_version)
+{
+	text	   *user_id = PG_ARGISNULL(first) ? NULL : PG_GETARG_TEXT_PP(first);
+	text	   *goal = PG_ARGISNULL(first + 1) ? NULL : PG_GETARG_TEXT_PP(first + 1);
+	Numeric		value = PG_ARGISNULL(first + 2) ? NULL : PG_GETARG_NUMERIC(first + 2);
+	TimestampTz at;
+
+	abt_check_visitor(user_id, "visitor id");
+	abt_check_visitor(goal, "conversion goal");
+	if (value != NULL && (numeric_is_nan(value) || numeric_is_inf(value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conversion value must be a finite number")));
+	at = abt_arg_time(fcinfo, first + 3, "conversion time");
+	event->user_id = user_id;
+	event->goal = goal;
+	event->value = value;
+	event->at = at;
+	event->trusted = abt_caller_may_insert(ABT_TABLE_CONVERSIONS);
+	if (!event->trusted)
+		abt_check_time_choice(at, ABT_TABLE_CONVERSIONS, "conversion time");
+	else if (api_version >= ABT_VERSION_1_1 && value != NULL)
+		check_trusted_value(value);
+}
+
+/*
+ * Whether the experiment counts the event: always for a trusted caller;
+ * a visitor's within check_visitor_event's rules (an error, or false for an
+ * undeclared goal with skip_undeclared).  The caller is connected to SPI.
+ */
+bool
+abt_event_accepted(pg_uuid_t *experiment_id, int64 config_version, const AbtEvent *event,
+				   AbtVersion api_version, bool skip_undeclared)
+{
+	if (event->trusted)
+		return true;
+	return check_visitor_event(experiment_id, config_version, event->goal, event->value,
+							   api_version, skip_undeclared);
+}
+
+/*
+ * The CUPED lookback with which the experiment declares the goal (1.1,
+ * issue 20), in *lookback; false when it declares none.  Only experiments
+ * with a lookback (one cached boolean) load their goals here.  The caller
+ * is connected to SPI.
+ */
+bool
+abt_goal_lookback(pg_uuid_t *experiment_id, int64 config_version, text *goal, Interval *lookback)
+{
+	AbtConfig  *config = abt_config_get(experiment_id, config_version, ABT_VERSION_1_1);
+	AbtGoal    *declared;
+
+	if (!config->has_lookback)
+		return false;
+	abt_config_load_goals(config);
+	declared = declared_goal(config, goal);
+	if (declared == NULL || declared->lookback == NULL)
+		return false;
+	*lookback = *declared->lookback;
+	return true;
+}
+
+/*
+ * Records the event of an assigned visitor in one experiment (lookup: the
+ * visitor's assignment there, as read after the experiment's shared lock)
+ * and returns whether it was the visitor's first conversion.  1.1: the
+ * event and its goal sums in one statement, or through deltas.c for a
+ * later call of the experiment in the transaction; a goal with a CUPED
+ * lookback takes the visitor's lock first (track.c), then reads the
+ * visitor's covariate in the statement.  The caller is connected to SPI
+ * and acts as the tables' owner.
+ */
+bool
+abt_event_record(pg_uuid_t *experiment_id, const AbtEvent *event, AbtLookup *lookup,
+				 AbtVersion api_version)
+{
+	Interval	rollup_width = {.time = ABT_ROLLUP_BUCKET_USECS};
+	Datum		args[NUM_PARAMS];
+	char		nulls[NUM_PARAMS];
+	bool		first = false;
+	bool		isnull;
+	bool		covariates = false;
+
+	if (api_version >= ABT_VERSION_1_1)
+	{
+		Interval	lookback;
+
+		covariates = abt_goal_lookback(experiment_id, lookup->version, event->goal, &lookback);
+		if (covariates)
+			abt_lock_visitor(event->user_id);
+	}
+	memset(nulls, ' ', sizeof(nulls));
+	args[P_EXPERIMENT] = UUIDPGetDatum(experiment_id);
+	args[P_VISITOR] = PointerGetDatum(event->user_id);
+	args[P_AT] = TimestampTzGetDatum(event->at);
+	args[P_SLOT] = Int32GetDatum(abt_slot());
+	args[P_ROLLUP_WIDTH] = IntervalPGetDatum(&rollup_width);
+	args[P_CTID] = PointerGetDatum(&lookup->ctid);
+	args[P_GOAL] = PointerGetDatum(event->goal);
+	args[P_VALUE] = event->value == NULL ? (Datum) 0 : NumericGetDatum(event->value);
+	nulls[P_VALUE] = event->value == NULL ? 'n' : ' ';
+	args[P_VARIANTS] = JsonbPGetDatum(lookup->variants);
+	args[P_COUNTED] = event->value == NULL ? DirectFunctionCall1(int4_numeric, Int32GetDatum(0))
+		: NumericGetDatum(event->value);
+	args[P_COVARIATES] = BoolGetDatum(covariates);
+
+	if (abt_deltas_counted_inline(experiment_id))
+	{
+		/* a later call of the experiment in this transaction: counted in deltas.c */
+		if (api_version >= ABT_VERSION_1_1)
+			first = run_deferred(lookup->converted ? &event_visitor_deferred :
+								 &first_event_visitor_deferred, experiment_id, args, nulls,
+								 lookup->variants, event->goal, true);
+		else
+		{
+			Datum		event_args[5] = {args[P_EXPERIMENT], args[P_VISITOR], args[P_GOAL],
+			args[P_VALUE], args[P_AT]};
+			char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
+
+			if (!lookup->converted)
+				first = run_deferred(&first_conversion_deferred, experiment_id, args, nulls,
+									 lookup->variants, event->goal, false);
+			(void) abt_run(&event_1_0, experiment_id, event_args, event_nulls);
+		}
+	}
+	else if (api_version >= ABT_VERSION_1_1)
+	{
+		/* one statement: the event, its sums and, if due, the first conversion */
+		(void) abt_run(lookup->converted ? &event_metrics : &first_event_metrics, experiment_id,
+					   args, nulls);
+		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											1, &isnull)) == 1;
+	}
+	else
+	{
+		Datum		event_args[5] = {args[P_EXPERIMENT], args[P_VISITOR], args[P_GOAL],
+		args[P_VALUE], args[P_AT]};
+		char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
+
+		if (!lookup->converted)
+		{
+			(void) abt_run(&first_conversion, experiment_id, args, NULL);
+			first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												1, &isnull)) == 1;
+		}
+		(void) abt_run(&event_1_0, experiment_id, event_args, event_nulls);
+	}
+	return first;
 }
 
 /*
@@ -406,108 +620,30 @@ static Datum
 convert(FunctionCallInfo fcinfo, AbtVersion api_version)
 {
 	pg_uuid_t  *experiment_id;
-	text	   *user_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	text	   *goal = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
-	Numeric		value;
-	TimestampTz at;
+	AbtEvent	event;
 	AbtLookup	lookup;
-	bool		first = false;
-	Interval	rollup_width = {.time = ABT_ROLLUP_BUCKET_USECS};
-	Datum		args[NUM_PARAMS];
-	char		nulls[NUM_PARAMS];
-	bool		trusted;
-	bool		isnull;
+	bool		first;
 	AbtUserContext saved;
 
 	experiment_id = abt_arg_experiment_id(fcinfo, 0);
-	abt_check_visitor(user_id, "visitor id");
-	abt_check_visitor(goal, "conversion goal");
-	value = PG_ARGISNULL(3) ? NULL : PG_GETARG_NUMERIC(3);
-	if (value != NULL && (numeric_is_nan(value) || numeric_is_inf(value)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("conversion value must be a finite number")));
-	at = abt_arg_time(fcinfo, 4, "conversion time");
-	trusted = abt_caller_may_insert(ABT_TABLE_CONVERSIONS);
-	if (!trusted)
-		abt_check_time_choice(at, ABT_TABLE_CONVERSIONS, "conversion time");
-	else if (api_version >= ABT_VERSION_1_1 && value != NULL)
-		check_trusted_value(value);
+	abt_event_init(&event, fcinfo, 1, api_version);
 
 	/* before the lookup: a concurrent deletion of the experiment goes first */
 	abt_lock_experiment_shared(experiment_id, api_version);
 	SPI_connect();
 	abt_act_as_owner(&saved);
 	/* what every version reads: a conversion applies no enrolment rule */
-	abt_lookup(experiment_id, user_id, ABT_VERSION_1_0, &lookup);
+	abt_lookup(experiment_id, event.user_id, ABT_VERSION_1_0, &lookup);
 	if (!lookup.experiment_found)
 		abt_report_unknown_experiment(experiment_id);
-	if (!trusted)
-		check_visitor_event(experiment_id, lookup.version, goal, value, api_version);
+	(void) abt_event_accepted(experiment_id, lookup.version, &event, api_version, false);
 	if (!lookup.assigned)
 	{
 		abt_restore_user(&saved);
 		SPI_finish();
 		PG_RETURN_NULL();
 	}
-
-	memset(nulls, ' ', sizeof(nulls));
-	args[P_EXPERIMENT] = UUIDPGetDatum(experiment_id);
-	args[P_VISITOR] = PointerGetDatum(user_id);
-	args[P_AT] = TimestampTzGetDatum(at);
-	args[P_SLOT] = Int32GetDatum(abt_slot());
-	args[P_ROLLUP_WIDTH] = IntervalPGetDatum(&rollup_width);
-	args[P_CTID] = PointerGetDatum(&lookup.ctid);
-	args[P_GOAL] = PointerGetDatum(goal);
-	args[P_VALUE] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	nulls[P_VALUE] = PG_ARGISNULL(3) ? 'n' : ' ';
-	args[P_VARIANTS] = JsonbPGetDatum(lookup.variants);
-	args[P_COUNTED] = PG_ARGISNULL(3) ? DirectFunctionCall1(int4_numeric, Int32GetDatum(0))
-		: PG_GETARG_DATUM(3);
-
-	if (abt_deltas_counted_inline(experiment_id))
-	{
-		/* a later call of the experiment in this transaction: counted in deltas.c */
-		if (api_version >= ABT_VERSION_1_1)
-			first = run_deferred(lookup.converted ? &event_visitor_deferred :
-								 &first_event_visitor_deferred, experiment_id, args, nulls,
-								 lookup.variants, goal, true);
-		else
-		{
-			Datum		event_args[5] = {args[P_EXPERIMENT], args[P_VISITOR], args[P_GOAL],
-			args[P_VALUE], args[P_AT]};
-			char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
-
-			if (!lookup.converted)
-				first = run_deferred(&first_conversion_deferred, experiment_id, args, nulls,
-									 lookup.variants, goal, false);
-			(void) abt_run(&event, experiment_id, event_args, event_nulls);
-		}
-	}
-	else if (api_version >= ABT_VERSION_1_1)
-	{
-		/* one statement: the event, its sums and, if due, the first conversion */
-		(void) abt_run(lookup.converted ? &event_metrics : &first_event_metrics, experiment_id,
-					   args, nulls);
-		first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											1, &isnull)) == 1;
-	}
-	else
-	{
-		if (!lookup.converted)
-		{
-			(void) abt_run(&first_conversion, experiment_id, args, NULL);
-			first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												1, &isnull)) == 1;
-		}
-		{
-			Datum		event_args[5] = {args[P_EXPERIMENT], args[P_VISITOR], args[P_GOAL],
-			args[P_VALUE], args[P_AT]};
-			char		event_nulls[5] = {' ', ' ', ' ', nulls[P_VALUE], ' '};
-
-			(void) abt_run(&event, experiment_id, event_args, event_nulls);
-		}
-	}
+	first = abt_event_record(experiment_id, &event, &lookup, api_version);
 	abt_restore_user(&saved);
 	SPI_finish();
 	PG_RETURN_BOOL(first);

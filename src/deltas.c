@@ -78,10 +78,14 @@ typedef struct Delta
 {
 	DeltaKey	key;			/* hash key */
 	int64		allocations;	/* new visitors (the experiment's row: assignments) */
-	int64		conversions;	/* first conversions; DELTA_GOAL: converters */
-	Numeric		value_sum;		/* DELTA_GOAL, in TopTransactionContext */
-	Numeric		value_sum_squares;
+	int64		conversions;	/* first conversions */
+	AbtGoalSums goal;			/* DELTA_GOAL, numerics in TopTransactionContext */
 } Delta;
+
+/* The goal_counters columns of AbtGoalSums, in its order */
+#define GOAL_SUMS_COLUMNS "converters, value_sum, value_sum_squares, covariate_visitors," \
+	" covariate_sum, covariate_sum_squares, covariate_converters, cross_sum, cross_converters"
+#define NUM_GOAL_SUMS 9
 
 /* In TopTransactionContext; NULL outside a transaction that counted here. */
 static HTAB *deltas = NULL;
@@ -129,25 +133,33 @@ static AbtStatement write_counts = {
 };
 
 /*
- * $1 experiment, $2 slot, $3 goal, $4 variant ids, $5 their converters,
- * $6 value sums, $7 sums of squares (1.1)
+ * $1 experiment, $2 slot, $3 goal, $4 variant ids, then one array per
+ * column of AbtGoalSums (1.1; the CUPED ones: issue 20)
  */
-static Oid	write_goal_types[7] = {UUIDOID, INT4OID, TEXTOID, UUIDARRAYOID, INT8ARRAYOID,
-NUMERICARRAYOID, NUMERICARRAYOID};
+static Oid	write_goal_types[4 + NUM_GOAL_SUMS] = {UUIDOID, INT4OID, TEXTOID, UUIDARRAYOID,
+	INT8ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, INT8ARRAYOID, NUMERICARRAYOID,
+NUMERICARRAYOID, INT8ARRAYOID, NUMERICARRAYOID, INT8ARRAYOID};
+
+#define ADD_EXCLUDED(col) " " col " = c." col " OPERATOR(pg_catalog.+) excluded." col
 
 static AbtStatement write_goal_sums = {
 	.what = "adding goal sums",
 	.sql =
 	"INSERT INTO abtest.goal_counters AS c"
-	"       (experiment_id, slot, variant_id, goal, converters, value_sum, value_sum_squares)"
-	" SELECT $1, $2, u.id, $3, u.n, u.s, u.q"
+	"       (experiment_id, slot, variant_id, goal, " GOAL_SUMS_COLUMNS ")"
+	" SELECT $1, $2, u.id, $3, u.n, u.s, u.q, u.cv, u.cs, u.cq, u.cc, u.xs, u.xc"
 	"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6),"
-	"                  pg_catalog.unnest($7)) AS u(id, n, s, q)"
+	"                  pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9),"
+	"                  pg_catalog.unnest($10), pg_catalog.unnest($11), pg_catalog.unnest($12),"
+	"                  pg_catalog.unnest($13)) AS u(id, n, s, q, cv, cs, cq, cc, xs, xc)"
 	" ON CONFLICT ON CONSTRAINT goal_counters_pkey"
-	" DO UPDATE SET converters = c.converters OPERATOR(pg_catalog.+) excluded.converters,"
-	"              value_sum = c.value_sum OPERATOR(pg_catalog.+) excluded.value_sum,"
-	"              value_sum_squares = c.value_sum_squares OPERATOR(pg_catalog.+) excluded.value_sum_squares",
-	.nargs = 7, .argtypes = write_goal_types, .result = SPI_OK_INSERT, .on_shards = true
+	" DO UPDATE SET" ADD_EXCLUDED("converters") "," ADD_EXCLUDED("value_sum") ","
+	ADD_EXCLUDED("value_sum_squares") "," ADD_EXCLUDED("covariate_visitors") ","
+	ADD_EXCLUDED("covariate_sum") "," ADD_EXCLUDED("covariate_sum_squares") ","
+	ADD_EXCLUDED("covariate_converters") "," ADD_EXCLUDED("cross_sum") ","
+	ADD_EXCLUDED("cross_converters"),
+	.nargs = 4 + NUM_GOAL_SUMS, .argtypes = write_goal_types, .result = SPI_OK_INSERT,
+	.on_shards = true
 };
 
 /* An int8[] of n Datums */
@@ -219,6 +231,22 @@ add_numeric(Numeric a, Numeric b)
 	return sum;
 }
 
+/* Adds the goal sums from to to (numerics: NULL is 0; the sums in TopTransactionContext). */
+void
+abt_goal_sums_add(AbtGoalSums *to, const AbtGoalSums *from)
+{
+	to->converters += from->converters;
+	to->value_sum = add_numeric(to->value_sum, from->value_sum);
+	to->value_sum_squares = add_numeric(to->value_sum_squares, from->value_sum_squares);
+	to->covariate_visitors += from->covariate_visitors;
+	to->covariate_sum = add_numeric(to->covariate_sum, from->covariate_sum);
+	to->covariate_sum_squares = add_numeric(to->covariate_sum_squares,
+											from->covariate_sum_squares);
+	to->covariate_converters += from->covariate_converters;
+	to->cross_sum = add_numeric(to->cross_sum, from->cross_sum);
+	to->cross_converters += from->cross_converters;
+}
+
 /* Adds from's counts to the delta of key in table (created empty). */
 static void
 add_delta(HTAB *table, DeltaKey *key, const Delta *from)
@@ -229,12 +257,11 @@ add_delta(HTAB *table, DeltaKey *key, const Delta *from)
 	if (!found)
 	{
 		d->allocations = d->conversions = 0;
-		d->value_sum = d->value_sum_squares = NULL;
+		memset(&d->goal, 0, sizeof(d->goal));
 	}
 	d->allocations += from->allocations;
 	d->conversions += from->conversions;
-	d->value_sum = add_numeric(d->value_sum, from->value_sum);
-	d->value_sum_squares = add_numeric(d->value_sum_squares, from->value_sum_squares);
+	abt_goal_sums_add(&d->goal, &from->goal);
 	if (key->write_level == 0)
 		npending++;
 }
@@ -323,20 +350,19 @@ abt_deltas_add_conversion(pg_uuid_t *experiment_id, TimestampTz bucket, pg_uuid_
 }
 
 /*
- * Adds an event's share of the goal sums (1.1) for each of the n variants
- * the visitor saw: converters (1 on its first event of the goal), the value
- * counted and the change of its squared total.
+ * Adds a visitor's change of the goal sums (1.1) for each of the n variants
+ * the visitor saw: an event's (converters: 1 on its first event of the
+ * goal, the value counted, the change of its squared total, CUPED's cross
+ * terms) or a covariate's (issue 20).
  */
 void
 abt_deltas_add_goal(pg_uuid_t *experiment_id, text *goal, pg_uuid_t *seen, int n,
-					bool first, Numeric value, Numeric squares)
+					const AbtGoalSums *sums)
 {
 	DeltaKey	key;
 	Delta		event = {0};
 
-	event.conversions = first ? 1 : 0;
-	event.value_sum = value;
-	event.value_sum_squares = squares;
+	event.goal = *sums;
 	init_key(&key, DELTA_GOAL, experiment_id);
 	Assert(VARSIZE_ANY_EXHDR(goal) < GOAL_BYTES);
 	memcpy(key.goal, VARDATA_ANY(goal), VARSIZE_ANY_EXHDR(goal));
@@ -377,27 +403,57 @@ same_group(const DeltaKey *a, const DeltaKey *b)
 		a->bucket == b->bucket && strcmp(a->goal, b->goal) == 0;
 }
 
-/* Writes a goal's sums, one row per variant (sorted); the caller is connected to SPI. */
-static void
-write_goal(DeltaKey *group, Datum *ids, Datum *converters, Datum *sums, Datum *squares, int n)
-{
-	Datum		args[7];
-
-	args[0] = UUIDPGetDatum(&group->experiment_id);
-	args[1] = Int32GetDatum(abt_slot());
-	args[2] = PointerGetDatum(cstring_to_text(group->goal));
-	args[3] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	args[4] = int8_array(converters, n);
-	args[5] = PointerGetDatum(construct_array(sums, n, NUMERICOID, -1, false, TYPALIGN_INT));
-	args[6] = PointerGetDatum(construct_array(squares, n, NUMERICOID, -1, false, TYPALIGN_INT));
-	(void) abt_run(&write_goal_sums, &group->experiment_id, args, NULL);
-}
-
 /* A numeric 0 when NULL */
 static Datum
 numeric_or_zero(Numeric n)
 {
 	return n != NULL ? NumericGetDatum(n) : DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+}
+
+/* A numeric[] of the field at offset of n sums */
+static Datum
+numeric_column(AbtGoalSums *sums, int n, size_t offset)
+{
+	Datum	   *values = palloc(sizeof(Datum) * (n + 1));
+
+	for (int i = 0; i < n; i++)
+		values[i] = numeric_or_zero(*(Numeric *) ((char *) &sums[i] + offset));
+	return PointerGetDatum(construct_array(values, n, NUMERICOID, -1, false, TYPALIGN_INT));
+}
+
+/* An int8[] of the field at offset of n sums */
+static Datum
+int8_column(AbtGoalSums *sums, int n, size_t offset)
+{
+	Datum	   *values = palloc(sizeof(Datum) * (n + 1));
+
+	for (int i = 0; i < n; i++)
+		values[i] = Int64GetDatum(*(int64 *) ((char *) &sums[i] + offset));
+	return int8_array(values, n);
+}
+
+/* Writes a goal's sums, one row per variant (sorted); the caller is connected to SPI. */
+static void
+write_goal(DeltaKey *group, Datum *ids, AbtGoalSums *sums, int n)
+{
+	Datum		args[4 + NUM_GOAL_SUMS];
+	int			i = 0;
+
+	args[i++] = UUIDPGetDatum(&group->experiment_id);
+	args[i++] = Int32GetDatum(abt_slot());
+	args[i++] = PointerGetDatum(cstring_to_text(group->goal));
+	args[i++] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[i++] = int8_column(sums, n, offsetof(AbtGoalSums, converters));
+	args[i++] = numeric_column(sums, n, offsetof(AbtGoalSums, value_sum));
+	args[i++] = numeric_column(sums, n, offsetof(AbtGoalSums, value_sum_squares));
+	args[i++] = int8_column(sums, n, offsetof(AbtGoalSums, covariate_visitors));
+	args[i++] = numeric_column(sums, n, offsetof(AbtGoalSums, covariate_sum));
+	args[i++] = numeric_column(sums, n, offsetof(AbtGoalSums, covariate_sum_squares));
+	args[i++] = int8_column(sums, n, offsetof(AbtGoalSums, covariate_converters));
+	args[i++] = numeric_column(sums, n, offsetof(AbtGoalSums, cross_sum));
+	args[i++] = int8_column(sums, n, offsetof(AbtGoalSums, cross_converters));
+	Assert(i == 4 + NUM_GOAL_SUMS);
+	(void) abt_run(&write_goal_sums, &group->experiment_id, args, NULL);
 }
 
 /*
@@ -412,8 +468,7 @@ write_pending(Delta **pending, int n)
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	Datum	   *first = palloc(sizeof(Datum) * n);
 	Datum	   *second = palloc(sizeof(Datum) * n);
-	Datum	   *sums = palloc(sizeof(Datum) * n);
-	Datum	   *squares = palloc(sizeof(Datum) * n);
+	AbtGoalSums *goal_sums = palloc(sizeof(AbtGoalSums) * n);
 	int			i = 0;
 
 	qsort(pending, n, sizeof(Delta *), delta_cmp);
@@ -440,26 +495,20 @@ write_pending(Delta **pending, int n)
 				ids[nvariants] = UUIDPGetDatum(&d->key.variant_id);
 				first[nvariants] = Int64GetDatum(0);
 				second[nvariants] = Int64GetDatum(0);
-				sums[nvariants] = numeric_or_zero(NULL);
-				squares[nvariants] = numeric_or_zero(NULL);
+				memset(&goal_sums[nvariants], 0, sizeof(AbtGoalSums));
 				nvariants++;
 			}
 			first[nvariants - 1] = Int64GetDatum(DatumGetInt64(first[nvariants - 1]) +
 												 d->allocations);
 			second[nvariants - 1] = Int64GetDatum(DatumGetInt64(second[nvariants - 1]) +
 												  d->conversions);
-			if (d->value_sum != NULL)
-				sums[nvariants - 1] = DirectFunctionCall2(numeric_add, sums[nvariants - 1],
-														  NumericGetDatum(d->value_sum));
-			if (d->value_sum_squares != NULL)
-				squares[nvariants - 1] = DirectFunctionCall2(numeric_add, squares[nvariants - 1],
-															 NumericGetDatum(d->value_sum_squares));
+			abt_goal_sums_add(&goal_sums[nvariants - 1], &d->goal);
 		}
 		if (group->kind == DELTA_COUNTS)
 			abt_deltas_write(&group->experiment_id, group->bucket, ids, first, second, nvariants,
 							 assignments, conversions);
 		else
-			write_goal(group, ids, second, sums, squares, nvariants);
+			write_goal(group, ids, goal_sums, nvariants);
 	}
 }
 

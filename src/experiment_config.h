@@ -8,6 +8,7 @@
 #ifndef ABT_EXPERIMENT_CONFIG_H
 #define ABT_EXPERIMENT_CONFIG_H
 
+#include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -45,6 +46,7 @@ typedef struct AbtGoal
 {
 	char	   *name;
 	struct NumericData *max_value;	/* largest value a visitor may send, or NULL */
+	Interval   *lookback;	/* CUPED's pre-exposure window, or NULL (1.1) */
 } AbtGoal;
 
 #endif							/* ABT_EXPERIMENT_CONFIG_H */

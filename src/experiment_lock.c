@@ -54,6 +54,7 @@
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "common/hashfn.h"
 #include "storage/lock.h"
 
 #include "experiment_lock.h"
@@ -66,6 +67,9 @@ PG_FUNCTION_INFO_V1(abt_lock_experiment_1_1);
 
 /* field4 of an experiment's fold lock: 'AF' (abtest, fold). */
 #define ABT_LOCK_FOLD 0x4146
+
+/* field4 of a visitor's CUPED lock: 'AV' (abtest, visitor; issue 20). */
+#define ABT_LOCK_VISITOR 0x4156
 
 /* 1.0's lock, pg_advisory_xact_lock(int4, int4): its first key, 'ABTS'. */
 #define ABT_LOCK_1_0_KEY1 0x41425453
@@ -181,6 +185,25 @@ abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Takes a visitor's CUPED lock exclusively until the end of the transaction
+ * (issue 20): abt_track and abt_convert of a goal with a lookback, and the
+ * covariates of a new visitor's assignment, hold it, so that an event
+ * racing the visitor's first assignment is counted in exactly one role,
+ * covariate or outcome (track.c).  Its key is a 64-bit hash of the id, not
+ * a secret one: two visitors who share it only wait for each other.
+ */
+void
+abt_lock_visitor(text *user_id)
+{
+	LOCKTAG		tag;
+	uint64		key = hash_bytes_extended((const unsigned char *) VARDATA_ANY(user_id),
+										  VARSIZE_ANY_EXHDR(user_id), 0);
+
+	experiment_tag(&tag, key, ABT_LOCK_VISITOR);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 /*

@@ -17,5 +17,6 @@
  */
 extern void abt_lock_experiment_shared(pg_uuid_t *experiment_id, AbtVersion version);
 extern bool abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait);
+extern void abt_lock_visitor(text *user_id);
 
 #endif							/* ABT_EXPERIMENT_LOCK_H */

@@ -44,12 +44,14 @@ enum
 	T_CONVERSIONS,
 	T_VISITOR_GOALS,
 	T_GOAL_COUNTERS,
+	T_VISITOR_COVARIATES,
 	NTABLES
 };
 
 static const AbtRelation table_relations[NTABLES] = {
 	ABT_REL_EXPERIMENTS, ABT_REL_ASSIGNMENTS, ABT_REL_VARIANT_COUNTERS, ABT_REL_EXPERIMENT_TIMELINE,
-	ABT_REL_VARIANT_TIMELINE, ABT_REL_CONVERSIONS, ABT_REL_VISITOR_GOALS, ABT_REL_GOAL_COUNTERS
+	ABT_REL_VARIANT_TIMELINE, ABT_REL_CONVERSIONS, ABT_REL_VISITOR_GOALS, ABT_REL_GOAL_COUNTERS,
+	ABT_REL_VISITOR_COVARIATES
 };
 
 /* Constraints of the statements, by the table whose shard carries them. */
@@ -64,13 +66,14 @@ static const struct
 	{"variant_timeline_pkey", T_VARIANT_TIMELINE},
 	{"visitor_goals_pkey", T_VISITOR_GOALS},
 	{"goal_counters_pkey", T_GOAL_COUNTERS},
+	{"visitor_covariates_pkey", T_VISITOR_COVARIATES},
 };
 
 /*
  * Kept plans on one set of co-located shards, by statement (its index,
  * given on its first use here): room for the hot path's statements.
  */
-#define MAX_SHARD_STATEMENTS 16
+#define MAX_SHARD_STATEMENTS 24
 static int	nshard_statements = 0;
 
 typedef struct ShardPlans

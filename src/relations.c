@@ -49,6 +49,7 @@ static const char *const relation_names[ABT_NUM_RELATIONS] = {
 	[ABT_REL_VARIANT_TIMELINE] = "variant_timeline",
 	[ABT_REL_VISITOR_GOALS] = "visitor_goals",
 	[ABT_REL_GOAL_COUNTERS] = "goal_counters",
+	[ABT_REL_VISITOR_COVARIATES] = "visitor_covariates",
 };
 
 /* Last resolved oids (kept for the callback); looked up again while stale. */

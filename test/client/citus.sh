@@ -120,11 +120,15 @@ before_totals=$(cq coord $DB "$TOTALS")
 out=$(cq coord $DB "SELECT abt_distribute()" 2>&1)
 is "$out" "" "abt_distribute() on a database with rows: no error, no notice"
 is "$(cq coord $DB "SELECT count(*) FILTER (WHERE partmethod = 'n') || ' ' || count(*) FILTER (WHERE partmethod = 'h')
-                     FROM pg_dist_partition WHERE logicalrelid::text LIKE 'abtest.%'")" "5 7" \
-   "5 reference tables (the configuration) and 7 distributed by experiment_id"
+                     FROM pg_dist_partition WHERE logicalrelid::text LIKE 'abtest.%'")" "5 9" \
+   "5 reference tables (the configuration), 8 distributed by experiment_id and the history by user_id"
 is "$(cq coord $DB "SELECT count(DISTINCT colocationid) FROM pg_dist_partition
-                     WHERE partmethod = 'h' AND logicalrelid::text LIKE 'abtest.%'")" 1 \
+                     WHERE partmethod = 'h' AND logicalrelid::text LIKE 'abtest.%'
+                       AND logicalrelid <> 'abtest.visitor_events'::regclass")" 1 \
    "the distributed tables are co-located"
+is "$(cq coord $DB "SELECT column_to_column_name(logicalrelid, partkey) FROM pg_dist_partition
+                     WHERE logicalrelid = 'abtest.visitor_events'::regclass")" user_id \
+   "CUPED's history abtest.visitor_events is distributed by user_id"
 is "$(cq coord $DB "$COUNTS")" "$before_counts" "every table keeps its rows ($before_counts)"
 is "$(cq coord $DB "$TOTALS")" "$before_totals" "variant_totals as before"
 is "$(cq coord $DB "SELECT pg_relation_size('abtest.assignments') + pg_relation_size('abtest.experiments')")" 0 \

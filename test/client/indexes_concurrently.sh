@@ -27,10 +27,12 @@ SCRIPT=sql/abtest-indexes-concurrently.sql
 # seed plan's (the unique partial index that allows one control per
 # element, and the conversions' lookup index; the settler's partial
 # indexes of the rows not folded yet, small by design; the timeline's index
-# of converted assignments).
+# of converted assignments; abt_track's probe of the goals with a CUPED
+# lookback, over a small configuration table).
 NOT_SEED="'element_variants_one_control', 'conversions_visitor', 'variant_counters_unsettled',
           'assignments_converted',
-          'experiment_timeline_unsettled', 'variant_timeline_unsettled', 'goal_counters_unsettled'"
+          'experiment_timeline_unsettled', 'variant_timeline_unsettled', 'goal_counters_unsettled',
+          'goals_cuped_goal'"
 DB=abt_idxconc_$TAG
 cleanup() {
     q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1

@@ -70,12 +70,13 @@ CREATE FUNCTION pg_temp.executable(r name) RETURNS text[] LANGUAGE sql AS $$
 $$;
 SELECT is(pg_temp.executable('anon'),
     ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_lead_capture', 'abt_mean_test',
-          'abt_proportion_test', 'abt_sample_size'],
+          'abt_proportion_test', 'abt_sample_size', 'abt_track'],
     'anon may execute the visitor API, abt_lead_capture and the pure metric tests, nothing else (the default privileges are undone)');
 SELECT is(pg_temp.executable('authenticated'),
     ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_experiment_stats',
           'abt_gbhash', 'abt_lead_capture', 'abt_mean_test', 'abt_metric_power', 'abt_metric_stats',
-          'abt_proportion_test', 'abt_sample_size', 'abt_timeline', 'abt_timeline_variants', 'abt_variant_stats'],
+          'abt_proportion_test', 'abt_sample_size', 'abt_timeline', 'abt_timeline_variants', 'abt_track',
+          'abt_variant_stats'],
     'authenticated may execute the visitor API, abt_lead_capture and the analytics, nothing else');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
@@ -87,7 +88,7 @@ SELECT is_empty($$
 $$, 'service_role may execute every function of the extension');
 SELECT is(pg_temp.executable('abt_tap_nobody'),
     ARRAY['abt_assign', 'abt_assign_batch', 'abt_convert', 'abt_gbhash', 'abt_mean_test', 'abt_proportion_test',
-          'abt_sample_size'],
+          'abt_sample_size', 'abt_track'],
     'a role without grants may execute the assignment and conversion API, nothing else');
 -- who may choose an event's time, import, and send any goal: a role that may
 -- insert into assignments and conversions itself (src/owner.c)

@@ -85,7 +85,7 @@ SELECT results_eq($$
        AND has_function_privilege('public', p.oid, 'EXECUTE')
      ORDER BY 1$$,
     $$VALUES ('abt_assign'), ('abt_assign_batch'), ('abt_convert'), ('abt_gbhash'), ('abt_mean_test'),
-             ('abt_proportion_test'), ('abt_sample_size')$$,
+             ('abt_proportion_test'), ('abt_sample_size'), ('abt_track')$$,
     'PUBLIC can execute exactly the visitor API and the pure metric tests among the extension''s functions in schema public');
 
 -- the writing functions run as their caller (so they can tell a visitor from
