@@ -57,8 +57,10 @@
 #include "common/hashfn.h"
 #include "storage/lock.h"
 
+#include "citus.h"
 #include "experiment_lock.h"
 #include "relations.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(abt_lock_experiment_1_1);
 
@@ -188,12 +190,37 @@ abt_lock_experiment_fold(pg_uuid_t *experiment_id, bool wait)
 }
 
 /*
+ * On Citus, a visitor's lock on the node holding the visitor's shard of
+ * abtest.visitor_events: a query Citus routes to that one shard (its one
+ * row evaluates the lock there, even for a visitor without history), run
+ * in the distributed transaction, so the lock is held until it ends.  From
+ * the coordinator, from a worker running a delegated call, from the node
+ * itself (Citus's local execution: this backend): one node, one lock.  A
+ * later statement of the transaction on that shard uses the connection that
+ * took it (Citus keeps a placement's connection for the transaction), so
+ * taking it again does not wait for itself.  pg_advisory_xact_lock's key,
+ * of one int8 (pg_locks' objsubid 1): SQL can name it (see abt_lock_visitor).
+ */
+static const char *visitor_lock_sql =
+"SELECT pg_catalog.pg_advisory_xact_lock($2)"
+"  FROM (SELECT pg_catalog.count(*)"
+"          FROM (SELECT FROM abtest.visitor_events h"
+"                 WHERE h.user_id OPERATOR(pg_catalog.=) $1 LIMIT 1) x) y";
+
+/*
  * Takes a visitor's CUPED lock exclusively until the end of the transaction
  * (issue 20): abt_track and abt_convert of a goal with a lookback, and the
  * covariates of a new visitor's assignment, hold it, so that an event
  * racing the visitor's first assignment is counted in exactly one role,
  * covariate or outcome (track.c).  Its key is a 64-bit hash of the id, not
- * a secret one: two visitors who share it only wait for each other.
+ * a secret one: two visitors who share it only wait for each other.  On
+ * one server a tag SQL cannot name (as an experiment's lock); on Citus,
+ * where the event runs on the coordinator and the assignment on the
+ * experiment's worker, on the node of the visitor's history (above), with
+ * pg_advisory_xact_lock's tag: a role that may run SQL on that node can
+ * hold a visitor's lock and stall that visitor's events and first
+ * assignments in experiments with CUPED goals (docs/citus.md).  The caller
+ * is connected to SPI and acts as the tables' owner.
  */
 void
 abt_lock_visitor(text *user_id)
@@ -202,6 +229,20 @@ abt_lock_visitor(text *user_id)
 	uint64		key = hash_bytes_extended((const unsigned char *) VARDATA_ANY(user_id),
 										  VARSIZE_ANY_EXHDR(user_id), 0);
 
+	if (abt_on_citus())
+	{
+		static SPIPlanPtr plan = NULL;
+		Oid			types[2] = {TEXTOID, INT8OID};
+		Datum		args[2] = {PointerGetDatum(user_id), Int64GetDatum((int64) key)};
+
+		abt_check_spi(SPI_execute_plan(abt_plan(&plan, visitor_lock_sql, 2, types), args, NULL,
+									   false, 0),
+					  SPI_OK_SELECT, "taking a visitor's lock");
+		if (SPI_processed != 1)
+			elog(ERROR, "taking a visitor's lock: no row from the node of its history");
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
 	experiment_tag(&tag, key, ABT_LOCK_VISITOR);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }

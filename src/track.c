@@ -47,7 +47,11 @@
  *    it moves the visitor's covariate: x, the flag, and every sum that
  *    holds them (backfill_covariate).
  * Both orders: test/specs/track-first-assign.spec.  The sums' changes go
- * through deltas.c, which writes them before commit.
+ * through deltas.c, which writes them before commit.  On Citus the event
+ * runs on the coordinator and the assignment on its experiment's worker:
+ * the lock is taken on the node of the visitor's history, wherever the
+ * call runs (experiment_lock.c; test/client/citus.sh, and docs/citus.md for
+ * the race of Citus's commits left).
  */
 #include "postgres.h"
 

@@ -518,4 +518,208 @@ check "  every node's copy of experiments agrees" versions_equal
 is "$(cq coord $DB "SELECT config_version > $highest FROM abtest.experiments")" t \
    "  its config_version is above every one the nodes' copies had before ($highest)"
 
+# ------------------------------------------------------------ abt_track
+# (issue 20) events of visitors across experiments on both workers, as on
+# one server: pre-exposure history (abt_track before the assignment), new
+# visitors' covariates taken by page views Citus delegates to the
+# experiment's worker, later events by abt_track (on the coordinator: it
+# has no experiment argument) and by delegated abt_convert, late history
+# (an event before the assignment, tracked after it: the covariate moves).
+# Experiments t1 to t6: t1 to t3 look back on purchase (7 days), t4
+# declares purchase without a lookback, t5 and t6 declare no goal.
+TRACK_SETUP="
+INSERT INTO abtest.experiments (id, name, status)
+SELECT format('e7000000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid, 'track ' || k, 'active'
+  FROM generate_series(1, 6) k;
+INSERT INTO abtest.experiment_elements (id, experiment_id, name)
+SELECT format('e7100000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid,
+       format('e7000000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid, 'h'
+  FROM generate_series(1, 6) k;
+INSERT INTO abtest.element_variants (id, element_id, name, is_control, weight)
+SELECT format('e72%s0000-0000-4000-8000-%s', v.i, lpad(k::text, 12, '0'))::uuid,
+       format('e7100000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid, v.n, v.i = 0, 1
+  FROM generate_series(1, 6) k, (VALUES (0, 'A'), (1, 'B')) v(i, n);
+INSERT INTO abtest.goals (experiment_id, goal, cuped_lookback)
+SELECT format('e7000000-0000-4000-8000-%s', lpad(k::text, 12, '0'))::uuid, 'purchase',
+       CASE WHEN k <= 3 THEN interval '7 days' END
+  FROM generate_series(1, 4) k"
+TRACK_START=$SECONDS
+for d in $DB ref; do
+    cq coord $d "$TRACK_SETUP" >/dev/null || bail "abt_track's experiments in database $d"
+done
+T_IDS=$(cq coord $DB "SELECT string_agg(DISTINCT n.nodeport::text, ' ') FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+                       WHERE p.shardid IN (SELECT get_shard_id_for_distribution_column('abtest.assignments', id)
+                                             FROM abtest.experiments WHERE id::text LIKE 'e7000000-%')")
+is "$(wc -w <<<"$T_IDS")" 2 "abt_track's six experiments live on both workers"
+# visitor tv<g> is assigned in experiment k unless (g + k) % 3 = 0; an
+# event's value is g % 5 (0 too), NULL for every seventh
+track_file() {   # FILE: the workload, one call a statement (page views delegated)
+    {
+        for g in $(seq 1 30); do
+            v=$((g % 5)); [ $((g % 7)) = 0 ] && v=NULL
+            echo "SELECT abt_track('tv$g', 'purchase', $v, now() - interval '2 days');"
+            [ $((g % 4)) = 0 ] && echo "SELECT abt_track('tv$g', 'purchase', 1, now() - interval '30 days');"
+        done
+        for g in $(seq 1 30); do
+            for k in 1 2 3 4 5 6; do
+                [ $(((g + k) % 3)) = 0 ] && continue
+                echo "SELECT abt_assign('e7000000-0000-4000-8000-00000000000$k', 'tv$g');"
+            done
+        done
+        for g in $(seq 1 30); do
+            echo "SELECT abt_track('tv$g', 'purchase', $(((g * 3) % 11)));"
+            [ $((g % 3)) = 0 ] && echo "SELECT abt_track('tv$g', 'signup');"
+            [ $((g % 5)) = 0 ] && echo "SELECT abt_track('tv$g', 'purchase', 2, now() - interval '1 hour');"
+            [ $((g % 6)) = 1 ] && echo "SELECT abt_convert('e7000000-0000-4000-8000-000000000001', 'tv$g', 'purchase', 4);"
+        done
+    } >"$1"
+}
+track_file "$WORK/track.sql"
+c=$(psql_file coord $DB "$WORK/track.sql"); r=$(psql_file coord ref "$WORK/track.sql")
+is "$(md5sum <<<"$c")" "$(md5sum <<<"$r")" \
+   "history, delegated page views, abt_track and delegated abt_convert: every answer equals the single server's"
+[ "$c" = "$r" ] || diag "cluster: $(tr '\n' ' ' <<<"${c:0:600}")" "single: $(tr '\n' ' ' <<<"${r:0:600}")"
+# abt_track's answers: the number of experiments that counted the event
+# (a page view's answer shown as "page")
+c=$(sed 's/^{.*/page/' <<<"$c")
+want=$( {
+    for g in $(seq 1 30); do
+        echo 0; [ $((g % 4)) = 0 ] && echo 0
+    done
+    for g in $(seq 1 30); do
+        for k in 1 2 3 4 5 6; do [ $(((g + k) % 3)) = 0 ] || echo page; done
+    done
+    for g in $(seq 1 30); do
+        n=0; for k in 1 2 3 4 5 6; do [ $(((g + k) % 3)) = 0 ] || n=$((n + 1)); done
+        echo $n
+        # signup: every experiment (a trusted caller's goal is not held to
+        # the declared ones)
+        [ $((g % 3)) = 0 ] && echo $n
+        [ $((g % 5)) = 0 ] && echo 0
+        # abt_convert: not the first conversion (f), NULL without an assignment
+        if [ $((g % 6)) = 1 ]; then [ $(((g + 1) % 3)) = 0 ] && echo "" || echo f; fi
+    done
+} )
+is "$(md5sum <<<"$c")" "$(md5sum <<<"$want")" \
+   "abt_track returned the number of the visitor's experiments that count the goal, each call"
+[ "$c" = "$want" ] || diag "cluster: $(tr '\n' ' ' <<<"${c:0:600}")" "wanted: $(tr '\n' ' ' <<<"${want:0:600}")"
+q_coord() { cq coord "$1" "$2"; }
+is "$(counter_mismatches -q q_coord $DB totals experiments)" "" "abt_track: the live counters equal the assignment rows"
+is "$(event_mismatches -q q_coord $DB converted)" "" "abt_track: converted_at is set exactly for the visitors with an event"
+# The nine goal sums against their recomputation from the rows
+# (test/sql/track.sql's, over copies of the rows on the coordinator: the
+# history is distributed by user_id, the rest by experiment_id)
+SUMS_DIFFER="
+CREATE TEMP TABLE a AS SELECT experiment_id, user_id, assigned_at, variants FROM abtest.assignments
+ WHERE experiment_id::text LIKE 'e7000000-%';
+CREATE TEMP TABLE c AS SELECT experiment_id, user_id, goal, value FROM abtest.conversions
+ WHERE experiment_id::text LIKE 'e7000000-%';
+CREATE TEMP TABLE h AS SELECT user_id, goal, value, at FROM abtest.visitor_events;
+CREATE TEMP TABLE g AS SELECT experiment_id, goal, cuped_lookback FROM abtest.goals
+ WHERE experiment_id::text LIKE 'e7000000-%';
+CREATE TEMP TABLE k AS SELECT * FROM abtest.goal_counters WHERE experiment_id::text LIKE 'e7000000-%';
+WITH y AS (
+    SELECT c.experiment_id, c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y FROM c GROUP BY 1, 2, 3),
+x AS (
+    SELECT a.experiment_id, a.user_id, g.goal, coalesce(sum(coalesce(h.value, 0)), 0) AS x,
+           count(h.at) > 0 AS flag
+      FROM a JOIN g ON g.experiment_id = a.experiment_id AND g.cuped_lookback IS NOT NULL
+      LEFT JOIN h ON h.user_id = a.user_id AND h.goal = g.goal
+       AND h.at >= a.assigned_at - g.cuped_lookback AND h.at < a.assigned_at
+     GROUP BY 1, 2, 3),
+per AS (
+    SELECT coalesce(y.experiment_id, x.experiment_id) AS e, coalesce(y.user_id, x.user_id) AS u,
+           coalesce(y.goal, x.goal) AS goal, y.y, x.x, x.flag
+      FROM y FULL JOIN x ON x.experiment_id = y.experiment_id AND x.user_id = y.user_id AND x.goal = y.goal),
+want AS (
+    SELECT per.e, v.value::uuid AS variant, per.goal, count(per.y) AS n, coalesce(sum(per.y), 0) AS s,
+           coalesce(sum(per.y * per.y), 0) AS q, count(per.x) AS cv, coalesce(sum(per.x), 0) AS cs,
+           coalesce(sum(per.x * per.x), 0) AS cq, count(*) FILTER (WHERE per.flag) AS cc,
+           coalesce(sum(per.x * per.y), 0) AS xs, count(*) FILTER (WHERE per.flag AND per.y IS NOT NULL) AS xc
+      FROM per JOIN a ON a.experiment_id = per.e AND a.user_id = per.u, jsonb_each_text(a.variants) v
+     GROUP BY 1, 2, 3),
+have AS (
+    SELECT experiment_id AS e, variant_id AS variant, goal, -sum(converters) AS n, -sum(value_sum) AS s,
+           -sum(value_sum_squares) AS q, -sum(covariate_visitors) AS cv, -sum(covariate_sum) AS cs,
+           -sum(covariate_sum_squares) AS cq, -sum(covariate_converters) AS cc, -sum(cross_sum) AS xs,
+           -sum(cross_converters) AS xc
+      FROM k GROUP BY 1, 2, 3)
+SELECT (SELECT count(*) FROM (
+           SELECT e, variant, goal FROM (SELECT * FROM want UNION ALL SELECT * FROM have) d GROUP BY 1, 2, 3
+           HAVING sum(n) <> 0 OR sum(s) <> 0 OR sum(q) <> 0 OR sum(cv) <> 0 OR sum(cs) <> 0
+               OR sum(cq) <> 0 OR sum(cc) <> 0 OR sum(xs) <> 0 OR sum(xc) <> 0) bad)
+       || ' of ' || (SELECT count(*) FROM want) || ' groups differ; covariates '
+       || (SELECT sum(cv) FROM want) || ', cross sum ' || (SELECT sum(xs) FROM want)"
+same "abt_track: the nine goal sums equal their recomputation from the rows, as on one server" "$SUMS_DIFFER"
+is "$(cq coord $DB "$SUMS_DIFFER" | cut -d' ' -f1)" 0 "  ... no group differs"
+T_ALL="ARRAY(SELECT id FROM abtest.experiments WHERE id::text LIKE 'e7000000-%' ORDER BY id)"
+same "abt_metric_stats with CUPED over abt_track's experiments" \
+     "SELECT string_agg(s::text, E'\n' ORDER BY s::text) FROM abt_metric_stats($T_ALL) s"
+
+# The visitor's lock on a cluster: an event and the visitor's first
+# assignment wait for each other wherever each runs (the event on the
+# coordinator, the assignment delegated to the experiment's worker or run
+# there in a transaction block), with the visitor's history on the other
+# worker: the event counts once, as a covariate or as an outcome.
+T1=e7000000-0000-4000-8000-000000000001
+T1_PORT=$(cq coord $DB "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+                         WHERE p.shardid = get_shard_id_for_distribution_column('abtest.assignments', '$T1'::uuid)")
+T1_NODE=w1 HISTORY_NODE=w2; [ "$T1_PORT" = "$PORT_W2" ] && T1_NODE=w2 HISTORY_NODE=w1
+# a visitor name PREFIX-<i> whose history lives on the other worker
+far_visitor() {
+    cq coord $DB "SELECT u FROM (SELECT '$1-' || i AS u FROM generate_series(1, 100) i) x
+                   WHERE (SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+                           WHERE p.shardid = get_shard_id_for_distribution_column('abtest.visitor_events', u))
+                         <> $T1_PORT LIMIT 1"
+}
+wait_until() {   # CMD...: polls it (at most 30 s)
+    for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+# hold_begin NODE SQL: a session on NODE runs BEGIN and SQL and keeps the
+# transaction open; hold_end commits it
+hold_begin() {
+    rm -f "$WORK/hold.in" "$WORK/hold.out"; mkfifo "$WORK/hold.in"
+    "$ABT_BIN/psql" -X -q -At -h "$CLUSTER" -p "$(citus_port "$1")" -U postgres -d $DB \
+        <"$WORK/hold.in" >"$WORK/hold.out" 2>&1 &
+    HOLD_PID=$!
+    exec 7>"$WORK/hold.in"
+    printf 'BEGIN;\n%s;\n\\echo held\n' "$2" >&7
+    wait_until grep -q '^held$' "$WORK/hold.out"
+}
+hold_end() { echo "COMMIT;" >&7; exec 7>&-; wait "$HOLD_PID"; }
+waiting_for_visitor_lock() {   # a session waits for a visitor's lock on the history's node
+    [ "$(cq $HISTORY_NODE $DB "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND NOT granted")" != 0 ]
+}
+# the event first (its transaction open), then a delegated first assignment
+V1=$(far_visitor race-event)
+check "an event's transaction on the coordinator holds visitor $V1's lock" \
+    hold_begin coord "SELECT abt_track('$V1', 'purchase', 7, now() - interval '1 hour')"
+cq coord $DB "SELECT abt_assign('$T1', '$V1')" >"$WORK/second.out" 2>&1 &
+SECOND=$!
+check "  the visitor's first assignment, delegated to $T1_NODE, waits for it on $HISTORY_NODE" wait_until waiting_for_visitor_lock
+hold_end
+wait "$SECOND"
+check "  then assigns the visitor" grep -q '"new": true' "$WORK/second.out"
+is "$(cq coord $DB "SELECT covariate || ' ' || had_event FROM abtest.visitor_covariates
+                     WHERE experiment_id = '$T1' AND user_id = '$V1' AND goal = 'purchase'")" "7 true" \
+   "  and takes the event as its covariate"
+# the first assignment first (in a transaction block on the experiment's
+# worker), then an event through the coordinator
+V2=$(far_visitor race-assign)
+check "a first assignment's transaction on $T1_NODE holds visitor $V2's lock" \
+    hold_begin $T1_NODE "SELECT abt_assign('$T1', '$V2') ->> 'new'"
+cq coord $DB "SELECT abt_track('$V2', 'purchase', 5)" >"$WORK/second.out" 2>&1 &
+SECOND=$!
+check "  an event of the visitor through the coordinator waits for it on $HISTORY_NODE" wait_until waiting_for_visitor_lock
+hold_end
+wait "$SECOND"
+is "$(cat "$WORK/second.out")" 1 "  then counts in the new assignment (abt_track returns 1)"
+is "$(cq coord $DB "SELECT (SELECT string_agg(value::text, ',') FROM abtest.conversions WHERE experiment_id = '$T1' AND user_id = '$V2')
+                     || ' ' || (SELECT covariate || ' ' || had_event FROM abtest.visitor_covariates
+                                 WHERE experiment_id = '$T1' AND user_id = '$V2')")" "5 0 false" \
+   "  as an outcome, not a covariate"
+is "$(cq coord $DB "$SUMS_DIFFER" | cut -d' ' -f1)" 0 "after the races, no goal sum differs from its recomputation"
+diag "abt_track's part took $((SECONDS - TRACK_START)) s"
+
 finish
