@@ -263,8 +263,8 @@ static AbtStatement first_event_visitor_deferred = {
 };
 
 /* The variant ids of a stored variant map, in *n. */
-static pg_uuid_t *
-seen_variants(Jsonb *variants, int *n)
+pg_uuid_t *
+abt_seen_variants(Jsonb *variants, int *n)
 {
 	JsonbIterator *it = JsonbIteratorInit(&variants->root);
 	JsonbValue	v;
@@ -295,7 +295,7 @@ run_deferred(AbtStatement *statement, pg_uuid_t *experiment_id, Datum *args, cha
 	bool		isnull;
 	bool		converted;
 	int			n;
-	pg_uuid_t  *seen = seen_variants(variants, &n);
+	pg_uuid_t  *seen = abt_seen_variants(variants, &n);
 
 	(void) abt_run(statement, experiment_id, args, nulls);
 	tuple = SPI_tuptable->vals[0];

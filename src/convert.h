@@ -30,6 +30,7 @@ typedef struct AbtEvent
 extern void abt_event_init(AbtEvent *event, FunctionCallInfo fcinfo, int first,
 						   AbtVersion api_version);
 extern void abt_check_visitor_goal(text *goal);
+extern pg_uuid_t *abt_seen_variants(Jsonb *variants, int *n);
 extern bool abt_event_accepted(pg_uuid_t *experiment_id, int64 config_version,
 							   const AbtEvent *event, AbtVersion api_version,
 							   bool skip_undeclared);

@@ -182,24 +182,6 @@ num_zero(void)
 	return int64_to_numeric(0);
 }
 
-/* The variant ids of a stored variant map, in *n. */
-static pg_uuid_t *
-map_variants(Jsonb *variants, int *n)
-{
-	JsonbIterator *it = JsonbIteratorInit(&variants->root);
-	JsonbValue	v;
-	JsonbIteratorToken token;
-	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * (JB_ROOT_COUNT(variants) + 1));
-
-	*n = 0;
-	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		if (token == WJB_VALUE && v.type == jbvString)
-			ids[(*n)++] = *DatumGetUUIDP(DirectFunctionCall1(uuid_in,
-															 CStringGetDatum(pnstrdup(v.val.string.val,
-																					  v.val.string.len))));
-	return ids;
-}
-
 /* Runs a kept plan of plain SQL (not experiment-keyed) and checks its code. */
 static void
 run_plain(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *args,
@@ -315,7 +297,7 @@ backfill_covariate(TrackTarget *target, const AbtEvent *event)
 		sums.cross_converters = had_event ? 0 : 1;
 	}
 	SPI_freetuptable(SPI_tuptable);
-	seen = map_variants(lookup.variants, &nseen);
+	seen = abt_seen_variants(lookup.variants, &nseen);
 	abt_deltas_add_goal(&target->id, event->goal, seen, nseen, &sums);
 }
 
