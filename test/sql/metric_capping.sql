@@ -19,14 +19,7 @@
 SET client_min_messages = warning;
 SET extra_float_digits = 1;		-- float8 as text: the shortest exact decimal
 
--- SQLSTATE of a statement ('ok' when it succeeds)
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\i test/sql/include/sqlstate_of.sql
 CREATE FUNCTION pg_temp.e(e int) RETURNS uuid LANGUAGE sql IMMUTABLE AS
 $$ SELECT format('b9240000-0000-0000-0000-%s', lpad(e::text, 12, '0'))::uuid $$;
 -- an element (position p) of experiment e with variants named names, the first the control

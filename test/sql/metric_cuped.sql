@@ -31,14 +31,7 @@
 --
 SET client_min_messages = warning;
 
--- SQLSTATE of a statement ('ok' when it succeeds)
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\i test/sql/include/sqlstate_of.sql
 CREATE FUNCTION pg_temp.e(e int) RETURNS uuid LANGUAGE sql IMMUTABLE AS
 $$ SELECT format('b9200000-0000-0000-0000-%s', lpad(e::text, 12, '0'))::uuid $$;
 CREATE FUNCTION pg_temp.v(e int, i int) RETURNS uuid LANGUAGE sql IMMUTABLE AS

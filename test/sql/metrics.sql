@@ -19,14 +19,7 @@
 --
 SET client_min_messages = warning;
 
--- SQLSTATE of a statement ('ok' when it succeeds)
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\i test/sql/include/sqlstate_of.sql
 
 -- steer new visitors of an element to one variant (weight 1, siblings 0)
 CREATE FUNCTION pg_temp.steer(variant uuid) RETURNS void LANGUAGE sql AS $$

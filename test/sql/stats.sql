@@ -19,14 +19,7 @@
 --
 SET client_min_messages = warning;
 
--- SQLSTATE of a statement ('ok' when it succeeds)
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\i test/sql/include/sqlstate_of.sql
 
 -- steer new visitors: in every element of the experiment that has one of the
 -- given variants, that variant gets weight 1 and its siblings weight 0

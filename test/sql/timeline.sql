@@ -19,13 +19,7 @@
 --
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
+\i test/sql/include/sqlstate_of.sql
 
 INSERT INTO abtest.experiments (id, name, status, seed) VALUES
     ('c71e0000-0000-0000-0000-000000000001', 'timeline', 'active', 'tl-e1'),
