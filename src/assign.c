@@ -69,28 +69,29 @@ static Oid	insert_types[7] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, INT4OI
 UUIDARRAYOID, TIMESTAMPTZOID};
 
 /*
- * The counting part of insert, shared with count below: GUARD makes each
- * UPDATE depend on the assignment's INSERT.
+ * count, the last of insert's routed steps (below): plain UPDATEs of the
+ * slot's rows, each reporting what it found, so that fill creates the rows
+ * that were missing (an upsert fed from an INSERT is not routed in one step).
  */
-#define COUNT_CTES(GUARD) \
+#define COUNT_CTES \
 " counters AS (" \
 "  UPDATE abtest.variant_counters c SET allocations = c.allocations OPERATOR(pg_catalog.+) 1" \
 "   WHERE c.experiment_id OPERATOR(pg_catalog.=) $1 AND c.slot OPERATOR(pg_catalog.=) $5" \
-"     AND c.variant_id OPERATOR(pg_catalog.=) ANY ($6)" GUARD \
+"     AND c.variant_id OPERATOR(pg_catalog.=) ANY ($6)" \
 "  RETURNING c.variant_id)," \
 " experiment_rollup AS (" \
 "  UPDATE abtest.experiment_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1" \
 "   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.bucket OPERATOR(pg_catalog.=) $7" \
-"     AND t.slot OPERATOR(pg_catalog.=) $5" GUARD \
+"     AND t.slot OPERATOR(pg_catalog.=) $5" \
 "  RETURNING 1)," \
 " variant_rollup AS (" \
 "  UPDATE abtest.variant_timeline t SET assignments = t.assignments OPERATOR(pg_catalog.+) 1" \
 "   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.variant_id OPERATOR(pg_catalog.=) ANY ($6)" \
-"     AND t.bucket OPERATOR(pg_catalog.=) $7 AND t.slot OPERATOR(pg_catalog.=) $5" GUARD \
+"     AND t.bucket OPERATOR(pg_catalog.=) $7 AND t.slot OPERATOR(pg_catalog.=) $5" \
 "  RETURNING t.variant_id)"
 
-#define COUNT_RESULT(INSERTED) \
-"SELECT " INSERTED " AS inserted," \
+#define COUNT_RESULT \
+"SELECT 1::pg_catalog.int8 AS inserted," \
 "       (SELECT pg_catalog.array_agg(variant_id) FROM counters) AS counters_found," \
 "       (SELECT pg_catalog.count(*) FROM experiment_rollup) AS experiment_rollup_found," \
 "       (SELECT pg_catalog.array_agg(variant_id) FROM variant_rollup) AS variant_rollups_found"
@@ -120,7 +121,7 @@ static AbtStatement insert_values = {
 
 static AbtStatement count = {
 	.what = "storing an assignment",
-	.sql = "WITH" COUNT_CTES("") COUNT_RESULT("1::pg_catalog.int8"),
+	.sql = "WITH" COUNT_CTES COUNT_RESULT,
 	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT
 };
 
@@ -128,15 +129,38 @@ static AbtStatement *const insert_routed[] = {&active, &insert_values, &count, N
 static AbtStatement *const insert_only_routed[] = {&active, &insert_values, NULL};
 
 /*
- * insert: inserts the assignment and, only if this call inserted it, adds
- * one to the slot's counter and rollup rows with plain UPDATEs (cheaper than
- * upserts, which lock the row before updating it).  Returns whether the
- * assignment was inserted, and which rows the UPDATEs found: the variant ids
- * of the counter rows and of the variant rollup rows, and whether the
- * experiment rollup row was found.  The few times a row is missing (a new
- * slot, a new 15-minute bucket, or the settler folded the slot's rows,
- * src/settle.c), fill adds one to exactly the rows that were not found.
+ * insert: inserts the assignment and, only if this call inserted it (each
+ * count's rows come from the INSERT's RETURNING), adds one to the slot's
+ * counter and rollup rows by upserts: a row that is missing (a new slot, a
+ * new 15-minute bucket, or the settler folded the slot's rows,
+ * src/settle.c) is created, one that exists gets one more.  Returns one
+ * column, whether the assignment was inserted.  The variant ids are
+ * sorted, so the counter rows are locked in one order whoever writes them.
+ *
+ * Upserts fed from the INSERT, rather than plain UPDATEs whose misses a
+ * second statement fills: the UPDATEs needed a guard on the INSERT each and
+ * a result reporting what they found, and that statement cost a new
+ * visitor about a fifth more (bench/floors.sh, issue 22).  The set-returning
+ * unnest sits in the select list (a ProjectSet node), not in FROM (a
+ * function scan that first copies its rows into a tuplestore).
  */
+#define UPSERT_COUNTS \
+" counters AS (" \
+"  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)" \
+"  SELECT $1, pg_catalog.unnest($6), $5, 1 FROM ins" \
+"  ON CONFLICT ON CONSTRAINT variant_counters_pkey" \
+"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1)," \
+" variant_rollup AS (" \
+"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)" \
+"  SELECT $1, pg_catalog.unnest($6), $7, $5, 1 FROM ins" \
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey" \
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)," \
+" experiment_rollup AS (" \
+"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)" \
+"  SELECT $1, $7, $5, 1 FROM ins" \
+"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey" \
+"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
+
 static AbtStatement insert = {
 	.what = "storing an assignment",
 	.sql =
@@ -147,20 +171,23 @@ static AbtStatement insert = {
 	"     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
 	"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
 	"  RETURNING 1),"
-	COUNT_CTES(" AND EXISTS (SELECT FROM ins)")
-	COUNT_RESULT("(SELECT pg_catalog.count(*) FROM ins)"),
+	UPSERT_COUNTS
+	"SELECT pg_catalog.count(*) AS inserted FROM ins",
 	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT,
 	.on_shards = true, .routed = insert_routed
 };
 
-/* Result columns of insert (SPI numbers from 1). */
+/*
+ * Result columns of insert (the first) and of count, its routed last step
+ * (all four; SPI numbers from 1).
+ */
 enum
 {
 	INSERT_COL_INSERTED = 1,
 	INSERT_COL_COUNTERS_FOUND,
 	INSERT_COL_EXPERIMENT_ROLLUP_FOUND,
 	INSERT_COL_VARIANT_ROLLUPS_FOUND,
-	INSERT_NCOLS = INSERT_COL_VARIANT_ROLLUPS_FOUND
+	COUNT_NCOLS = INSERT_COL_VARIANT_ROLLUPS_FOUND
 };
 
 /*
@@ -168,7 +195,7 @@ enum
  * $4 rollup bucket, $5 variant ids of the missing variant rollup rows,
  * $6 whether the experiment rollup row is missing.
  *
- * Adds one to each row insert did not find: it creates the row, or,
+ * Adds one to each row count did not find: it creates the row, or,
  * when the row exists after all, adds to it.  The row can exist only when
  * another transaction wrote this slot: a prepared transaction of an earlier
  * backend with the same id, or a connection another node of a cluster
@@ -409,13 +436,14 @@ store_assignment_rows(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 			return false;
 		tuple = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
-		Assert(desc->natts == INSERT_NCOLS);
 		inserted = DatumGetInt64(SPI_getbinval(tuple, desc, INSERT_COL_INSERTED, &isnull)) == 1;
-		if (!inserted)
+		if (!inserted || desc->natts != COUNT_NCOLS)
 		{
+			/* insert itself: it counted what it inserted */
 			SPI_freetuptable(SPI_tuptable);
-			return false;
+			return inserted;
 		}
+		/* the routed steps: count reported the rows it found */
 		counters_missing = missing_variants(tuple, desc, INSERT_COL_COUNTERS_FOUND,
 											chosen, config->nelements);
 		rollups_missing = missing_variants(tuple, desc, INSERT_COL_VARIANT_ROLLUPS_FOUND,
