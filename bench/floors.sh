@@ -21,13 +21,19 @@
 #           of the packed row (created by an upsert when missing)
 #   six     today's six rows by one prepared statement (floor 1 of
 #           bench/settler.sh)
+#   four    the assignment, the E = 2 variant_counters rows (published:
+#           docs/realtime.md promises a change per element and visitor) and
+#           one packed timeline row in place of the E + 1 timeline rows
+#   three   the assignment and the two variant_counters rows alone: the
+#           least a new visitor can write while variant_counters keeps that
+#           promise (a timeline with no hot-path row)
 #
 # Then N calls in one statement against N/1000 statements of 1,000 (one
 # experiment each, every statement its own transaction): abt_assign for N
 # new visitors, then their first conversions, best of 3 (BENCH_MANY, default 16000; 0 skips it).
 #
 # Env: BENCH_DURATION (s, default 10), BENCH_ROUNDS (default 3),
-#      BENCH_SCRIPTS (default "insert assign only packed packedf six").
+#      BENCH_SCRIPTS (default "insert assign only packed packedf six four three").
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ABT_ROOT" || exit 2
@@ -35,7 +41,7 @@ cd "$ABT_ROOT" || exit 2
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 MANY=${BENCH_MANY:-16000}
-SCRIPTS=(${BENCH_SCRIPTS:-insert assign only packed packedf six})
+SCRIPTS=(${BENCH_SCRIPTS:-insert assign only packed packedf six four three})
 PGB=$ABT_BIN/pgbench
 
 abt_tmp_init || exit 2
@@ -136,7 +142,7 @@ for s in "${SCRIPTS[@]}"; do
 done
 echo
 echo "# packed rows: $(q "SELECT count(*) || ' rows, ' || pg_size_pretty(pg_relation_size('bench_packed')) FROM bench_packed")"
-echo "# check: packed allocations = assignments through it: $(q "SELECT (SELECT sum(allocations[1]) FROM bench_packed) = (SELECT count(*) FROM abtest.assignments WHERE user_id LIKE 'k%' OR user_id LIKE 'q%')")"
+echo "# check: packed allocations = assignments through it: $(q "SELECT (SELECT sum(allocations[1]) FROM bench_packed) = (SELECT count(*) FROM abtest.assignments WHERE user_id LIKE 'k%' OR user_id LIKE 'q%' OR user_id LIKE 'r%')")"
 
 # ------------------------------------------------------------- many calls
 if [ "$MANY" -gt 0 ]; then
