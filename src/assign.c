@@ -133,8 +133,8 @@ static AbtStatement *const insert_only_routed[] = {&active, &insert_values, NULL
  * count's rows come from the INSERT's RETURNING), adds one to the slot's
  * counter and rollup rows by upserts: a row that is missing (a new slot, a
  * new 15-minute bucket, or the settler folded the slot's rows,
- * src/settle.c) is created, one that exists gets one more.  Returns one
- * column, whether the assignment was inserted.  The variant ids are
+ * src/settle.c) is created, one that exists gets one more.  Returns a
+ * row (of no column) when it inserted the assignment.  The variant ids are
  * sorted, so the counter rows are locked in one order whoever writes them.
  *
  * Upserts fed from the INSERT, rather than plain UPDATEs whose misses a
@@ -172,15 +172,12 @@ static AbtStatement insert = {
 	"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
 	"  RETURNING 1),"
 	UPSERT_COUNTS
-	"SELECT pg_catalog.count(*) AS inserted FROM ins",
+	"SELECT FROM ins",
 	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT,
 	.on_shards = true, .routed = insert_routed
 };
 
-/*
- * Result columns of insert (the first) and of count, its routed last step
- * (all four; SPI numbers from 1).
- */
+/* Result columns of count, insert's routed last step (SPI numbers from 1). */
 enum
 {
 	INSERT_COL_INSERTED = 1,
@@ -431,19 +428,20 @@ store_assignment_rows(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		ArrayType  *rollups_missing;
 		bool		experiment_rollup_missing;
 
-		/* no row: routed, it found the experiment not active or the visitor stored */
+		/*
+		 * No row: the experiment is not active or the visitor was stored
+		 * first.  A row of no column: insert stored and counted it.
+		 */
 		if (abt_run(&insert, experiment_id, args, NULL) == 0)
 			return false;
 		tuple = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
-		inserted = DatumGetInt64(SPI_getbinval(tuple, desc, INSERT_COL_INSERTED, &isnull)) == 1;
-		if (!inserted || desc->natts != COUNT_NCOLS)
+		if (desc->natts != COUNT_NCOLS)
 		{
-			/* insert itself: it counted what it inserted */
 			SPI_freetuptable(SPI_tuptable);
-			return inserted;
+			return true;
 		}
-		/* the routed steps: count reported the rows it found */
+		/* the routed steps stored it; count reported the rows it found */
 		counters_missing = missing_variants(tuple, desc, INSERT_COL_COUNTERS_FOUND,
 											chosen, config->nelements);
 		rollups_missing = missing_variants(tuple, desc, INSERT_COL_VARIANT_ROLLUPS_FOUND,
