@@ -94,11 +94,12 @@ cat >"$W/new_insert.sql" <<EOF
 INSERT INTO abtest.assignments (experiment_id, user_id, variants) VALUES ('$HOT', 'b' || :client_id || '-' || :n, '$VMAP');
 EOF
 # Floor of the new-visitor write: the rows abt_assign writes for a new
-# visitor of HOT (the assignment, a counter row per element, the experiment's
-# and each chosen variant's rollup row of this quarter hour), written by one
-# prepared statement with no function around it.  Upserts on a slot of the
-# pgbench client's own (1000 + client id): the settler folds slot rows away
-# between rounds, as it does abt_assign's.
+# visitor of HOT in 1.1 (the assignment, a counter row per element, and the
+# experiment's rollup row of this quarter hour carrying the chosen variants'
+# counts, src/packed_rollup.c), written by one prepared statement with no
+# function around it.  Upserts on a slot of the pgbench client's own (1000 +
+# client id): the settler folds slot rows away between rounds, as it does
+# abt_assign's.
 HP=${HOT:0:8}
 HV1=$HP-0000-4000-8000-000000000111; HV2=$HP-0000-4000-8000-000000000121
 cat >"$W/new_floor_rows.sql" <<EOF
@@ -109,13 +110,12 @@ WITH a AS (INSERT INTO abtest.assignments (experiment_id, user_id, variants)
            RETURNING date_bin('15 minutes', assigned_at, '2000-01-01') AS bucket),
      c AS (INSERT INTO abtest.variant_counters AS c (experiment_id, slot, variant_id, allocations)
            VALUES ('$HOT', 1000 + :client_id, '$HV1', 1), ('$HOT', 1000 + :client_id, '$HV2', 1)
-           ON CONFLICT (experiment_id, slot, variant_id) DO UPDATE SET allocations = c.allocations + 1),
-     v AS (INSERT INTO abtest.variant_timeline AS t (experiment_id, bucket, slot, variant_id, assignments)
-           SELECT '$HOT', a.bucket, 1000 + :client_id, x.v, 1 FROM a, (VALUES ('$HV1'::uuid), ('$HV2'::uuid)) x(v)
-           ON CONFLICT (experiment_id, bucket, slot, variant_id) DO UPDATE SET assignments = t.assignments + 1)
-INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)
-SELECT '$HOT', a.bucket, 1000 + :client_id, 1 FROM a
-ON CONFLICT (experiment_id, bucket, slot) DO UPDATE SET assignments = t.assignments + 1;
+           ON CONFLICT (experiment_id, slot, variant_id) DO UPDATE SET allocations = c.allocations + 1)
+INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments, variant_ids, variant_assignments)
+SELECT '$HOT', a.bucket, 1000 + :client_id, 1, '{$HV1,$HV2}', '{1,1}' FROM a
+ON CONFLICT (experiment_id, bucket, slot) DO UPDATE SET assignments = t.assignments + 1,
+   variant_ids = abtest.variant_ids_add(t.variant_ids, '{$HV1,$HV2}'),
+   variant_assignments = abtest.variant_counts_add(t.variant_ids, t.variant_assignments, '{$HV1,$HV2}');
 EOF
 # Floor of any one-call page view for a new visitor, whatever it counts: a
 # PL/pgSQL function that looks the visitor up (sticky assignment needs it)

@@ -1101,6 +1101,74 @@ SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
 -- The launcher starts this database's settler when the script commits.
 SELECT abtest.settler_wake();
 
+/* ------------------------------- the packed per-variant timeline (1.1, issue 22) */
+
+/*
+ * A new visitor wrote a row of experiment_timeline and one of
+ * variant_timeline per element, each in its slot, bucket (and variant); it
+ * now writes the first alone, which carries the per-variant assignments of
+ * its slot and bucket in two arrays of the same length: variant_ids (sorted,
+ * distinct) and variant_assignments (src/packed_rollup.c; bench/floors.sh
+ * measured the rows a new visitor writes, docs/settler.md).  The fold
+ * unpacks them into variant_timeline's settled rows (slot 0).  Slot rows of
+ * variant_timeline still come from conversions, from many calls in one
+ * transaction (deltas.c), from Citus's routed steps and from 1.0's
+ * functions; abtest.variant_rollups reads both kinds.  Rows of 1.0 have
+ * NULL arrays, which count as empty: the update carries nothing over.
+ */
+ALTER TABLE abtest.experiment_timeline ADD COLUMN variant_ids uuid[],
+                                       ADD COLUMN variant_assignments bigint[];
+COMMENT ON COLUMN abtest.experiment_timeline.variant_ids IS
+'Slot rows (slot <> 0): the variants assigned in the bucket, sorted; their counts are variant_assignments (abtest.variant_rollups unpacks them)';
+COMMENT ON COLUMN abtest.experiment_timeline.variant_assignments IS
+'Slot rows: assignments of each of variant_ids, at the same positions';
+
+CREATE FUNCTION abtest.variant_ids_add(variant_ids uuid[], added uuid[]) RETURNS uuid[]
+AS 'MODULE_PATHNAME', 'abt_variant_ids_add'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION abtest.variant_ids_add(uuid[], uuid[]) IS
+'A slot row''s variant_ids after a visitor of the sorted, distinct ids added (NULL: none)';
+CREATE FUNCTION abtest.variant_counts_add(variant_ids uuid[], counts bigint[], added uuid[])
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'abt_variant_counts_add'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION abtest.variant_counts_add(uuid[], bigint[], uuid[]) IS
+'A slot row''s variant_assignments after a visitor of the sorted, distinct ids added: at the positions of variant_ids_add, one more for each';
+-- the hot path's arithmetic, run as the tables' owner: nobody else's to call
+REVOKE ALL ON FUNCTION abtest.variant_ids_add(uuid[], uuid[]),
+                       abtest.variant_counts_add(uuid[], bigint[], uuid[]) FROM PUBLIC;
+
+/*
+ * The per-variant rollups, live: variant_timeline's rows and the packed
+ * ones.  Its reader's privileges apply to both tables (security_invoker),
+ * as when reading them.
+ */
+CREATE VIEW abtest.variant_rollups WITH (security_invoker = true) AS
+SELECT t.experiment_id, t.variant_id, t.bucket, t.slot, t.assignments, t.conversions
+  FROM abtest.variant_timeline t
+UNION ALL
+SELECT t.experiment_id, p.variant_id, t.bucket, t.slot, p.assignments, 0::bigint
+  FROM abtest.experiment_timeline t,
+       ROWS FROM (pg_catalog.unnest(t.variant_ids), pg_catalog.unnest(t.variant_assignments))
+         AS p(variant_id, assignments);
+COMMENT ON VIEW abtest.variant_rollups IS
+'Per-variant assignments and converted assignments per 15-minute bucket and slot: abtest.variant_timeline and the slot rows packed in abtest.experiment_timeline; sum over slots';
+SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'],
+    revoke_all => ARRAY['TABLE abtest.variant_rollups']);
+SELECT abtest.grant_to_roles(ARRAY['authenticated'], grants => ARRAY['SELECT ON abtest.variant_rollups']);
+SELECT abtest.grant_to_roles(ARRAY['service_role'], grants => ARRAY[
+    'ALL ON abtest.variant_rollups',
+    'EXECUTE ON FUNCTION abtest.variant_ids_add(uuid[], uuid[]),
+                         abtest.variant_counts_add(uuid[], bigint[], uuid[])']);
+
+-- abt_timeline_variants reads them (1.0's symbol reads variant_timeline)
+CREATE OR REPLACE FUNCTION @extschema@.abt_timeline_variants(experiment_id uuid, hours integer DEFAULT 24,
+                                                              bucket interval DEFAULT '1 hour')
+RETURNS TABLE (bucket timestamptz, element_id uuid, variant_id uuid, variant_name text,
+               assignments bigint, conversions bigint, conversion_rate float8)
+AS 'MODULE_PATHNAME', 'abt_timeline_variants_1_1'
+LANGUAGE C STABLE PARALLEL SAFE;
+
 /* ------------------------------------------- scale-out on Citus (1.1, issue 10) */
 
 /*

@@ -143,35 +143,56 @@ static AbtStatement *const insert_only_routed[] = {&active, &insert_values, NULL
  * visitor about a fifth more (bench/floors.sh, issue 22).  The set-returning
  * unnest sits in the select list (a ProjectSet node), not in FROM (a
  * function scan that first copies its rows into a tuplestore).
+ *
+ * 1.1 writes the per-variant rollup into the slot's experiment_timeline
+ * row (packed_rollup.c): E + 2 rows for E elements instead of 2E + 2.
  */
-#define UPSERT_COUNTS \
+#define INSERT_ASSIGNMENT \
+"WITH ins AS (" \
+"  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)" \
+"  SELECT $1, $2, $3, $4 WHERE EXISTS (" \
+"    SELECT FROM abtest.experiments e" \
+"     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')" \
+"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING" \
+"  RETURNING 1)," \
 " counters AS (" \
 "  INSERT INTO abtest.variant_counters AS c (experiment_id, variant_id, slot, allocations)" \
 "  SELECT $1, pg_catalog.unnest($6), $5, 1 FROM ins" \
 "  ON CONFLICT ON CONSTRAINT variant_counters_pkey" \
-"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1)," \
-" variant_rollup AS (" \
-"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)" \
-"  SELECT $1, pg_catalog.unnest($6), $7, $5, 1 FROM ins" \
-"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey" \
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)," \
-" experiment_rollup AS (" \
-"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)" \
-"  SELECT $1, $7, $5, 1 FROM ins" \
-"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey" \
-"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
+"  DO UPDATE SET allocations = c.allocations OPERATOR(pg_catalog.+) 1),"
+
+static AbtStatement insert_1_0 = {
+	.what = "storing an assignment",
+	.sql =
+	INSERT_ASSIGNMENT
+	" variant_rollup AS ("
+	"  INSERT INTO abtest.variant_timeline AS t (experiment_id, variant_id, bucket, slot, assignments)"
+	"  SELECT $1, pg_catalog.unnest($6), $7, $5, 1 FROM ins"
+	"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1),"
+	" experiment_rollup AS ("
+	"  INSERT INTO abtest.experiment_timeline AS t (experiment_id, bucket, slot, assignments)"
+	"  SELECT $1, $7, $5, 1 FROM ins"
+	"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1)"
+	"SELECT FROM ins",
+	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT,
+	.on_shards = true, .routed = insert_routed
+};
 
 static AbtStatement insert = {
 	.what = "storing an assignment",
 	.sql =
-	"WITH ins AS ("
-	"  INSERT INTO abtest.assignments AS a (experiment_id, user_id, variants, assigned_at)"
-	"  SELECT $1, $2, $3, $4 WHERE EXISTS ("
-	"    SELECT FROM abtest.experiments e"
-	"     WHERE e.id OPERATOR(pg_catalog.=) $1 AND e.status OPERATOR(pg_catalog.=) 'active')"
-	"  ON CONFLICT ON CONSTRAINT idx_assignments_lookup DO NOTHING"
-	"  RETURNING 1),"
-	UPSERT_COUNTS
+	INSERT_ASSIGNMENT
+	" experiment_rollup AS ("
+	"  INSERT INTO abtest.experiment_timeline AS t"
+	"         (experiment_id, bucket, slot, assignments, variant_ids, variant_assignments)"
+	"  SELECT $1, $7, $5, 1, $6, abtest.variant_counts_add(NULL, NULL, $6) FROM ins"
+	"  ON CONFLICT ON CONSTRAINT experiment_timeline_pkey"
+	"  DO UPDATE SET assignments = t.assignments OPERATOR(pg_catalog.+) 1,"
+	"                variant_ids = abtest.variant_ids_add(t.variant_ids, $6),"
+	"                variant_assignments ="
+	"                  abtest.variant_counts_add(t.variant_ids, t.variant_assignments, $6))"
 	"SELECT FROM ins",
 	.nargs = 7, .argtypes = insert_types, .result = SPI_OK_SELECT,
 	.on_shards = true, .routed = insert_routed
@@ -432,7 +453,8 @@ store_assignment_rows(pg_uuid_t *experiment_id, text *user_id, TimestampTz at,
 		 * No row: the experiment is not active or the visitor was stored
 		 * first.  A row of no column: insert stored and counted it.
 		 */
-		if (abt_run(&insert, experiment_id, args, NULL) == 0)
+		if (abt_run(api_version >= ABT_VERSION_1_1 ? &insert : &insert_1_0, experiment_id,
+					args, NULL) == 0)
 			return false;
 		tuple = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;

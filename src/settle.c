@@ -94,7 +94,11 @@ static const char *fold_counters_sql =
 "                conversions = s.conversions OPERATOR(pg_catalog.+) excluded.conversions)"
 "SELECT COALESCE(pg_catalog.sum(sums.nrows), 0)::pg_catalog.int8 FROM sums";
 
-/* $1 experiment, $2 current rollup bucket: folds closed buckets' slot rows. */
+/*
+ * $1 experiment, $2 current rollup bucket: folds closed buckets' slot rows,
+ * and unpacks their per-variant assignments (packed_rollup.c) into
+ * variant_timeline's settled rows.
+ */
 static const char *fold_experiment_rollups_sql =
 "WITH locked AS MATERIALIZED ("
 "  SELECT l.bucket, l.slot FROM abtest.experiment_timeline l"
@@ -105,7 +109,15 @@ static const char *fold_experiment_rollups_sql =
 "  DELETE FROM abtest.experiment_timeline t USING locked"
 "   WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.bucket OPERATOR(pg_catalog.=) locked.bucket"
 "     AND t.slot OPERATOR(pg_catalog.=) locked.slot"
-"  RETURNING t.bucket, t.assignments, t.conversions),"
+"  RETURNING t.bucket, t.assignments, t.conversions, t.variant_ids, t.variant_assignments),"
+" unpacked AS ("
+"  INSERT INTO abtest.variant_timeline AS s (experiment_id, variant_id, bucket, slot, assignments)"
+"  SELECT $1, p.variant_id, taken.bucket, 0, pg_catalog.sum(p.assignments)::pg_catalog.int8"
+"    FROM taken, ROWS FROM (pg_catalog.unnest(taken.variant_ids),"
+"                           pg_catalog.unnest(taken.variant_assignments)) AS p(variant_id, assignments)"
+"   GROUP BY taken.bucket, p.variant_id ORDER BY taken.bucket, p.variant_id"
+"  ON CONFLICT ON CONSTRAINT variant_timeline_pkey"
+"  DO UPDATE SET assignments = s.assignments OPERATOR(pg_catalog.+) excluded.assignments),"
 " sums AS ("
 "  SELECT taken.bucket, pg_catalog.sum(taken.assignments)::pg_catalog.int8 AS assignments,"
 "         pg_catalog.sum(taken.conversions)::pg_catalog.int8 AS conversions,"

@@ -54,9 +54,11 @@
 #include "relations.h"
 #include "rules.h"
 #include "spi_plans.h"
+#include "version.h"
 
 PG_FUNCTION_INFO_V1(abt_timeline);
 PG_FUNCTION_INFO_V1(abt_timeline_variants);
+PG_FUNCTION_INFO_V1(abt_timeline_variants_1_1);
 
 /*
  * Longest window, in hours (ten years), and most buckets one call returns;
@@ -109,7 +111,7 @@ typedef struct SeriesEntry
 
 static SPIPlanPtr exists_plan = NULL;
 static SPIPlanPtr variants_plan = NULL;
-static SPIPlanPtr rollup_plan[2] = {NULL, NULL};
+static SPIPlanPtr rollup_plan[3] = {NULL, NULL, NULL};
 static SPIPlanPtr direct_plan[2] = {NULL, NULL};
 static SPIPlanPtr correction_plan[2] = {NULL, NULL};
 
@@ -123,8 +125,12 @@ static const char *variants_sql =
 " WHERE el.experiment_id OPERATOR(pg_catalog.=) $1"
 " ORDER BY el.position, el.id, v.position, v.id";
 
-/* [0]: experiment level, [1]: per variant; rollups in [$2, $3) */
-static const char *rollup_sql[2] = {
+/*
+ * [0]: experiment level, [1]: per variant (1.0), [2]: per variant (1.1: the
+ * slot rows packed in experiment_timeline too, packed_rollup.c); rollups in
+ * [$2, $3)
+ */
+static const char *rollup_sql[3] = {
 	"SELECT t.bucket, NULL::pg_catalog.uuid,"
 	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
 	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
@@ -136,6 +142,13 @@ static const char *rollup_sql[2] = {
 	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
 	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
 	"  FROM abtest.variant_timeline t"
+	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
+	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
+	" GROUP BY t.bucket, t.variant_id ORDER BY t.bucket",
+	"SELECT t.bucket, t.variant_id,"
+	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
+	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
+	"  FROM abtest.variant_rollups t"
 	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
 	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
 	" GROUP BY t.bucket, t.variant_id ORDER BY t.bucket"
@@ -719,7 +732,7 @@ load_series(pg_uuid_t *experiment_id, bool per_variant, int nbuckets, SeriesSet 
 
 /* The common body of abt_timeline and abt_timeline_variants. */
 static Datum
-timeline(FunctionCallInfo fcinfo, bool per_variant)
+timeline(FunctionCallInfo fcinfo, bool per_variant, AbtVersion api_version)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			argtypes[3] = {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
@@ -733,6 +746,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 	int			nbuckets;
 	SeriesSet	set;
 	int			kind = per_variant ? 1 : 0;
+	int			rollup_kind = per_variant && api_version >= ABT_VERSION_1_1 ? 2 : kind;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -778,7 +792,8 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 		 * to the end of the last bucket: a READ COMMITTED reader sees rows
 		 * committed after its now(), which the seed's query counts too
 		 */
-		accumulate(abt_plan(&rollup_plan[kind], rollup_sql[kind], 3, argtypes), experiment_id,
+		accumulate(abt_plan(&rollup_plan[rollup_kind], rollup_sql[rollup_kind], 3, argtypes),
+				   experiment_id,
 				   rollups_from, end, starts, nbuckets, &set, 1);
 		if (part_from < part_to &&
 			!correct_from_indexes(experiment_id, part_from, part_to, starts, nbuckets, &set, sign))
@@ -826,7 +841,7 @@ timeline(FunctionCallInfo fcinfo, bool per_variant)
 Datum
 abt_timeline(PG_FUNCTION_ARGS)
 {
-	return timeline(fcinfo, false);
+	return timeline(fcinfo, false, ABT_VERSION_1_0);
 }
 
 /*
@@ -837,5 +852,12 @@ abt_timeline(PG_FUNCTION_ARGS)
 Datum
 abt_timeline_variants(PG_FUNCTION_ARGS)
 {
-	return timeline(fcinfo, true);
+	return timeline(fcinfo, true, ABT_VERSION_1_0);
+}
+
+/* 1.1's: its rollups include the slot rows packed in experiment_timeline. */
+Datum
+abt_timeline_variants_1_1(PG_FUNCTION_ARGS)
+{
+	return timeline(fcinfo, true, ABT_VERSION_1_1);
 }

@@ -500,7 +500,7 @@ for d in $DB ref; do
 done
 LEFT="SELECT (SELECT count(*) FROM abtest.assignments) || ' ' || (SELECT count(*) FROM abtest.conversions)
              || ' ' || (SELECT count(*) FROM abtest.variant_counters) || ' ' || (SELECT count(*) FROM abtest.experiment_timeline)
-             || ' ' || (SELECT count(*) FROM abtest.variant_timeline) || ' ' || (SELECT count(*) FROM abtest.visitor_goals)
+             || ' ' || (SELECT count(*) FROM abtest.variant_rollups) || ' ' || (SELECT count(*) FROM abtest.visitor_goals)
              || ' ' || (SELECT count(*) FROM abtest.goal_counters) || ' ' || (SELECT count(*) FROM abtest.element_variants)"
 is "$(cq coord $DB "$LEFT")" "0 0 0 0 0 0 0 0" \
    "TRUNCATE abtest.experiments CASCADE through the coordinator: no row left in any table"

@@ -209,6 +209,9 @@ rows_sql() {
         portable:experiment_timeline)
             echo "SELECT experiment_id, bucket, sum(assignments), sum(conversions)
                     FROM abtest.experiment_timeline GROUP BY 1, 2" ;;
+        # 1.1 adds the packed per-variant columns, NULL in 1.0's rows
+        exact:experiment_timeline)
+            echo "SELECT experiment_id, bucket, slot, assignments, conversions FROM abtest.experiment_timeline" ;;
         portable:variant_timeline)
             echo "SELECT experiment_id, variant_id, bucket, sum(assignments), sum(conversions)
                     FROM abtest.variant_timeline GROUP BY 1, 2, 3" ;;

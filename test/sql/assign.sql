@@ -17,7 +17,7 @@ CREATE FUNCTION pg_temp.written(exp uuid) RETURNS text LANGUAGE sql AS $$
                   (SELECT count(*) FROM abtest.assignments WHERE experiment_id = exp),
                   (SELECT coalesce(sum(allocations), 0) FROM abtest.variant_counters WHERE experiment_id = exp),
                   (SELECT coalesce(sum(assignments), 0) FROM abtest.experiment_timeline WHERE experiment_id = exp),
-                  (SELECT coalesce(sum(assignments), 0) FROM abtest.variant_timeline WHERE experiment_id = exp))
+                  (SELECT coalesce(sum(assignments), 0) FROM abtest.variant_rollups WHERE experiment_id = exp))
 $$;
 
 -- experiments 1, 2 and 3 share every seed, weight and position
@@ -252,7 +252,7 @@ SELECT experiment_id, bucket AT TIME ZONE 'UTC' AS bucket_utc, t.assignments, b.
   FULL JOIN buckets b USING (experiment_id, bucket)
  ORDER BY experiment_id, bucket;
 SELECT count(*) AS variant_timeline_mismatches
-  FROM (SELECT experiment_id, variant_id, bucket, sum(assignments) AS n FROM abtest.variant_timeline
+  FROM (SELECT experiment_id, variant_id, bucket, sum(assignments) AS n FROM abtest.variant_rollups
          WHERE experiment_id::text LIKE 'a2000000-%' GROUP BY 1, 2, 3) t
   FULL JOIN (SELECT a.experiment_id, v.value::uuid AS variant_id,
                     to_timestamp(floor(extract(epoch FROM a.assigned_at) / 900) * 900) AS bucket, count(*) AS n

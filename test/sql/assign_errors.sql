@@ -16,11 +16,11 @@ END $$;
 -- rows of every table abt_assign writes, for this file's experiments but
 -- the huge-weights one
 CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
-    SELECT format('assignments=%s counters=%s timeline=%s variant_timeline=%s',
+    SELECT format('assignments=%s counters=%s timeline=%s variant_rollups=%s',
                   (SELECT count(*) FROM abtest.assignments WHERE experiment_id::text LIKE 'a3000000-%' AND experiment_id <> 'a3000000-0000-0000-0000-000000000005'),
                   (SELECT count(*) FROM abtest.variant_counters WHERE experiment_id::text LIKE 'a3000000-%' AND experiment_id <> 'a3000000-0000-0000-0000-000000000005'),
                   (SELECT count(*) FROM abtest.experiment_timeline WHERE experiment_id::text LIKE 'a3000000-%' AND experiment_id <> 'a3000000-0000-0000-0000-000000000005'),
-                  (SELECT count(*) FROM abtest.variant_timeline WHERE experiment_id::text LIKE 'a3000000-%' AND experiment_id <> 'a3000000-0000-0000-0000-000000000005'))
+                  (SELECT count(*) FROM abtest.variant_rollups WHERE experiment_id::text LIKE 'a3000000-%' AND experiment_id <> 'a3000000-0000-0000-0000-000000000005'))
 $$;
 
 -- 1: a working experiment; 2: no elements; 3: an element without variants;

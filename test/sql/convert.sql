@@ -18,7 +18,7 @@ CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
                   (SELECT count(converted_at) FROM abtest.assignments WHERE experiment_id::text LIKE 'a4000000-%'),
                   (SELECT coalesce(sum(conversions), 0) FROM abtest.variant_counters WHERE experiment_id::text LIKE 'a4000000-%'),
                   (SELECT coalesce(sum(conversions), 0) FROM abtest.experiment_timeline WHERE experiment_id::text LIKE 'a4000000-%'),
-                  (SELECT coalesce(sum(conversions), 0) FROM abtest.variant_timeline WHERE experiment_id::text LIKE 'a4000000-%'))
+                  (SELECT coalesce(sum(conversions), 0) FROM abtest.variant_rollups WHERE experiment_id::text LIKE 'a4000000-%'))
 $$;
 
 INSERT INTO abtest.experiments (id, name, status, seed) VALUES
@@ -126,7 +126,7 @@ SELECT t.bucket AT TIME ZONE 'UTC' AS bucket_utc, t.assignments, t.conversions, 
               GROUP BY 1) d USING (bucket)
  ORDER BY 1;
 SELECT count(*) AS variant_timeline_mismatches
-  FROM (SELECT variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c FROM abtest.variant_timeline
+  FROM (SELECT variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c FROM abtest.variant_rollups
          WHERE experiment_id = 'a4000000-0000-0000-0000-000000000001' GROUP BY 1, 2) t
   FULL JOIN (SELECT e.value::uuid AS variant_id,
                     to_timestamp(floor(extract(epoch FROM a.assigned_at) / 900) * 900) AS bucket,

@@ -34,7 +34,7 @@ CREATE FUNCTION pg_temp.check() RETURNS text LANGUAGE sql AS $$
         SELECT s.variant_id, s.allocations AS n
           FROM abt_variant_stats(ARRAY['7d000000-0000-4000-8000-000000000001'::uuid]) s),
     rollups AS (
-        SELECT variant_id, sum(assignments) AS n FROM abtest.variant_timeline
+        SELECT variant_id, sum(assignments) AS n FROM abtest.variant_rollups
          WHERE experiment_id = '7d000000-0000-4000-8000-000000000001' GROUP BY 1)
     SELECT format('%s visitors: %s', (SELECT count(*) FROM abtest.assignments
                                        WHERE experiment_id = '7d000000-0000-4000-8000-000000000001'),
@@ -121,7 +121,7 @@ CREATE FUNCTION pg_temp.check_conversions() RETURNS text LANGUAGE sql AS $$
     live AS (
         SELECT t.variant_id, t.total_conversions AS n FROM abtest.variant_totals t JOIN rows USING (variant_id)),
     rollups AS (
-        SELECT variant_id, sum(conversions) AS n FROM abtest.variant_timeline
+        SELECT variant_id, sum(conversions) AS n FROM abtest.variant_rollups
          WHERE experiment_id = '7d000000-0000-4000-8000-000000000001' GROUP BY 1),
     totals AS (
         SELECT c.user_id, c.goal, sum(coalesce(c.value, 0)) AS y FROM abtest.conversions c

@@ -481,7 +481,7 @@ SELECT count(*) AS experiment_timeline_mismatches
 SELECT count(*) FILTER (WHERE (t.n, t.c) IS DISTINCT FROM (d.n, d.c)) AS variant_timeline_mismatches,
        sum(t.n) AS variant_timeline_assignments, sum(t.c) AS variant_timeline_conversions
   FROM (SELECT experiment_id, variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c
-          FROM abtest.variant_timeline WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) t
+          FROM abtest.variant_rollups WHERE experiment_id::text LIKE 'a0000000-%' GROUP BY 1, 2, 3) t
   FULL JOIN (SELECT a.experiment_id, v.value::uuid AS variant_id,
                     date_bin('15 minutes', a.assigned_at, '2000-01-01 00:00:00+00') AS bucket,
                     count(*) AS n, count(a.converted_at) AS c

@@ -410,5 +410,5 @@ ROLLBACK;
 -- clean up
 DELETE FROM abtest.experiments WHERE id::text LIKE 'c71e0000-%';
 SELECT (SELECT count(*) FROM abtest.experiment_timeline WHERE experiment_id::text LIKE 'c71e0000-%')
-     + (SELECT count(*) FROM abtest.variant_timeline WHERE experiment_id::text LIKE 'c71e0000-%')
+     + (SELECT count(*) FROM abtest.variant_rollups WHERE experiment_id::text LIKE 'c71e0000-%')
      + (SELECT count(*) FROM abtest.assignments WHERE experiment_id::text LIKE 'c71e0000-%') AS leftover;

@@ -82,7 +82,7 @@ SQL
      FROM abtest.assignments a, jsonb_each_text(a.variants) s GROUP BY 1, 2, 3),
  r AS (
    SELECT experiment_id, variant_id, bucket, sum(assignments) AS n, sum(conversions) AS c
-     FROM abtest.variant_timeline GROUP BY 1, 2, 3)
+     FROM abtest.variant_rollups GROUP BY 1, 2, 3)
  SELECT count(*) || ' variant buckets differ, e.g. '
         || min(format('variant %s/%s at %s: rollups %s/%s, rows %s/%s', experiment_id, variant_id,
                       bucket, r.n, r.c, a.n, a.c))

@@ -1,0 +1,160 @@
+/*
+ * packed_rollup.c
+ *		The per-variant assignments of a slot's timeline row, packed into the
+ *		row (1.1, issue 22).  A new visitor's statement (assign.c) writes one
+ *		row of abtest.experiment_timeline for its experiment, slot and
+ *		15-minute bucket instead of that row and one variant_timeline row
+ *		per element: the row carries variant_ids (sorted, distinct) and
+ *		variant_assignments (the count of each, same positions).  The fold
+ *		(settle.c) unpacks them into variant_timeline's settled rows, and
+ *		abtest.variant_rollups reads both (SQL: unnest of the two arrays).
+ *
+ * These two functions are the statement's whole arithmetic on the arrays:
+ * given the row's arrays and the sorted ids a visitor adds one to, the ids
+ * and the counts afterwards.  An UPDATE's right-hand sides all see the old
+ * row, so each computes its array from the same old pair.  A NULL pair (a
+ * new row, or a row written before 1.1) is empty.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/uuid.h"
+
+PG_FUNCTION_INFO_V1(abt_variant_ids_add);
+PG_FUNCTION_INFO_V1(abt_variant_counts_add);
+
+/* The uuids of an array argument (NULL: none); rejects NULL elements. */
+static pg_uuid_t *
+uuids_of(FunctionCallInfo fcinfo, int arg, int *n)
+{
+	ArrayType  *array;
+	Datum	   *elements;
+	bool	   *nulls;
+	pg_uuid_t  *uuids;
+
+	*n = 0;
+	if (PG_ARGISNULL(arg))
+		return NULL;
+	array = PG_GETARG_ARRAYTYPE_P(arg);
+	deconstruct_array(array, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elements, &nulls, n);
+	uuids = palloc(sizeof(pg_uuid_t) * (*n + 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("variant ids must not be null")));
+		uuids[i] = *DatumGetUUIDP(elements[i]);
+	}
+	return uuids;
+}
+
+/* Rejects added ids that are not sorted and distinct: the merge needs them so. */
+static void
+check_sorted(pg_uuid_t *ids, int n)
+{
+	for (int i = 1; i < n; i++)
+		if (memcmp(&ids[i - 1], &ids[i], UUID_LEN) >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("variant ids must be sorted and distinct")));
+}
+
+/*
+ * Walks the merge of the row's ids (old, nold) and the added ones (added,
+ * nadded): for each position of the result, which old position it comes
+ * from (-1: none) and whether it was added.  Returns the result's length.
+ */
+static int
+merge(pg_uuid_t *old, int nold, pg_uuid_t *added, int nadded,
+	  pg_uuid_t *ids, int *from_old, bool *is_added)
+{
+	int			i = 0;
+	int			j = 0;
+	int			n = 0;
+
+	while (i < nold || j < nadded)
+	{
+		int			c = i >= nold ? 1 : j >= nadded ? -1 : memcmp(&old[i], &added[j], UUID_LEN);
+
+		ids[n] = c <= 0 ? old[i] : added[j];
+		from_old[n] = c <= 0 ? i : -1;
+		is_added[n] = c >= 0;
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * SQL: abtest.variant_ids_add(variant_ids uuid[], added uuid[]) returns
+ * uuid[]: the sorted union (added: sorted and distinct).
+ */
+Datum
+abt_variant_ids_add(PG_FUNCTION_ARGS)
+{
+	int			nold;
+	int			nadded;
+	pg_uuid_t  *old = uuids_of(fcinfo, 0, &nold);
+	pg_uuid_t  *added = uuids_of(fcinfo, 1, &nadded);
+	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * (nold + nadded + 1));
+	int		   *from_old = palloc(sizeof(int) * (nold + nadded + 1));
+	bool	   *is_added = palloc(sizeof(bool) * (nold + nadded + 1));
+	Datum	   *datums;
+	int			n;
+
+	check_sorted(added, nadded);
+	n = merge(old, nold, added, nadded, ids, from_old, is_added);
+	datums = palloc(sizeof(Datum) * (n + 1));
+	for (int k = 0; k < n; k++)
+		datums[k] = UUIDPGetDatum(&ids[k]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(datums, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+}
+
+/*
+ * SQL: abtest.variant_counts_add(variant_ids uuid[], counts bigint[],
+ * added uuid[]) returns bigint[]: the counts at the positions of
+ * variant_ids_add(variant_ids, added), one more for each added id.
+ */
+Datum
+abt_variant_counts_add(PG_FUNCTION_ARGS)
+{
+	int			nold;
+	int			nadded;
+	pg_uuid_t  *old = uuids_of(fcinfo, 0, &nold);
+	pg_uuid_t  *added = uuids_of(fcinfo, 2, &nadded);
+	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * (nold + nadded + 1));
+	int		   *from_old = palloc(sizeof(int) * (nold + nadded + 1));
+	bool	   *is_added = palloc(sizeof(bool) * (nold + nadded + 1));
+	Datum	   *counts = NULL;
+	bool	   *count_nulls = NULL;
+	int			ncounts = 0;
+	Datum	   *datums;
+	int			n;
+
+	if (!PG_ARGISNULL(1))
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &counts, &count_nulls, &ncounts);
+	if (ncounts != nold)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%d counts for %d variant ids", ncounts, nold)));
+	check_sorted(added, nadded);
+	n = merge(old, nold, added, nadded, ids, from_old, is_added);
+	datums = palloc(sizeof(Datum) * (n + 1));
+	for (int k = 0; k < n; k++)
+	{
+		int64		count = 0;
+
+		if (from_old[k] >= 0 && !count_nulls[from_old[k]])
+			count = DatumGetInt64(counts[from_old[k]]);
+		datums[k] = Int64GetDatum(count + (is_added[k] ? 1 : 0));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(datums, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
