@@ -127,8 +127,9 @@ static const char *variants_sql =
 
 /*
  * [0]: experiment level, [1]: per variant (1.0), [2]: per variant (1.1: the
- * slot rows packed in experiment_timeline too, packed_rollup.c); rollups in
- * [$2, $3)
+ * slot rows packed in experiment_timeline too, packed_rollup.c, as
+ * abtest.variant_rollups unites them; read from the two tables, so that a
+ * role granted them, as 1.0's documents say, reads it); rollups in [$2, $3)
  */
 static const char *rollup_sql[3] = {
 	"SELECT t.bucket, NULL::pg_catalog.uuid,"
@@ -145,13 +146,21 @@ static const char *rollup_sql[3] = {
 	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
 	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
 	" GROUP BY t.bucket, t.variant_id ORDER BY t.bucket",
-	"SELECT t.bucket, t.variant_id,"
-	"       pg_catalog.sum(t.assignments)::pg_catalog.int8,"
-	"       pg_catalog.sum(t.conversions)::pg_catalog.int8"
-	"  FROM abtest.variant_rollups t"
-	" WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
-	"   AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
-	" GROUP BY t.bucket, t.variant_id ORDER BY t.bucket"
+	"SELECT r.bucket, r.variant_id,"
+	"       pg_catalog.sum(r.assignments)::pg_catalog.int8,"
+	"       pg_catalog.sum(r.conversions)::pg_catalog.int8"
+	"  FROM (SELECT t.bucket, t.variant_id, t.assignments, t.conversions"
+	"          FROM abtest.variant_timeline t"
+	"         WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
+	"           AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3"
+	"        UNION ALL"
+	"        SELECT t.bucket, p.variant_id, p.assignments, 0"
+	"          FROM abtest.experiment_timeline t,"
+	"               ROWS FROM (pg_catalog.unnest(t.variant_ids),"
+	"                          pg_catalog.unnest(t.variant_assignments)) AS p(variant_id, assignments)"
+	"         WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
+	"           AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3) r"
+	" GROUP BY r.bucket, r.variant_id ORDER BY r.bucket"
 };
 
 /* Assignments themselves in [$2, $3), one row per assignment (and variant). */

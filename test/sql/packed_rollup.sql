@@ -110,4 +110,20 @@ SELECT sum(assignments) AS settled_variant_assignments FROM abtest.variant_timel
  WHERE experiment_id = '7e000000-0000-4000-8000-000000000001' AND slot = 0;
 SELECT pg_temp.check();
 
+-- a dashboard role granted the tables as 1.0's documents say, not the view:
+-- abt_timeline_variants reads the packed rollups for it too
+CREATE ROLE abt_packed_reader BYPASSRLS;
+GRANT USAGE ON SCHEMA abtest TO abt_packed_reader;
+GRANT SELECT ON abtest.experiments, abtest.experiment_elements, abtest.element_variants,
+                abtest.assignments, abtest.experiment_timeline, abtest.variant_timeline
+    TO abt_packed_reader;
+GRANT EXECUTE ON FUNCTION abt_timeline_variants(uuid, integer, interval) TO abt_packed_reader;
+SELECT abt_assign('7e000000-0000-4000-8000-000000000001', 'v6') IS NOT NULL;
+SET ROLE abt_packed_reader;
+SELECT sum(assignments) AS timeline_variants_assignments
+  FROM abt_timeline_variants('7e000000-0000-4000-8000-000000000001', 24);
+RESET ROLE;
+DROP OWNED BY abt_packed_reader;
+DROP ROLE abt_packed_reader;
+
 DELETE FROM abtest.experiments WHERE id = '7e000000-0000-4000-8000-000000000001';
