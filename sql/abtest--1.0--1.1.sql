@@ -1140,7 +1140,7 @@ REVOKE ALL ON FUNCTION abtest.variant_ids_add(uuid[], uuid[]),
 
 /*
  * The per-variant rollups, live: variant_timeline's rows and the packed
- * ones.  Its reader's privileges apply to both tables (security_invoker),
+ * ones (slot rows only: the fold never packs into slot 0).  Its reader's privileges apply to both tables (security_invoker),
  * as when reading them.
  */
 CREATE VIEW abtest.variant_rollups WITH (security_invoker = true) AS
@@ -1150,7 +1150,8 @@ UNION ALL
 SELECT t.experiment_id, p.variant_id, t.bucket, t.slot, p.assignments, 0::bigint
   FROM abtest.experiment_timeline t,
        ROWS FROM (pg_catalog.unnest(t.variant_ids), pg_catalog.unnest(t.variant_assignments))
-         AS p(variant_id, assignments);
+         AS p(variant_id, assignments)
+ WHERE t.slot OPERATOR(pg_catalog.<>) 0;
 COMMENT ON VIEW abtest.variant_rollups IS
 'Per-variant assignments and converted assignments per 15-minute bucket and slot: abtest.variant_timeline and the slot rows packed in abtest.experiment_timeline; sum over slots';
 SELECT abtest.grant_to_roles(ARRAY['anon', 'authenticated', 'service_role'],

@@ -62,33 +62,50 @@ check_sorted(pg_uuid_t *ids, int n)
 					 errmsg("variant ids must be sorted and distinct")));
 }
 
-/*
- * Walks the merge of the row's ids (old, nold) and the added ones (added,
- * nadded): for each position of the result, which old position it comes
- * from (-1: none) and whether it was added.  Returns the result's length.
- */
-static int
-merge(pg_uuid_t *old, int nold, pg_uuid_t *added, int nadded,
-	  pg_uuid_t *ids, int *from_old, bool *is_added)
+/* A row's ids merged with the ids a visitor adds (see merge_ids). */
+typedef struct Merged
 {
+	int			n;				/* ids in the result */
+	pg_uuid_t  *ids;			/* the result, sorted */
+	int		   *from_old;		/* per result id: its position in the row's, or -1 */
+	bool	   *is_added;		/* per result id: whether the visitor adds it */
+	int			nold;			/* ids in the row */
+} Merged;
+
+/*
+ * Merges the row's ids (argument old_arg) and the sorted, distinct ids a
+ * visitor adds (added_arg): for each position of the result, which old
+ * position it comes from and whether it was added.
+ */
+static Merged
+merge_ids(FunctionCallInfo fcinfo, int old_arg, int added_arg)
+{
+	Merged		m;
+	int			nadded;
+	pg_uuid_t  *old = uuids_of(fcinfo, old_arg, &m.nold);
+	pg_uuid_t  *added = uuids_of(fcinfo, added_arg, &nadded);
 	int			i = 0;
 	int			j = 0;
-	int			n = 0;
 
-	while (i < nold || j < nadded)
+	check_sorted(added, nadded);
+	m.ids = palloc(sizeof(pg_uuid_t) * (m.nold + nadded + 1));
+	m.from_old = palloc(sizeof(int) * (m.nold + nadded + 1));
+	m.is_added = palloc(sizeof(bool) * (m.nold + nadded + 1));
+	m.n = 0;
+	while (i < m.nold || j < nadded)
 	{
-		int			c = i >= nold ? 1 : j >= nadded ? -1 : memcmp(&old[i], &added[j], UUID_LEN);
+		int			c = i >= m.nold ? 1 : j >= nadded ? -1 : memcmp(&old[i], &added[j], UUID_LEN);
 
-		ids[n] = c <= 0 ? old[i] : added[j];
-		from_old[n] = c <= 0 ? i : -1;
-		is_added[n] = c >= 0;
+		m.ids[m.n] = c <= 0 ? old[i] : added[j];
+		m.from_old[m.n] = c <= 0 ? i : -1;
+		m.is_added[m.n] = c >= 0;
 		if (c <= 0)
 			i++;
 		if (c >= 0)
 			j++;
-		n++;
+		m.n++;
 	}
-	return n;
+	return m;
 }
 
 /*
@@ -98,22 +115,12 @@ merge(pg_uuid_t *old, int nold, pg_uuid_t *added, int nadded,
 Datum
 abt_variant_ids_add(PG_FUNCTION_ARGS)
 {
-	int			nold;
-	int			nadded;
-	pg_uuid_t  *old = uuids_of(fcinfo, 0, &nold);
-	pg_uuid_t  *added = uuids_of(fcinfo, 1, &nadded);
-	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * (nold + nadded + 1));
-	int		   *from_old = palloc(sizeof(int) * (nold + nadded + 1));
-	bool	   *is_added = palloc(sizeof(bool) * (nold + nadded + 1));
-	Datum	   *datums;
-	int			n;
+	Merged		m = merge_ids(fcinfo, 0, 1);
+	Datum	   *datums = palloc(sizeof(Datum) * (m.n + 1));
 
-	check_sorted(added, nadded);
-	n = merge(old, nold, added, nadded, ids, from_old, is_added);
-	datums = palloc(sizeof(Datum) * (n + 1));
-	for (int k = 0; k < n; k++)
-		datums[k] = UUIDPGetDatum(&ids[k]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(datums, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	for (int k = 0; k < m.n; k++)
+		datums[k] = UUIDPGetDatum(&m.ids[k]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(datums, m.n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }
 
 /*
@@ -124,37 +131,27 @@ abt_variant_ids_add(PG_FUNCTION_ARGS)
 Datum
 abt_variant_counts_add(PG_FUNCTION_ARGS)
 {
-	int			nold;
-	int			nadded;
-	pg_uuid_t  *old = uuids_of(fcinfo, 0, &nold);
-	pg_uuid_t  *added = uuids_of(fcinfo, 2, &nadded);
-	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * (nold + nadded + 1));
-	int		   *from_old = palloc(sizeof(int) * (nold + nadded + 1));
-	bool	   *is_added = palloc(sizeof(bool) * (nold + nadded + 1));
+	Merged		m = merge_ids(fcinfo, 0, 2);
 	Datum	   *counts = NULL;
 	bool	   *count_nulls = NULL;
 	int			ncounts = 0;
-	Datum	   *datums;
-	int			n;
+	Datum	   *datums = palloc(sizeof(Datum) * (m.n + 1));
 
 	if (!PG_ARGISNULL(1))
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 						  TYPALIGN_DOUBLE, &counts, &count_nulls, &ncounts);
-	if (ncounts != nold)
+	if (ncounts != m.nold)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%d counts for %d variant ids", ncounts, nold)));
-	check_sorted(added, nadded);
-	n = merge(old, nold, added, nadded, ids, from_old, is_added);
-	datums = palloc(sizeof(Datum) * (n + 1));
-	for (int k = 0; k < n; k++)
+				 errmsg("%d counts for %d variant ids", ncounts, m.nold)));
+	for (int k = 0; k < m.n; k++)
 	{
 		int64		count = 0;
 
-		if (from_old[k] >= 0 && !count_nulls[from_old[k]])
-			count = DatumGetInt64(counts[from_old[k]]);
-		datums[k] = Int64GetDatum(count + (is_added[k] ? 1 : 0));
+		if (m.from_old[k] >= 0 && !count_nulls[m.from_old[k]])
+			count = DatumGetInt64(counts[m.from_old[k]]);
+		datums[k] = Int64GetDatum(count + (m.is_added[k] ? 1 : 0));
 	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(datums, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+	PG_RETURN_ARRAYTYPE_P(construct_array(datums, m.n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 										  TYPALIGN_DOUBLE));
 }

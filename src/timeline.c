@@ -129,7 +129,9 @@ static const char *variants_sql =
  * [0]: experiment level, [1]: per variant (1.0), [2]: per variant (1.1: the
  * slot rows packed in experiment_timeline too, packed_rollup.c, as
  * abtest.variant_rollups unites them; read from the two tables, so that a
- * role granted them, as 1.0's documents say, reads it); rollups in [$2, $3)
+ * role granted them, as 1.0's documents say, reads it; only slot rows carry
+ * packed counts, which the partial index experiment_timeline_unsettled
+ * finds); rollups in [$2, $3)
  */
 static const char *rollup_sql[3] = {
 	"SELECT t.bucket, NULL::pg_catalog.uuid,"
@@ -158,7 +160,7 @@ static const char *rollup_sql[3] = {
 	"          FROM abtest.experiment_timeline t,"
 	"               ROWS FROM (pg_catalog.unnest(t.variant_ids),"
 	"                          pg_catalog.unnest(t.variant_assignments)) AS p(variant_id, assignments)"
-	"         WHERE t.experiment_id OPERATOR(pg_catalog.=) $1"
+	"         WHERE t.experiment_id OPERATOR(pg_catalog.=) $1 AND t.slot OPERATOR(pg_catalog.<>) 0"
 	"           AND t.bucket OPERATOR(pg_catalog.>=) $2 AND t.bucket OPERATOR(pg_catalog.<) $3) r"
 	" GROUP BY r.bucket, r.variant_id ORDER BY r.bucket"
 };
