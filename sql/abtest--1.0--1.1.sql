@@ -1140,8 +1140,8 @@ REVOKE ALL ON FUNCTION abtest.variant_ids_add(uuid[], uuid[]),
 
 /*
  * The per-variant rollups, live: variant_timeline's rows and the packed
- * ones (slot rows only: the fold never packs into slot 0).  Its reader's privileges apply to both tables (security_invoker),
- * as when reading them.
+ * ones (slot rows only: the fold never packs into slot 0).  Its reader's
+ * privileges apply to both tables (security_invoker), as when reading them.
  */
 CREATE VIEW abtest.variant_rollups WITH (security_invoker = true) AS
 SELECT t.experiment_id, t.variant_id, t.bucket, t.slot, t.assignments, t.conversions

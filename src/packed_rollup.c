@@ -6,8 +6,9 @@
  *		15-minute bucket instead of that row and one variant_timeline row
  *		per element: the row carries variant_ids (sorted, distinct) and
  *		variant_assignments (the count of each, same positions).  The fold
- *		(settle.c) unpacks them into variant_timeline's settled rows, and
- *		abtest.variant_rollups reads both (SQL: unnest of the two arrays).
+ *		(settle.c) unpacks them into variant_timeline's settled rows;
+ *		abt_timeline_variants (timeline.c) and the view abtest.variant_rollups
+ *		read both (SQL: unnest of the two arrays).
  *
  * These two functions are the statement's whole arithmetic on the arrays:
  * given the row's arrays and the sorted ids a visitor adds one to, the ids

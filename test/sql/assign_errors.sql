@@ -5,14 +5,7 @@
 -- call writes are counted again: an error writes nothing.
 -- Ids of this file: a3000000-....
 --
--- runs a statement, returns its SQLSTATE and message (or 'ok')
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 -- rows of every table abt_assign writes, for this file's experiments but
 -- the huge-weights one
 CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$

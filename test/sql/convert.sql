@@ -3,14 +3,7 @@
 -- events, the counters and timeline rollups, errors, and experiments that
 -- are no longer active.  Ids of this file: a4000000-....
 --
--- runs a statement, returns its SQLSTATE and message (or 'ok')
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 -- everything abt_convert may write for this file's experiments
 CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
     SELECT format('events=%s converted=%s counters=%s timeline=%s variant_timeline=%s',

@@ -7,14 +7,7 @@
 -- experiment is rejected (SQLSTATE 23503), nothing written.
 -- Ids of this file: d1210000-....
 --
--- runs a statement, returns its SQLSTATE and message (or 'ok')
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 -- what the visitor sees: flags and variant per element
 CREATE FUNCTION pg_temp.sees(e uuid, v text) RETURNS text LANGUAGE sql AS $$
     SELECT format('enrolled=%s new=%s forced=%s %s', a->>'enrolled', a->>'new',

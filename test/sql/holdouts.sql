@@ -8,14 +8,7 @@
 -- their sizes against the nominal 5% within 3 standard deviations.
 -- Ids of this file: d1220000-....
 --
--- runs a statement, returns its SQLSTATE and message (or 'ok')
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 
 -- account A: holdout H (5% held out, 5% comparison: coverage 0.1), and two
 -- experiments it covers; E3 is not covered

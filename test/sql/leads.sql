@@ -5,14 +5,7 @@
 -- rolled-back claim, argument errors, and who may call what.  Concurrent
 -- claims: test/specs/leads-claim.spec.  Ids of this file: a7000000-....
 --
--- runs a statement, returns its SQLSTATE and message (or 'ok')
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 -- the queue, one line per lead, labelled by payload->>'n'
 CREATE VIEW pg_temp.queue AS
 SELECT payload->>'n' AS n, status, claimed_by, attempts, max_attempts,

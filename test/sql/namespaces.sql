@@ -8,14 +8,7 @@
 -- stickiness, bad input (SQLSTATE, nothing written).
 -- Ids of this file: d1200000-....
 --
--- runs a statement, returns its SQLSTATE and message (or 'ok')
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 -- visitor i of the JavaScript reference (nsVisitor)
 CREATE FUNCTION pg_temp.visitor(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT (ARRAY['v', 'visitor-', U&'\00e9', U&'\00fc-', U&'\7528\6237',

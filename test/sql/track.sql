@@ -8,13 +8,7 @@
 -- equal their recomputation from the events and the history.
 -- Ids of this file: af200000-....
 --
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i test/sql/include/err.sql
 -- everything abt_track may write for this file's experiments and visitors
 CREATE FUNCTION pg_temp.written() RETURNS text LANGUAGE sql AS $$
     SELECT format('events=%s converted=%s counters=%s timeline=%s goal_rows=%s history=%s covariates=%s',
