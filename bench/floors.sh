@@ -32,6 +32,13 @@
 # experiment each, every statement its own transaction): abt_assign for N
 # new visitors, then their first conversions, best of 3 (BENCH_MANY, default 16000; 0 skips it).
 #
+# Then what the "no counter row" direction (d) would add to every live
+# read (BENCH_UNFOLDED rounds, default 3; 0 skips it): 12 s of new visitors
+# of the hot experiment at 32 clients, then, one client each for
+# BENCH_DURATION, abt_variant_stats of today against counting the last
+# second of its assignments per variant (the least a read would count with
+# a fold every second); the ratio of their rates.
+#
 # Env: BENCH_DURATION (s, default 10), BENCH_ROUNDS (default 3),
 #      BENCH_SCRIPTS (default "insert assign only packed packedf six four three").
 set -uo pipefail
@@ -41,6 +48,7 @@ cd "$ABT_ROOT" || exit 2
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 MANY=${BENCH_MANY:-16000}
+UNFOLDED=${BENCH_UNFOLDED:-3}
 SCRIPTS=(${BENCH_SCRIPTS:-insert assign only packed packedf six four three})
 PGB=$ABT_BIN/pgbench
 
@@ -193,4 +201,39 @@ if [ "$MANY" -gt 0 ]; then
                      FROM (SELECT experiment_id, sum(assignments) + sum(conversions) n FROM abtest.experiment_timeline GROUP BY 1) t
                      JOIN (SELECT experiment_id, count(*) + count(converted_at) n FROM abtest.assignments GROUP BY 1) a USING (experiment_id)
                     WHERE t.experiment_id::text LIKE '5c%' OR t.experiment_id::text LIKE '5d%'")"
+fi
+
+# ------------------------------------------- reads of unfolded assignments
+if [ "$UNFOLDED" -gt 0 ]; then
+    printf '%s\n' '\set n random(1, 1000000000000)' \
+        "SELECT abt_assign('$HOT', 'u' || :client_id || '-' || :n);" >"$W/unfolded_load.sql"
+    echo "SELECT count(*) FROM abt_variant_stats(ARRAY['$HOT']::uuid[]);" >"$W/unfolded_stats.sql"
+    # both indexes on (experiment_id, assigned_at) together hold every
+    # assignment; the newest second is where new visitors are
+    cat >"$W/unfolded_count.sql" <<SQL
+SELECT v.value, pg_catalog.count(*)
+  FROM abtest.assignments a, jsonb_each_text(a.variants) v
+ WHERE a.experiment_id = '$HOT' AND a.converted_at IS NULL
+   AND a.assigned_at >= (SELECT max(b.assigned_at) FROM abtest.assignments b
+                          WHERE b.experiment_id = '$HOT' AND b.converted_at IS NULL) - interval '1 second'
+ GROUP BY 1;
+SQL
+    chmod 644 "$W"/unfolded_*.sql
+    rate() {
+        abt_as_postgres "$PGB" -n -M prepared -c "$1" -j "$2" -T "$3" -f "$W/$4" bench 2>>"$W/unfolded.err" |
+            sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+    }
+    echo
+    echo "| round | new visitors/s | assignments in the last second | abt_variant_stats/s | one unfolded second counted/s | ratio |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for r in $(seq 1 "$UNFOLDED"); do
+        load=$(rate 32 2 12 unfolded_load.sql)
+        last=$(q "SELECT count(*) FROM abtest.assignments WHERE experiment_id = '$HOT' AND converted_at IS NULL
+                    AND assigned_at >= (SELECT max(assigned_at) FROM abtest.assignments) - interval '1 second'")
+        q "VACUUM ANALYZE abtest.assignments"
+        stats=$(rate 1 1 "$DURATION" unfolded_stats.sql)
+        counted=$(rate 1 1 "$DURATION" unfolded_count.sql)
+        awk -v r="$r" -v l="$load" -v n="$last" -v s="$stats" -v c="$counted" 'BEGIN {
+            printf "| %s | %.0f | %s | %.0f | %.0f | %.3f |\n", r, l, n, s, c, (s > 0 ? c / s : 0) }'
+    done
 fi
