@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/uuid.h"
@@ -52,7 +53,11 @@ uuids_of(FunctionCallInfo fcinfo, int arg, int *n)
 	return uuids;
 }
 
-/* Rejects added ids that are not sorted and distinct: the merge needs them so. */
+/*
+ * Rejects ids that are not sorted and distinct, the row's as well as the
+ * added ones: the merge needs them so, and a row edited by hand must not
+ * merge into a wrong count.
+ */
 static void
 check_sorted(pg_uuid_t *ids, int n)
 {
@@ -88,6 +93,7 @@ merge_ids(FunctionCallInfo fcinfo, int old_arg, int added_arg)
 	int			i = 0;
 	int			j = 0;
 
+	check_sorted(old, m.nold);
 	check_sorted(added, nadded);
 	m.ids = palloc(sizeof(pg_uuid_t) * (m.nold + nadded + 1));
 	m.from_old = palloc(sizeof(int) * (m.nold + nadded + 1));
@@ -149,9 +155,19 @@ abt_variant_counts_add(PG_FUNCTION_ARGS)
 	{
 		int64		count = 0;
 
-		if (m.from_old[k] >= 0 && !count_nulls[m.from_old[k]])
+		if (m.from_old[k] >= 0)
+		{
+			if (count_nulls[m.from_old[k]])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("variant counts must not be null")));
 			count = DatumGetInt64(counts[m.from_old[k]]);
-		datums[k] = Int64GetDatum(count + (m.is_added[k] ? 1 : 0));
+		}
+		if (m.is_added[k] && pg_add_s64_overflow(count, 1, &count))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
+		datums[k] = Int64GetDatum(count);
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(datums, m.n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 										  TYPALIGN_DOUBLE));

@@ -24,6 +24,11 @@ SELECT pg_temp.sqlstate_of($$SELECT abtest.variant_ids_add(NULL, '{7e000000-0000
        pg_temp.sqlstate_of($$SELECT abtest.variant_counts_add(NULL, NULL, '{7e000000-0000-4000-8000-000000000001,7e000000-0000-4000-8000-000000000001}')$$) AS repeated,
        pg_temp.sqlstate_of($$SELECT abtest.variant_counts_add('{7e000000-0000-4000-8000-000000000001}', '{1,2}', '{}')$$) AS counts_mismatch,
        pg_temp.sqlstate_of($$SELECT abtest.variant_ids_add('{NULL}', '{}')$$) AS null_id;
+-- ... and a row's own arrays that a merge cannot trust: ids out of order,
+-- a NULL count, a count that would pass bigint's end
+SELECT pg_temp.sqlstate_of($$SELECT abtest.variant_counts_add('{7e000000-0000-4000-8000-000000000002,7e000000-0000-4000-8000-000000000001}', '{1,2}', '{}')$$) AS row_unsorted,
+       pg_temp.sqlstate_of($$SELECT abtest.variant_counts_add('{7e000000-0000-4000-8000-000000000001}', '{NULL}', '{}')$$) AS null_count,
+       pg_temp.sqlstate_of($$SELECT abtest.variant_counts_add('{7e000000-0000-4000-8000-000000000001}', '{9223372036854775807}', '{7e000000-0000-4000-8000-000000000001}')$$) AS count_overflow;
 
 -- the write path: an experiment of two elements
 INSERT INTO abtest.experiments (id, name, status)
